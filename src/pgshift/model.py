@@ -289,3 +289,32 @@ class RunResult:
     def to_dict(self) -> dict:
         return {"ok": self.ok, "dry_run": self.dry_run,
                 "steps": [s.to_dict() for s in self.steps], "warnings": list(self.warnings)}
+
+
+# --- durations -------------------------------------------------------------
+
+_UNITS = {"us": 1e-6, "ms": 0.001, "s": 1.0, "sec": 1.0, "min": 60.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_duration(text: str | int | float) -> float:
+    """Seconds in '500ms', '2s', '1.5s', '1min', '1h', or a bare number of seconds."""
+    if isinstance(text, (int, float)):
+        return float(text)
+    raw = text.strip().lower()
+    number = raw.rstrip("abcdefghijklmnopqrstuvwxyz")
+    unit = raw[len(number):].strip() or "s"
+    try:
+        value = float(number.strip())
+    except ValueError:
+        raise ValueError(f"not a duration: {text!r} (write e.g. 500ms, 2s, 1min)") from None
+    if unit not in _UNITS or value < 0:
+        raise ValueError(f"not a duration: {text!r} (write e.g. 500ms, 2s, 1min)")
+    return value * _UNITS[unit]
+
+
+def format_duration(seconds: float) -> str:
+    if seconds < 1:
+        return f"{seconds * 1000:.0f}ms"
+    if seconds < 60:
+        return f"{seconds:.1f}s".replace(".0s", "s")
+    return f"{seconds / 60:.1f}min"

@@ -1,0 +1,409 @@
+"""Split SQL files into statements with the real PostgreSQL parser (pglast).
+
+This is the only module that imports pglast. It turns a file's text into a
+:class:`~pgshift.model.ParsedFile`: statements with their ``file:line:col``,
+directives attached to the statement they stand before, psql meta-commands
+found and set aside, each statement classified (transaction control, refused
+inside a transaction), and the file's transaction mode decided.
+
+Lint rules read the parse trees through :data:`ast` and :data:`enums`, which are
+re-exported here so that pglast stays behind this one door.
+"""
+from __future__ import annotations
+
+from pglast import ast, enums  # noqa: F401 - re-exported for lint rules
+from pglast import parse_sql as _parse_sql
+from pglast import parser as _parser
+
+from .errors import DirectiveError, SqlSyntaxError
+from .model import (
+    TX_BATCHED, TX_FILE, TX_NONE, TX_OWN, Directive, Location, MetaCommand,
+    ParsedFile, Statement, caret_context, line_col, parse_duration,
+)
+
+__all__ = ["parse_file", "ast", "enums", "KNOWN_DIRECTIVES", "parse_plpgsql_body", "deparse", "parse_one"]
+
+KNOWN_DIRECTIVES = ("no-transaction", "batch", "lock-timeout", "statement-timeout", "ignore")
+_FILE_LEVEL = ("no-transaction", "lock-timeout", "statement-timeout")
+_DML = ("UpdateStmt", "DeleteStmt", "InsertStmt")
+
+_TX = enums.TransactionStmtKind
+_TX_NAMES = {
+    _TX.TRANS_STMT_BEGIN: "begin",
+    _TX.TRANS_STMT_START: "begin",
+    _TX.TRANS_STMT_COMMIT: "commit",
+    _TX.TRANS_STMT_ROLLBACK: "rollback",
+    _TX.TRANS_STMT_SAVEPOINT: "savepoint",
+    _TX.TRANS_STMT_RELEASE: "release",
+    _TX.TRANS_STMT_ROLLBACK_TO: "rollback_to",
+    _TX.TRANS_STMT_PREPARE: "prepare",
+    _TX.TRANS_STMT_COMMIT_PREPARED: "commit_prepared",
+    _TX.TRANS_STMT_ROLLBACK_PREPARED: "rollback_prepared",
+}
+
+
+# --- classification --------------------------------------------------------
+
+def _defelem_names(items) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for item in items or ():
+        if isinstance(item, ast.DefElem):
+            arg = item.arg
+            value = getattr(arg, "sval", None) if arg is not None else None
+            if value is None and arg is not None:
+                value = getattr(arg, "boolval", None)
+                if value is not None:
+                    value = getattr(value, "boolval", value)
+            out[item.defname] = value
+    return out
+
+
+def _false(value) -> bool:
+    return str(value).lower() in ("false", "off", "0", "no")
+
+
+def non_transactional_reason(node) -> str | None:
+    """Why PostgreSQL refuses *node* inside a transaction block, or None.
+
+    Follows pg-safety-rules.md section 2. Cases that depend on the catalog
+    (REINDEX of a partitioned table, DROP SUBSCRIPTION of one with a slot,
+    CLUSTER of a partitioned table) cannot be known from the text alone and
+    are left to the server's own error.
+    """
+    name = type(node).__name__
+    if name == "IndexStmt" and node.concurrent:
+        return "CREATE INDEX CONCURRENTLY"
+    if name == "DropStmt" and node.concurrent:
+        return "DROP INDEX CONCURRENTLY"
+    if name == "ReindexStmt":
+        if "concurrently" in _defelem_names(node.params):
+            return "REINDEX CONCURRENTLY"
+        kind = enums.ReindexObjectType
+        if node.kind in (kind.REINDEX_OBJECT_SCHEMA, kind.REINDEX_OBJECT_SYSTEM, kind.REINDEX_OBJECT_DATABASE):
+            return f"REINDEX {node.kind.name.rsplit('_', 1)[-1]}"
+    if name == "AlterTableStmt":
+        for cmd in node.cmds or ():
+            if (isinstance(cmd, ast.AlterTableCmd) and cmd.subtype == enums.AlterTableType.AT_DetachPartition
+                    and getattr(cmd.def_, "concurrent", False)):
+                return "ALTER TABLE ... DETACH PARTITION ... CONCURRENTLY"
+    if name == "CreatedbStmt":
+        return "CREATE DATABASE"
+    if name == "DropdbStmt":
+        return "DROP DATABASE"
+    if name == "AlterDatabaseStmt" and "tablespace" in _defelem_names(node.options):
+        return "ALTER DATABASE ... SET TABLESPACE"
+    if name == "CreateTableSpaceStmt":
+        return "CREATE TABLESPACE"
+    if name == "DropTableSpaceStmt":
+        return "DROP TABLESPACE"
+    if name == "AlterSystemStmt":
+        return "ALTER SYSTEM"
+    if name == "VacuumStmt" and node.is_vacuumcmd:
+        return "VACUUM"
+    if name == "ClusterStmt" and node.relation is None:
+        return "CLUSTER without a table"
+    if name == "CreateSubscriptionStmt":
+        opts = _defelem_names(node.options)
+        if not (_false(opts.get("create_slot", True)) or _false(opts.get("connect", True))):
+            return "CREATE SUBSCRIPTION (creating a replication slot)"
+    if name == "AlterSubscriptionStmt":
+        kind = enums.AlterSubscriptionType
+        opts = _defelem_names(node.options)
+        if node.kind == kind.ALTER_SUBSCRIPTION_REFRESH:
+            return "ALTER SUBSCRIPTION ... REFRESH PUBLICATION"
+        if node.kind in (kind.ALTER_SUBSCRIPTION_SET_PUBLICATION, kind.ALTER_SUBSCRIPTION_ADD_PUBLICATION,
+                         kind.ALTER_SUBSCRIPTION_DROP_PUBLICATION) and not _false(opts.get("refresh", True)):
+            return "ALTER SUBSCRIPTION ... PUBLICATION (with refresh)"
+        if "failover" in opts:
+            return "ALTER SUBSCRIPTION ... SET (failover)"
+    if name == "DiscardStmt" and node.target == enums.DiscardMode.DISCARD_ALL:
+        return "DISCARD ALL"
+    if name == "TransactionStmt" and node.kind in (_TX.TRANS_STMT_COMMIT_PREPARED, _TX.TRANS_STMT_ROLLBACK_PREPARED):
+        return "COMMIT PREPARED / ROLLBACK PREPARED"
+    return None
+
+
+# --- meta-commands, comments, directives ------------------------------------
+
+def _blank(text: str, start: int, end: int) -> str:
+    return text[:start] + "".join("\n" if c == "\n" else " " for c in text[start:end]) + text[end:]
+
+
+def _find_meta_commands(relpath: str, text: str) -> tuple[str, list[MetaCommand]]:
+    """Set aside psql meta-command lines, letting the parser say where they are.
+
+    A backslash at the start of a line is a meta-command only where the real
+    parser stops on it: inside a string, a comment or a function body it is
+    just text.
+    """
+    metas: list[MetaCommand] = []
+    cleaned = text
+    for _ in range(10_000):
+        try:
+            _parse_sql(cleaned)
+            return cleaned, metas
+        except _parser.ParseError as exc:
+            index = exc.args[1] if len(exc.args) > 1 else -1
+            if not (0 <= index < len(cleaned)) or cleaned[index] != "\\":
+                return cleaned, metas
+            line_start = cleaned.rfind("\n", 0, index) + 1
+            if cleaned[line_start:index].strip():
+                return cleaned, metas
+            line_end = cleaned.find("\n", index)
+            line_end = len(cleaned) if line_end < 0 else line_end
+            raw = cleaned[index:line_end].rstrip()
+            body = raw[1:]
+            command = body.split(None, 1)[0] if body.split() else ""
+            argument = body[len(command):].strip().rstrip(";").strip()
+            line, col = line_col(text, index)
+            metas.append(MetaCommand(command, argument, Location(relpath, line, col), raw))
+            cleaned = _blank(cleaned, index, line_end)
+    return cleaned, metas
+
+
+def _parse_directive(relpath: str, text: str, start: int, comment: str) -> Directive | None:
+    body = comment[2:].strip()
+    if not body.lower().startswith("pgshift:"):
+        return None
+    line, col = line_col(text, start)
+    loc = Location(relpath, line, col)
+    rest = body[len("pgshift:"):].strip()
+    name, _, argtext = rest.partition(" ")
+    name = name.strip().lower()
+    argtext = argtext.strip()
+    if name not in KNOWN_DIRECTIVES:
+        raise DirectiveError(
+            f"unknown directive `pgshift:{name}`",
+            location=loc, context=caret_context(text, start),
+            hint="known directives: " + ", ".join(f"pgshift:{d}" for d in KNOWN_DIRECTIVES),
+        )
+    args: dict[str, str] = {}
+    try:
+        if name == "no-transaction":
+            if argtext:
+                raise ValueError("takes no argument")
+        elif name in ("lock-timeout", "statement-timeout"):
+            value = argtext.split()[0] if argtext else ""
+            parse_duration(value)
+            args["value"] = value
+        elif name == "ignore":
+            rules, _, reason = argtext.partition(" ")
+            names = [r.strip() for r in rules.split(",") if r.strip()]
+            if not names:
+                raise ValueError("names no rule (write `-- pgshift:ignore rule-a,rule-b  reason`)")
+            args["rules"] = ",".join(names)
+            args["reason"] = reason.strip().lstrip("-").strip()
+        elif name == "batch":
+            for part in argtext.split():
+                key, eq, value = part.partition("=")
+                if not eq or key not in ("size", "sleep", "max-replica-lag"):
+                    raise ValueError(f"does not understand {part!r} (write size=N [sleep=DURATION] [max-replica-lag=DURATION])")
+                args[key] = value
+            if "size" not in args:
+                raise ValueError("needs size=N")
+            if not args["size"].isdigit() or int(args["size"]) < 1:
+                raise ValueError(f"size must be a positive whole number, not {args['size']!r}")
+            for key in ("sleep", "max-replica-lag"):
+                if key in args:
+                    parse_duration(args[key])
+    except ValueError as exc:
+        raise DirectiveError(f"`pgshift:{name}` {exc}", location=loc, context=caret_context(text, start)) from None
+    return Directive(name, args, loc, start, comment.strip())
+
+
+# --- the file --------------------------------------------------------------
+
+def _syntax_error(relpath: str, text: str, exc: Exception) -> SqlSyntaxError:
+    message = exc.args[0] if exc.args else str(exc)
+    index = exc.args[1] if len(exc.args) > 1 else 0
+    line, col = line_col(text, index)
+    hint = None
+    near = text[index:index + 5].upper()
+    if near.startswith("RAISE"):
+        hint = ("RAISE is PL/pgSQL: outside a function it is a syntax error. Wrap it in a DO block, "
+                "e.g. DO $$ BEGIN RAISE NOTICE '...'; END $$;")
+    elif text[index:index + 1] == "\\":
+        hint = "psql meta-commands are not SQL; remove the line (pgshift connects to the configured database)"
+    return SqlSyntaxError(f"syntax error: {message}", location=Location(relpath, line, col),
+                          context=caret_context(text, index), hint=hint)
+
+
+def parse_file(relpath: str, text: str, *, database: str | None = None) -> ParsedFile:
+    """Split and classify one file. Raises InputError subclasses for bad input.
+
+    *database* is the name of the database connected to, when known: ``\\c``
+    naming it is skipped (with a warning from the caller); any other
+    meta-command is an error at its line.
+    """
+    cleaned, metas = _find_meta_commands(relpath, text)
+    for meta in metas:
+        if meta.command in ("c", "connect"):
+            target = meta.argument.split()[0].strip("\"'") if meta.argument else ""
+            if database is not None and target == database:
+                continue
+            raise SqlSyntaxError(
+                f"psql meta-command `{meta.text}` switches to database {target or '?'}"
+                + (f", but pgshift is connected to {database}" if database else ""),
+                location=meta.location, context=caret_context(text, _offset(text, meta.location)),
+                hint="pgshift runs each file on the configured database; remove the `\\c` line, "
+                     "or point the environment's url at that database",
+            )
+        raise SqlSyntaxError(
+            f"psql meta-command `{meta.text}` is not SQL and cannot run outside psql",
+            location=meta.location, context=caret_context(text, _offset(text, meta.location)),
+            hint="remove the line; for messages use DO $$ BEGIN RAISE NOTICE '...'; END $$;",
+        )
+    try:
+        raw = _parse_sql(cleaned)
+    except _parser.ParseError as exc:
+        raise _syntax_error(relpath, text, exc) from None
+
+    spans = []
+    for rs in raw:
+        start = rs.stmt_location or 0
+        length = rs.stmt_len or (len(cleaned) - start)
+        sql = cleaned[start:start + length].rstrip()
+        if sql.endswith(";"):
+            sql = sql[:-1].rstrip()
+        spans.append((start, start + len(sql), sql, rs.stmt))
+
+    directives = _directives(relpath, text, cleaned, spans)
+
+    statements: list[Statement] = []
+    file_directives = tuple(d for d in directives if not spans or d.offset < spans[0][0])
+    di = 0
+    for index, (start, _end, sql, node) in enumerate(spans):
+        attached = []
+        while di < len(directives) and directives[di].offset < start:
+            if index > 0 or directives[di] not in file_directives or directives[di].name in ("batch", "ignore"):
+                attached.append(directives[di])
+            di += 1
+        line, col = line_col(text, start)
+        kind = type(node).__name__
+        tx = _TX_NAMES.get(node.kind) if kind == "TransactionStmt" else None
+        statements.append(Statement(
+            index=index, sql=sql, offset=start, location=Location(relpath, line, col), kind=kind,
+            tx_control=tx if tx not in ("commit_prepared", "rollback_prepared") else None,
+            non_transactional=non_transactional_reason(node), directives=tuple(attached), node=node,
+        ))
+    if di < len(directives):
+        trailing = [d for d in directives[di:] if d.name != "ignore"]
+        if trailing:
+            d = trailing[0]
+            raise DirectiveError(f"`pgshift:{d.name}` stands after the last statement and applies to nothing",
+                                 location=d.location, context=caret_context(text, d.offset),
+                                 hint="put it on the line before the statement it is for")
+
+    _check_directive_placement(text, statements, file_directives)
+    mode, reason = _decide_mode(relpath, text, statements, file_directives)
+    return ParsedFile(relpath, text, tuple(statements), tuple(directives), file_directives, tuple(metas), mode, reason)
+
+
+def _offset(text: str, loc: Location) -> int:
+    pos = 0
+    for _ in range(loc.line - 1):
+        pos = text.find("\n", pos) + 1
+    return pos + loc.col - 1
+
+
+def _directives(relpath, text, cleaned, spans) -> list[Directive]:
+    found: list[Directive] = []
+    for tok in _parser.scan(cleaned):
+        if tok.name != "SQL_COMMENT":
+            continue
+        comment = cleaned[tok.start:tok.end + 1]
+        if "pgshift:" not in comment.lower():
+            continue
+        line_start = cleaned.rfind("\n", 0, tok.start) + 1
+        if cleaned[line_start:tok.start].strip():
+            continue  # a trailing comment after code is not a directive
+        directive = _parse_directive(relpath, text, tok.start, comment)
+        if directive is None:
+            continue
+        for start, end, _sql, _node in spans:
+            if start < tok.start < end:
+                raise DirectiveError(
+                    f"`pgshift:{directive.name}` stands inside a statement",
+                    location=directive.location, context=caret_context(text, tok.start),
+                    hint="put directives on their own line before the statement they are for",
+                )
+        found.append(directive)
+    return found
+
+
+def _check_directive_placement(text, statements, file_directives) -> None:
+    for stmt in statements:
+        for d in stmt.directives:
+            if d.name in _FILE_LEVEL:
+                raise DirectiveError(
+                    f"`pgshift:{d.name}` applies to the whole file and must stand before its first statement",
+                    location=d.location, context=caret_context(text, d.offset))
+            if d.name == "batch" and stmt.kind not in _DML:
+                raise DirectiveError(
+                    f"`pgshift:batch` must stand before an UPDATE, DELETE or INSERT ... SELECT, "
+                    f"not a {stmt.kind.removesuffix('Stmt')} statement",
+                    location=d.location, context=caret_context(text, d.offset))
+            if d.name == "batch" and stmt.kind == "InsertStmt" and stmt.node.selectStmt is None:
+                raise DirectiveError("`pgshift:batch` before an INSERT needs INSERT ... SELECT",
+                                     location=d.location, context=caret_context(text, d.offset))
+
+
+def _decide_mode(relpath, text, statements, file_directives) -> tuple[str, str]:
+    own = [s for s in statements if s.tx_control in ("begin", "commit", "rollback")]
+    batched = [s for s in statements if s.directive("batch")]
+    if own:
+        depth_open: Statement | None = None
+        for s in statements:
+            if s.tx_control == "begin":
+                depth_open = s
+            elif s.tx_control in ("commit", "rollback", "prepare"):
+                depth_open = None
+            elif depth_open is not None and s.non_transactional:
+                raise SqlSyntaxError(
+                    f"{s.non_transactional} cannot run inside a transaction block, and this file opens one "
+                    f"with {depth_open.sql.split()[0].upper()} at line {depth_open.location.line}",
+                    location=s.location, context=caret_context(text, s.offset),
+                    hint=f"move the {s.non_transactional} statements to a file of their own without BEGIN/COMMIT "
+                         "(pgshift runs such a file outside a transaction, one statement at a time), "
+                         "or remove BEGIN/COMMIT from this file",
+                )
+            elif depth_open is not None and s.directive("batch"):
+                raise DirectiveError(
+                    "a batched statement cannot run inside the transaction this file opens at line "
+                    f"{depth_open.location.line}", location=s.location,
+                    context=caret_context(text, s.offset),
+                    hint="remove BEGIN/COMMIT: pgshift commits each batch on its own")
+        first = own[0]
+        return TX_OWN, f"the file controls its own transactions ({first.sql.split()[0].upper()} at line {first.location.line})"
+    if any(d.name == "no-transaction" for d in file_directives):
+        return TX_NONE, "-- pgshift:no-transaction"
+    nontx = [s for s in statements if s.non_transactional]
+    if nontx:
+        s = nontx[0]
+        return TX_NONE, f"{s.non_transactional} at line {s.location.line} cannot run inside a transaction"
+    if batched:
+        s = batched[0]
+        return TX_BATCHED, f"batched data change at line {s.location.line}"
+    return TX_FILE, "one transaction"
+
+
+# --- helpers for lint and batching -----------------------------------------
+
+def parse_one(sql: str):
+    """The parse node of a single statement."""
+    return _parse_sql(sql)[0].stmt
+
+
+def deparse(node) -> str:
+    """SQL text for a parse node (pglast's printer)."""
+    from pglast.stream import RawStream  # noqa: PLC0415
+
+    return RawStream()(node)
+
+
+def parse_plpgsql_body(sql: str):
+    """The PL/pgSQL parse tree of a CREATE FUNCTION or DO statement, or None."""
+    try:
+        return _parser.parse_plpgsql(sql)
+    except Exception:  # noqa: BLE001 - not PL/pgSQL, or not parseable
+        return None
