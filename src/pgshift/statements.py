@@ -407,3 +407,76 @@ def parse_plpgsql_body(sql: str):
         return _parser.parse_plpgsql(sql)
     except Exception:  # noqa: BLE001 - not PL/pgSQL, or not parseable
         return None
+
+
+# --- batched data changes ----------------------------------------------------
+
+class BatchShape:
+    """How a ``-- pgshift:batch`` statement is batched, read from its parse tree.
+
+    ``self_limiting``: its row selection has a LIMIT, so it is run again and again
+    until it changes no row. Otherwise pgshift walks the primary key of
+    ``relation`` in ranges and adds ``key > $1 AND key <= $2`` (the first batch has only
+    ``key <= $1``) to the statement's own WHERE.
+    """
+
+    def __init__(self, node):
+        self.node = node
+        self.kind = type(node).__name__
+        self.self_limiting = _has_limit(node)
+        self.relation = None   # (schema or None, name)
+        self.ref = None        # how the WHERE refers to the table
+        target = None
+        if self.kind in ("UpdateStmt", "DeleteStmt"):
+            target = node.relation
+        elif self.kind == "InsertStmt":
+            sel = node.selectStmt
+            if isinstance(sel, ast.SelectStmt) and sel.fromClause and len(sel.fromClause) == 1 \
+                    and isinstance(sel.fromClause[0], ast.RangeVar):
+                target = sel.fromClause[0]
+        if target is not None:
+            self.relation = (target.schemaname, target.relname)
+            self.ref = target.alias.aliasname if target.alias is not None else target.relname
+
+    def rewrite(self, key: str, with_lower: bool, key_type: str = "bigint") -> str:
+        """The statement with the key-range condition added to its WHERE."""
+        import copy  # noqa: PLC0415
+
+        node = copy.deepcopy(self.node)
+        col = f'"{self.ref}"."{key}"'
+        cond_sql = f"SELECT 1 WHERE {col} <= $1::{key_type}"
+        if with_lower:
+            cond_sql = f"SELECT 1 WHERE {col} > $1::{key_type} AND {col} <= $2::{key_type}"
+        cond = parse_one(cond_sql).whereClause
+        holder = node.selectStmt if self.kind == "InsertStmt" else node
+        if holder.whereClause is None:
+            holder.whereClause = cond
+        else:
+            holder.whereClause = ast.BoolExpr(boolop=enums.BoolExprType.AND_EXPR,
+                                              args=(holder.whereClause, cond))
+        return deparse(node)
+
+
+def _has_limit(node) -> bool:
+    found = False
+
+    def walk(value):
+        nonlocal found
+        if found:
+            return
+        if isinstance(value, ast.SelectStmt) and value.limitCount is not None:
+            found = True
+            return
+        if isinstance(value, ast.Node):
+            for attr in value.__slots__:
+                walk(getattr(value, attr, None))
+        elif isinstance(value, (tuple, list)):
+            for item in value:
+                walk(item)
+
+    walk(node)
+    return found
+
+
+def batch_shape(node) -> BatchShape:
+    return BatchShape(node)

@@ -1,0 +1,347 @@
+"""Configuration: ``pgshift.toml`` or ``[tool.pgshift]`` in ``pyproject.toml``.
+
+Environments, ``${VAR}`` expansion (a missing variable is an error naming it),
+the connection precedence of PRODUCT.md section 4, and :func:`mask_dsn`, which
+every DSN shown anywhere goes through.
+"""
+from __future__ import annotations
+
+import os
+import string
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+
+from .errors import ConfigError
+from .model import Location, parse_duration
+
+DEFAULT_LEDGER = "pgshift.migration_log"
+DEFAULT_ENV = "dev"
+CONFIG_FILE = "pgshift.toml"
+
+_ENV_KEYS = {
+    "url", "protected", "backup_dir", "backup_retention", "require_applied_in", "lock_timeout",
+    "statement_timeout", "lock_retries", "lock_retry_max_delay", "database", "checks", "monitor",
+    "target_version",
+}
+
+
+@dataclass(frozen=True)
+class Environment:
+    name: str
+    url: str | None = None            # as written, ${VAR} not yet expanded
+    protected: bool = False
+    backup_dir: str = "backups"
+    backup_retention: int = 10
+    require_applied_in: str | None = None
+    lock_timeout: float | None = None  # seconds; None: the default for the kind of environment
+    statement_timeout: float | None = None
+    lock_retries: int = 8
+    lock_retry_max_delay: float = 30.0
+    database: str | None = None        # the embedded server's database
+    checks: dict = field(default_factory=dict)
+    monitor: bool | None = None
+    target_version: int | None = None
+
+    @property
+    def effective_lock_timeout(self) -> float | None:
+        if self.lock_timeout is not None:
+            return self.lock_timeout or None
+        return 2.0 if self.protected else None
+
+
+@dataclass(frozen=True)
+class LintConfig:
+    disable: tuple[str, ...] = ()
+    severity: dict = field(default_factory=dict)
+    target_version: int | None = None
+
+
+@dataclass(frozen=True)
+class Config:
+    root: Path
+    source: Path | None               # the file read, None when there was none
+    migrations: str = "migrations"
+    ledger: str = DEFAULT_LEDGER
+    environments: dict = field(default_factory=dict)
+    lint: LintConfig = field(default_factory=LintConfig)
+    target_version: int | None = None
+
+    @property
+    def migrations_dir(self) -> Path:
+        return (self.root / self.migrations).resolve()
+
+    @property
+    def ledger_schema(self) -> str:
+        return self.ledger.split(".", 1)[0] if "." in self.ledger else "public"
+
+    @property
+    def ledger_table(self) -> str:
+        return self.ledger.split(".", 1)[1] if "." in self.ledger else self.ledger
+
+    def environment(self, name: str) -> Environment:
+        if name in self.environments:
+            return self.environments[name]
+        if name == DEFAULT_ENV:
+            return Environment(DEFAULT_ENV)
+        known = ", ".join(sorted(self.environments)) or "none"
+        raise ConfigError(
+            f"environment {name!r} is not configured (known: {known})",
+            location=Location(str(self.source), 1, 1) if self.source else None,
+            hint=f"add an [env.{name}] section to {self.source.name if self.source else CONFIG_FILE}",
+        )
+
+
+# --- loading ---------------------------------------------------------------
+
+def _load_toml(path: Path) -> dict:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        line = getattr(exc, "lineno", None) or 1
+        col = getattr(exc, "colno", None) or 1
+        raise ConfigError(f"{path.name} is not valid TOML: {exc.msg if hasattr(exc, 'msg') else exc}",
+                          location=Location(str(path), line, col)) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def _where(path: Path, needle: str) -> Location:
+    try:
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            col = line.find(needle)
+            if col >= 0:
+                return Location(str(path), number, col + 1)
+    except OSError:
+        pass
+    return Location(str(path), 1, 1)
+
+
+def load(project: str | Path | None = None) -> Config:
+    """Read the configuration of the project in *project* (default: the current folder)."""
+    root = Path(project or ".").resolve()
+    if not root.is_dir():
+        raise ConfigError(f"project folder {root} does not exist", hint="pass --project DIR")
+    data: dict = {}
+    source: Path | None = None
+    candidate = root / CONFIG_FILE
+    if candidate.is_file():
+        source = candidate
+        raw = _load_toml(candidate)
+        data = dict(raw.get("pgshift", {}))
+        data["env"] = raw.get("env", {})
+        data["lint"] = raw.get("lint", data.get("lint", {}))
+        unknown = set(raw) - {"pgshift", "env", "lint"}
+        if unknown:
+            name = sorted(unknown)[0]
+            raise ConfigError(f"unknown section [{name}] in {CONFIG_FILE}", location=_where(candidate, f"[{name}"),
+                              hint="sections are [pgshift], [env.NAME] and [lint]")
+    elif (root / "pyproject.toml").is_file():
+        raw = _load_toml(root / "pyproject.toml")
+        section = raw.get("tool", {}).get("pgshift")
+        if section is not None:
+            source = root / "pyproject.toml"
+            data = dict(section)
+            data.setdefault("env", {})
+    return _build(root, source, data)
+
+
+def _build(root: Path, source: Path | None, data: dict) -> Config:
+    envs_raw = data.pop("env", {}) or {}
+    lint_raw = data.pop("lint", {}) or {}
+    allowed = {"migrations", "ledger", "target_version"}
+    for key in data:
+        if key not in allowed:
+            raise ConfigError(f"unknown setting {key!r}", location=_where(source, key) if source else None,
+                              hint="settings are: " + ", ".join(sorted(allowed)))
+    ledger = str(data.get("ledger", DEFAULT_LEDGER))
+    if ledger.count(".") > 1 or not all(part.replace("_", "a").isalnum() for part in ledger.split(".")):
+        raise ConfigError(f"ledger must be `schema.table` of plain lowercase names, not {ledger!r}",
+                          location=_where(source, "ledger") if source else None)
+    environments = {}
+    for name, values in envs_raw.items():
+        if not isinstance(values, dict):
+            raise ConfigError(f"[env.{name}] must be a table", location=_where(source, name) if source else None)
+        environments[name] = _environment(source, name, values)
+    for env in environments.values():
+        if env.require_applied_in and env.require_applied_in not in environments:
+            raise ConfigError(
+                f"[env.{env.name}] require_applied_in names {env.require_applied_in!r}, which is not configured",
+                location=_where(source, "require_applied_in") if source else None)
+    lint = LintConfig(
+        disable=tuple(lint_raw.get("disable", ())),
+        severity=dict(lint_raw.get("severity", {})),
+        target_version=lint_raw.get("target_version"),
+    )
+    return Config(root=root, source=source, migrations=str(data.get("migrations", "migrations")),
+                  ledger=ledger, environments=environments, lint=lint,
+                  target_version=data.get("target_version"))
+
+
+def _environment(source: Path | None, name: str, values: dict) -> Environment:
+    for key in values:
+        if key not in _ENV_KEYS:
+            raise ConfigError(f"unknown setting {key!r} in [env.{name}]",
+                              location=_where(source, key) if source else None,
+                              hint="settings are: " + ", ".join(sorted(_ENV_KEYS)))
+    kwargs = dict(values)
+    try:
+        for key in ("lock_timeout", "statement_timeout", "lock_retry_max_delay"):
+            if key in kwargs:
+                kwargs[key] = parse_duration(kwargs[key])
+    except ValueError as exc:
+        raise ConfigError(f"[env.{name}] {exc}", location=_where(source, key) if source else None) from None
+    return Environment(name=name, **kwargs)
+
+
+# --- ${VAR} and the connection --------------------------------------------
+
+def expand(value: str, *, environ: dict | None = None, where: str = "", source: Path | None = None) -> str:
+    """Expand ``${VAR}`` from the environment; a missing variable is an error."""
+    environ = os.environ if environ is None else environ
+    template = string.Template(value)
+    missing = [m for m in template.get_identifiers() if m not in environ]
+    if missing:
+        var = missing[0]
+        raise ConfigError(
+            f"environment variable {var} is not set ({where or 'configuration'} uses ${{{var}}})",
+            location=_where(source, "${" + var) if source else None,
+            hint=f"export {var}=... or pass --database-url",
+        )
+    try:
+        return template.substitute(environ)
+    except ValueError as exc:
+        raise ConfigError(f"bad ${{...}} in {where or 'configuration'}: {exc}",
+                          location=_where(source, "$") if source else None) from None
+
+
+_LIBPQ_VARS = ("PGHOST", "PGHOSTADDR", "PGPORT", "PGDATABASE", "PGUSER", "PGPASSWORD", "PGSERVICE", "PGPASSFILE")
+
+
+@dataclass(frozen=True)
+class Connection:
+    url: str | None          # None: use the embedded server
+    source: str              # where it came from, for messages
+    embedded: bool = False
+
+    @property
+    def masked(self) -> str:
+        return mask_dsn(self.url) if self.url is not None else "the embedded PostgreSQL"
+
+
+def resolve_connection(config: Config, env: Environment, database_url: str | None = None,
+                       environ: dict | None = None) -> Connection:
+    environ = os.environ if environ is None else environ
+    if database_url:
+        return Connection(database_url, "--database-url")
+    for var in ("PGSHIFT_DATABASE_URL", "DATABASE_URL"):
+        if environ.get(var):
+            return Connection(environ[var], var)
+    if env.url:
+        url = expand(env.url, environ=environ, where=f"[env.{env.name}] url", source=config.source)
+        return Connection(url, f"[env.{env.name}] url")
+    if any(environ.get(v) for v in _LIBPQ_VARS):
+        return Connection("", "libpq environment variables")
+    if env.protected:
+        raise ConfigError(
+            f"environment {env.name!r} is protected and has no database configured; "
+            "pgshift never uses its embedded PostgreSQL for a protected environment",
+            hint=f"set url in [env.{env.name}], or pass --database-url",
+        )
+    return Connection(None, "embedded", embedded=True)
+
+
+# --- masking -----------------------------------------------------------------
+
+MASK = "********"
+
+
+def mask_dsn(dsn: str | None) -> str:
+    """A DSN with its password replaced, in URL or key=value form."""
+    if not dsn:
+        return dsn or ""
+    if "://" in dsn:
+        try:
+            parts = urlsplit(dsn)
+        except ValueError:
+            return MASK
+        netloc = parts.netloc
+        if "@" in netloc:
+            userinfo, _, hostinfo = netloc.rpartition("@")
+            if ":" in userinfo:
+                user, _, password = userinfo.partition(":")
+                userinfo = f"{user}:{MASK}" if password else user
+            netloc = f"{userinfo}@{hostinfo}"
+        query = parts.query
+        if query:
+            pairs = [(k, MASK if k.lower() == "password" else v) for k, v in parse_qsl(query, keep_blank_values=True)]
+            query = urlencode(pairs, safe="/*", quote_via=quote)
+        return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    return _mask_keyword_dsn(dsn)
+
+
+def _mask_keyword_dsn(dsn: str) -> str:
+    out, i, n = [], 0, len(dsn)
+    while i < n:
+        if dsn[i].isspace():
+            out.append(dsn[i])
+            i += 1
+            continue
+        eq = dsn.find("=", i)
+        if eq < 0:
+            out.append(dsn[i:])
+            break
+        key = dsn[i:eq].strip()
+        j = eq + 1
+        while j < n and dsn[j] == " ":
+            j += 1
+        if j < n and dsn[j] == "'":
+            k = j + 1
+            while k < n and dsn[k] != "'":
+                k += 2 if dsn[k] == "\\" else 1
+            end = min(k + 1, n)
+        else:
+            end = j
+            while end < n and not dsn[end].isspace():
+                end += 1
+        value = dsn[j:end]
+        out.append(f"{dsn[i:eq]}={MASK if key.lower() == 'password' else value}")
+        i = end
+    return "".join(out)
+
+
+def passwords_in(dsn: str | None) -> list[str]:
+    """The password(s) a DSN carries, so they can be scrubbed from any text."""
+    if not dsn:
+        return []
+    found = []
+    if "://" in dsn:
+        try:
+            parts = urlsplit(dsn)
+            if parts.password:
+                found.append(parts.password)
+                from urllib.parse import unquote  # noqa: PLC0415
+                found.append(unquote(parts.password))
+            found += [v for k, v in parse_qsl(parts.query) if k.lower() == "password" and v]
+        except ValueError:
+            pass
+    else:
+        masked = _mask_keyword_dsn(dsn)
+        if masked != dsn:
+            for token in dsn.split():
+                key, _, value = token.partition("=")
+                if key.lower() == "password" and value:
+                    found.append(value.strip("'"))
+    return [p for p in found if p]
+
+
+def scrub(text: str, dsn: str | None) -> str:
+    """Remove a DSN's password from arbitrary text (error messages, logs)."""
+    if not text:
+        return text
+    for password in sorted(set(passwords_in(dsn)), key=len, reverse=True):
+        text = text.replace(password, MASK)
+    if dsn and "://" in dsn:
+        text = text.replace(dsn, mask_dsn(dsn))
+    return text

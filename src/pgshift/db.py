@@ -1,0 +1,137 @@
+"""Connections, session settings and the advisory run lock.
+
+A password never leaves this module in an error: every message goes through
+``config.scrub``. The run lock is a session advisory lock taken with a bounded
+wait; note that session advisory locks do not work through PgBouncer in
+transaction-pooling mode (point pgshift at the server or a session pool).
+"""
+from __future__ import annotations
+
+import getpass
+import hashlib
+import socket
+import time
+from dataclasses import dataclass
+
+from . import __version__
+from .config import mask_dsn, scrub
+from .errors import LockHeld, OperationError
+from .events import LOCK_WAIT, emit
+
+APPLICATION_NAME = "pgshift"
+
+
+def connect(url: str, *, autocommit: bool = True, application_name: str = APPLICATION_NAME,
+            connect_timeout: int = 10):
+    """A psycopg connection; errors name the masked DSN, never the password."""
+    import psycopg  # noqa: PLC0415
+
+    try:
+        conn = psycopg.connect(url or "", autocommit=autocommit, application_name=application_name,
+                               connect_timeout=connect_timeout)
+    except psycopg.Error as exc:
+        detail = scrub(str(exc).strip(), url)
+        raise OperationError(
+            f"cannot connect to {mask_dsn(url) or 'the server named by the PG* variables'}: {detail}",
+            hint="check the URL, that the server runs, and the credentials",
+        ) from None
+    conn.prepare_threshold = None
+    return conn
+
+
+def server_version(conn) -> int:
+    """The server's major version, e.g. 18."""
+    return conn.info.server_version // 10000
+
+
+def set_timeouts(conn, *, lock_timeout: float | None, statement_timeout: float | None, local: bool = False) -> None:
+    scope = "LOCAL " if local else ""
+    conn.execute(f"SET {scope}lock_timeout = '{int((lock_timeout or 0) * 1000)}ms'")
+    conn.execute(f"SET {scope}statement_timeout = '{int((statement_timeout or 0) * 1000)}ms'")
+
+
+def whoami() -> tuple[str, str]:
+    try:
+        user = getpass.getuser()
+    except Exception:  # noqa: BLE001 - no user name in some containers
+        user = "unknown"
+    return user, socket.gethostname()
+
+
+def tool_version() -> str:
+    return f"pgshift {__version__}"
+
+
+# --- the run lock ---------------------------------------------------------------
+
+def lock_key(ledger: str) -> int:
+    digest = hashlib.sha256(f"pgshift:{ledger}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+@dataclass(frozen=True)
+class LockHolder:
+    pid: int
+    application_name: str | None
+    user: str | None
+    client: str | None
+    since: object
+    state: str | None
+    query: str | None
+
+    def describe(self) -> str:
+        since = self.since.isoformat(timespec="seconds") if hasattr(self.since, "isoformat") else self.since
+        who = f"pid {self.pid}, application_name {self.application_name or '(none)'!r}"
+        if self.user:
+            who += f", user {self.user}"
+        if self.client:
+            who += f", from {self.client}"
+        return f"{who}, connected since {since}"
+
+
+def lock_holder(conn, key: int) -> LockHolder | None:
+    classid = (key >> 32) & 0xFFFFFFFF
+    objid = key & 0xFFFFFFFF
+    row = conn.execute(
+        """
+        SELECT a.pid, a.application_name, a.usename, host(a.client_addr), a.backend_start, a.state, a.query
+        FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+        WHERE l.locktype = 'advisory' AND l.granted AND l.classid::bigint = %s AND l.objid::bigint = %s
+          AND l.objsubid = 1 AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+        LIMIT 1
+        """, (classid, objid)).fetchone()
+    return LockHolder(*row) if row else None
+
+
+def acquire_run_lock(conn, ledger: str, wait: float, reporter=None, poll: float = 0.25) -> None:
+    """Take the session advisory lock for *ledger*, waiting at most *wait* seconds."""
+    key = lock_key(ledger)
+    deadline = time.monotonic() + max(0.0, wait)
+    announced = 0.0
+    while True:
+        if conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0]:
+            return
+        holder = lock_holder(conn, key)
+        now = time.monotonic()
+        if now >= deadline:
+            who = holder.describe() if holder else "another session (it has just let go; try again)"
+            raise LockHeld(
+                f"another pgshift run holds the migration lock on this database: {who}",
+                hint=f"waited {wait:g}s (--lock-wait). Wait for it to finish, or end that session "
+                     "(SELECT pg_terminate_backend(pid)). Behind PgBouncer in transaction mode "
+                     "advisory locks do not work: connect to the server directly.",
+                details={"holder": holder.__dict__ if holder else None},
+            )
+        if now - announced >= 5 or announced == 0.0:
+            announced = now
+            emit(reporter, LOCK_WAIT, "waiting for the migration lock held by "
+                 + (holder.describe() if holder else "another session"),
+                 level="warning", holder=holder.pid if holder else None)
+        time.sleep(min(poll, max(0.01, deadline - now)))
+
+
+def release_run_lock(conn, ledger: str) -> None:
+    try:
+        conn.execute("SELECT pg_advisory_unlock(%s)", (lock_key(ledger),))
+    except Exception:  # noqa: BLE001 - the connection may be gone; the server frees the lock then
+        pass

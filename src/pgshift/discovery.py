@@ -1,0 +1,153 @@
+"""From a folder to migration and rollback files.
+
+Names (PRODUCT.md section 1): ``<14 digits>_<[a-z0-9_]+>.sql`` for migrations,
+``rollbacks/<version>_rollback[_<name>].sql`` for rollbacks. Anything in the
+folder that looks like a migration but is not named so is an error naming the
+file, found before anything runs; every such error is reported at once.
+"""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from .errors import DiscoveryError
+from .model import Location, MigrationFile, RollbackFile
+
+ROLLBACK_DIR = "rollbacks"
+VERSION_DIGITS = 14
+_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789_")
+_HEADER_KEYS = {"migration": "migration", "rollback": "migration", "description": "description",
+                "author": "author", "date": "date"}
+
+
+def checksum(data: bytes) -> str:
+    """SHA-256 of the bytes with CRLF and CR line endings turned into LF."""
+    return hashlib.sha256(data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")).hexdigest()
+
+
+def read_text(path: Path, relpath: str) -> str:
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DiscoveryError(f"{relpath} is not UTF-8 text (byte {exc.start})",
+                             location=Location(relpath, 1, 1), hint="save the file as UTF-8") from None
+    return text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+
+
+def headers(text: str) -> dict[str, str]:
+    """The guide's header comments (`-- Migration:`, `-- Description:`, ...) at the top of a file."""
+    found: dict[str, str] = {}
+    for line in text.split("\n"):
+        stripped = line.strip()
+        if not stripped:
+            continue
+        if not stripped.startswith("--"):
+            break
+        key, sep, value = stripped[2:].strip().partition(":")
+        key = key.strip().lower()
+        if sep and key in _HEADER_KEYS and value.strip() and _HEADER_KEYS[key] not in found:
+            found[_HEADER_KEYS[key]] = value.strip()
+    return found
+
+
+def _looks_like_migration(name: str) -> bool:
+    if name.startswith("."):
+        return False
+    return name.lower().endswith(".sql") or name[:1].isdigit()
+
+
+def _name_problem(stem_and_ext: str) -> tuple[str | None, str | None, str | None]:
+    """(version, name, problem) for a migration file name."""
+    filename = stem_and_ext
+    if not filename.endswith(".sql"):
+        ext = filename[filename.rfind("."):] if "." in filename else "(none)"
+        return None, None, f"the extension must be .sql in lower case, not {ext}"
+    stem = filename[:-4]
+    version, sep, name = stem.partition("_")
+    if not version.isdigit() or not version.isascii():
+        return None, None, "must start with a 14-digit version (YYYYMMDDHHMMSS) followed by _"
+    if len(version) != VERSION_DIGITS:
+        return None, None, f"the version has {len(version)} digits; it must have {VERSION_DIGITS} (YYYYMMDDHHMMSS)"
+    if not sep or not name:
+        return version, None, "needs a name after the version: <version>_<name>.sql"
+    bad = sorted({c for c in name if c not in _NAME_CHARS})
+    if bad:
+        shown = ", ".join(repr(c) for c in bad)
+        return version, None, f"the name may hold only lowercase letters, digits and _ (found {shown})"
+    return version, name, None
+
+
+def discover(migrations_dir: Path, project_root: Path | None = None) -> list[MigrationFile]:
+    """Every migration in version order, each with its rollback. Raises DiscoveryError."""
+    migrations_dir = Path(migrations_dir)
+    root = Path(project_root) if project_root else migrations_dir.parent
+
+    def rel(path: Path) -> str:
+        try:
+            return str(path.relative_to(root))
+        except ValueError:
+            return str(path)
+
+    if not migrations_dir.is_dir():
+        raise DiscoveryError(f"migrations folder {rel(migrations_dir)} does not exist",
+                             hint="run `pgshift init`, or set `migrations` in pgshift.toml")
+    problems: list[tuple[str, str]] = []
+    by_version: dict[str, list[Path]] = {}
+    migrations: dict[str, MigrationFile] = {}
+    entries = sorted(migrations_dir.iterdir(), key=lambda p: p.name)
+    for path in entries:
+        if path.is_dir() or not _looks_like_migration(path.name):
+            continue
+        version, name, problem = _name_problem(path.name)
+        if problem:
+            problems.append((rel(path), f"bad migration file name {path.name!r}: {problem}"))
+            continue
+        by_version.setdefault(version, []).append(path)
+        data = path.read_bytes()
+        text = read_text(path, rel(path))
+        head = headers(text)
+        migrations[version] = MigrationFile(version, name, path, rel(path), checksum(data),
+                                            head.get("description"), head.get("author"), head.get("date"))
+    for version, paths in by_version.items():
+        if len(paths) > 1:
+            names = ", ".join(p.name for p in paths)
+            problems.append((rel(paths[1]), f"duplicate version {version}: {names}"))
+
+    rollbacks: dict[str, RollbackFile] = {}
+    rb_dir = migrations_dir / ROLLBACK_DIR
+    if rb_dir.is_dir():
+        for path in sorted(rb_dir.iterdir(), key=lambda p: p.name):
+            if path.is_dir() or not _looks_like_migration(path.name):
+                continue
+            version, name, problem = _name_problem(path.name)
+            if not problem and not (name == "rollback" or (name or "").startswith("rollback_")):
+                problem = "a rollback is named <version>_rollback.sql or <version>_rollback_<name>.sql"
+            if problem:
+                problems.append((rel(path), f"bad rollback file name {path.name!r}: {problem}"))
+                continue
+            if version in rollbacks:
+                problems.append((rel(path), f"two rollbacks for version {version}: "
+                                            f"{rollbacks[version].path.name}, {path.name}"))
+                continue
+            if version not in migrations and version not in by_version:
+                problems.append((rel(path), f"rollback {path.name} has no migration with version {version}"))
+                continue
+            rollbacks[version] = RollbackFile(version, path, rel(path), checksum(path.read_bytes()))
+
+    if problems:
+        first_file, first_message = problems[0]
+        message = first_message if len(problems) == 1 else (
+            f"{len(problems)} problems in the migrations folder:\n" + "\n".join(f"  {f}: {m}" for f, m in problems))
+        raise DiscoveryError(message, location=Location(first_file, 1, 1) if len(problems) == 1 else None,
+                             hint="migrations are named <YYYYMMDDHHMMSS>_<name>.sql with a lowercase name; "
+                                  "rollbacks are rollbacks/<version>_rollback[_<name>].sql",
+                             details={"problems": [{"file": f, "message": m} for f, m in problems]})
+    out = []
+    for version in sorted(migrations):
+        m = migrations[version]
+        if version in rollbacks:
+            m = MigrationFile(m.version, m.name, m.path, m.relpath, m.checksum, m.description, m.author, m.date,
+                              rollbacks[version])
+        out.append(m)
+    return out

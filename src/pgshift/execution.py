@@ -1,0 +1,387 @@
+"""Run a Plan: transaction modes, ledger events, lock-timeout retries, resumption.
+
+Modes (decided by ``statements``):
+
+- ``transaction``: the file's statements and its ledger event in one
+  transaction; both land or neither.
+- ``no-transaction``: one statement per round trip in autocommit, a
+  ``running`` event before, progress after each statement, ``completed`` or
+  ``failed`` after; a rerun of the unchanged file resumes after the last
+  completed statement. An INVALID index left by a failed concurrent build is
+  dropped before the build is tried again.
+- ``own-transaction``: the file's BEGIN/COMMIT run as written; progress is
+  recorded inside the file's own transaction just before its COMMIT, so it is
+  exactly as durable as the work.
+- ``batched``: like no-transaction, with batched data changes (``batching``).
+"""
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass, field
+
+from . import ledger as ledger_mod
+from .errors import MigrationFailed
+from .events import (
+    FILE_COMPLETED, FILE_FAILED, FILE_STARTED, INFO, RESUME, RETRY, STATEMENT, WARNING, emit,
+)
+from .model import (
+    TX_BATCHED, TX_FILE, TX_NONE, TX_OWN, Location, Plan, RunResult, Statement, Step, StepResult,
+    caret_context, format_duration, line_col, parse_duration,
+)
+
+LOCK_NOT_AVAILABLE = "55P03"
+DEADLOCK = "40P01"
+
+
+@dataclass(frozen=True)
+class ExecOptions:
+    lock_timeout: float | None = None       # seconds; None or 0: no timeout
+    statement_timeout: float | None = None
+    lock_retries: int = 8                   # attempts in all, the first included
+    retry_base: float = 0.5
+    retry_max: float = 30.0
+    applied_by: str = "unknown"
+    client_host: str = "unknown"
+    tool_version: str = "pgshift"
+
+
+@dataclass
+class _Attempt:
+    retries: int = 0
+    waits: list = field(default_factory=list)
+
+
+class Executor:
+    def __init__(self, conn, ledger: ledger_mod.Ledger, options: ExecOptions, reporter=None, sleep=time.sleep):
+        self.conn = conn
+        self.ledger = ledger
+        self.options = options
+        self.reporter = reporter
+        self.sleep = sleep
+        self._current_lock_timeout: float | None = None
+
+    # -- public ---------------------------------------------------------------
+
+    def run(self, plan: Plan) -> RunResult:
+        results: list[StepResult] = []
+        self._apply_session_timeouts(self.options.lock_timeout)
+        for step in plan.steps:
+            try:
+                results.append(self.run_step(step))
+            except MigrationFailed as exc:
+                exc.details.setdefault("results", [r.to_dict() for r in results])
+                raise
+        return RunResult(tuple(results), warnings=plan.warnings)
+
+    def run_step(self, step: Step) -> StepResult:
+        p = step.parsed
+        directive = p.file_directive("lock-timeout")
+        lock_timeout = parse_duration(directive.args["value"]) if directive else self.options.lock_timeout
+        self._apply_session_timeouts(lock_timeout, p.file_directive("statement-timeout"))
+        emit(self.reporter, FILE_STARTED, f"{step.action} {p.relpath} ({step.mode}, {len(p.statements)} statements)",
+             version=step.version, file=p.relpath, mode=step.mode, statements=len(p.statements), action=step.action)
+        for meta in p.meta_commands:
+            emit(self.reporter, WARNING, f"{meta.location}: skipped psql meta-command `{meta.text}` "
+                                         "(pgshift is already connected to that database)", level="warning")
+        started = time.monotonic()
+        if step.mode == TX_FILE:
+            outcome = self._run_transactional(step)
+        elif step.mode in (TX_NONE, TX_OWN, TX_BATCHED):
+            outcome = self._run_stepwise(step)
+        else:  # pragma: no cover - modes are closed
+            raise ValueError(step.mode)
+        ms = int((time.monotonic() - started) * 1000)
+        emit(self.reporter, FILE_COMPLETED, f"{step.action} {p.relpath} done in {format_duration(ms / 1000)}",
+             version=step.version, file=p.relpath, execution_ms=ms, retries=outcome.retries)
+        return StepResult(step.version, step.migration.name, step.action, step.mode, "completed", ms,
+                          len(p.statements), step.resume_from, outcome.retries, outcome.rows)
+
+    # -- settings ---------------------------------------------------------------
+
+    def _apply_session_timeouts(self, lock_timeout, statement_directive=None) -> None:
+        statement_timeout = (parse_duration(statement_directive.args["value"]) if statement_directive
+                             else self.options.statement_timeout)
+        key = (lock_timeout, statement_timeout)
+        if key == self._current_lock_timeout:
+            return
+        self.conn.execute(f"SET lock_timeout = '{int((lock_timeout or 0) * 1000)}ms'")
+        self.conn.execute(f"SET statement_timeout = '{int((statement_timeout or 0) * 1000)}ms'")
+        self._current_lock_timeout = key
+
+    # -- the transactional mode -------------------------------------------------------
+
+    def _run_transactional(self, step: Step) -> "_Outcome":
+        import psycopg  # noqa: PLC0415
+
+        attempt = 0
+        started_at = None
+        while True:
+            attempt += 1
+            current: Statement | None = None
+            begun = time.monotonic()
+            try:
+                with self.conn.transaction():
+                    if started_at is None:
+                        started_at = self.conn.execute("SELECT clock_timestamp()").fetchone()[0]
+                    rows = 0
+                    for stmt in step.parsed.statements:
+                        current = stmt
+                        cur = self.conn.execute(stmt.sql, prepare=False)
+                        rows += max(cur.rowcount, 0)
+                    current = None
+                    ms = int((time.monotonic() - begun) * 1000)
+                    self._insert_final(step, "completed", started_at, ms, retries=attempt - 1,
+                                       statements_done=len(step.parsed.statements))
+                return _Outcome(attempt - 1, rows)
+            except psycopg.Error as exc:
+                if current is not None and self._should_retry(exc, attempt, step, current):
+                    continue
+                self._fail(step, exc, current, started_at, attempt - 1, statements_done=0)
+
+    def _insert_final(self, step: Step, status: str, started_at, ms: int, *, retries: int, statements_done: int,
+                      error: str | None = None, details: dict | None = None) -> None:
+        m = step.migration
+        info = dict(details or {})
+        if retries:
+            info["lock_retries"] = retries
+        self.conn.execute(
+            f"INSERT INTO {self.ledger.qualified} (version, name, description, status, migration_type, started_at, "
+            "completed_at, checksum, execution_ms, applied_by, client_host, tool_version, error, statements_done, "
+            "details, rolled_back_at) VALUES (%s, %s, %s, %s, %s, coalesce(%s, clock_timestamp()), clock_timestamp(), "
+            "%s, %s, %s, %s, %s, %s, %s, %s, CASE WHEN %s THEN clock_timestamp() END)",
+            (m.version, m.name, m.description, status, step.action, started_at,
+             self._checksum(step), ms, self.options.applied_by, self.options.client_host,
+             self.options.tool_version, error, statements_done, _json(info) if info else None,
+             step.action == "rollback" and status == "completed"),
+            prepare=False)
+
+    def _checksum(self, step: Step) -> str:
+        if step.action == "rollback" and step.migration.rollback is not None:
+            return step.migration.checksum  # the ledger keeps the migration's checksum
+        return step.migration.checksum
+
+    # -- statement by statement --------------------------------------------------------
+
+    def _run_stepwise(self, step: Step) -> "_Outcome":
+        import psycopg  # noqa: PLC0415
+
+        from . import batching  # noqa: PLC0415
+
+        stmts = step.parsed.statements
+        start = step.resume_from
+        details = dict(step.resume_details or {})
+        if start:
+            at = stmts[start].location if start < len(stmts) else None
+            emit(self.reporter, RESUME, f"resuming {step.parsed.relpath} after statement {start} of {len(stmts)}"
+                 + (f" (next: line {at.line})" if at else "") + ", which an earlier run completed",
+                 version=step.version, statements_done=start)
+        event_id = ledger_mod.start_event(
+            self.conn, self.ledger, version=step.version, name=step.migration.name,
+            description=step.migration.description, migration_type=step.action, checksum=self._checksum(step),
+            applied_by=self.options.applied_by, client_host=self.options.client_host,
+            tool_version=self.options.tool_version, statements_done=start, details=details or None)
+        retries = 0
+        rows = 0
+        safe_point = start        # the statement to go back to after a lock timeout
+        index = start
+        current: Statement | None = None
+        begun = time.monotonic()
+        attempt = 1
+        try:
+            while index < len(stmts):
+                stmt = current = stmts[index]
+                in_tx = self._in_transaction()
+                if not in_tx:
+                    safe_point = index
+                emit(self.reporter, STATEMENT, f"{stmt.location}: {_summary(stmt)}", level="debug",
+                     index=index, file=step.parsed.relpath)
+                try:
+                    if stmt.directive("batch"):
+                        rows += batching.run_batched(self, step, stmt, event_id, details)
+                    else:
+                        if stmt.kind == "IndexStmt" and stmt.non_transactional:
+                            self._drop_invalid_index(stmt)
+                        if not in_tx and stmt.tx_control == "commit":
+                            pass
+                        if in_tx and stmt.tx_control == "commit":
+                            # progress inside the file's own transaction: durable exactly when its work is
+                            ledger_mod.record_progress(self.conn, self.ledger, event_id, statements_done=index + 1)
+                        cur = self.conn.execute(stmt.sql, prepare=False)
+                        rows += max(cur.rowcount, 0)
+                except psycopg.Error as exc:
+                    if self._in_transaction():
+                        self.conn.execute("ROLLBACK")
+                    if self._should_retry(exc, attempt, step, stmt):
+                        attempt += 1
+                        retries += 1
+                        index = safe_point
+                        continue
+                    raise
+                attempt = 1
+                index += 1
+                if not self._in_transaction():
+                    ledger_mod.record_progress(self.conn, self.ledger, event_id, statements_done=index,
+                                               details={**details, "lock_retries": retries} if retries else None)
+            if self._in_transaction():
+                # the file left a transaction open: that is a bug in the file; do not commit it for them
+                self.conn.execute("ROLLBACK")
+                raise _FileLeftTransactionOpen()
+            current = None
+            ms = int((time.monotonic() - begun) * 1000)
+            ledger_mod.finish_event(self.conn, self.ledger, event_id, status="completed", execution_ms=ms,
+                                    statements_done=len(stmts),
+                                    details={**details, **({"lock_retries": retries} if retries else {})} or None,
+                                    version=step.version)
+            return _Outcome(retries, rows)
+        except _FileLeftTransactionOpen:
+            last = stmts[-1]
+            err = MigrationFailed(
+                f"{step.parsed.relpath} ends inside a transaction it opened (BEGIN without COMMIT); "
+                "its last transaction was rolled back",
+                location=last.location, hint="add COMMIT at the end of the file")
+            self._close_failed(event_id, step, begun, str(err.message), safe_point)
+            raise err from None
+        except psycopg.Error as exc:
+            done = safe_point if current is not None else index
+            self._close_failed(event_id, step, begun, _error_text(exc), done)
+            raise self._migration_failed(step, exc, current, retries) from None
+
+    def _close_failed(self, event_id, step, begun, error, done) -> None:
+        try:
+            if self._in_transaction():
+                self.conn.execute("ROLLBACK")
+            ms = int((time.monotonic() - begun) * 1000)
+            ledger_mod.finish_event(self.conn, self.ledger, event_id, status="failed", execution_ms=ms,
+                                    error=error, statements_done=done, version=step.version)
+        except Exception:  # noqa: BLE001 - the connection may be gone; the running event says enough
+            pass
+
+    def _in_transaction(self) -> bool:
+        from psycopg.pq import TransactionStatus  # noqa: PLC0415
+
+        return self.conn.info.transaction_status in (TransactionStatus.INTRANS, TransactionStatus.INERROR)
+
+    def _drop_invalid_index(self, stmt: Statement) -> None:
+        node = stmt.node
+        if not node.idxname:
+            return
+        schema = node.relation.schemaname if node.relation is not None else None
+        name = f'"{schema}"."{node.idxname}"' if schema else f'"{node.idxname}"'
+        row = self.conn.execute(
+            "SELECT i.indisvalid, c.oid::regclass::text FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+            "WHERE i.indexrelid = to_regclass(%s)", (name,)).fetchone()
+        if row and not row[0]:
+            emit(self.reporter, WARNING, f"{stmt.location}: index {row[1]} is INVALID (left by a failed concurrent "
+                                         "build); dropping it before building it again", level="warning")
+            self.conn.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {row[1]}")
+
+    # -- failures and retries -----------------------------------------------------------
+
+    def _should_retry(self, exc, attempt: int, step: Step, stmt: Statement) -> bool:
+        sqlstate = getattr(exc, "sqlstate", None)
+        if sqlstate not in (LOCK_NOT_AVAILABLE, DEADLOCK) or attempt >= max(1, self.options.lock_retries):
+            return False
+        if stmt.non_transactional and stmt.kind == "IndexStmt":
+            self._drop_invalid_index(stmt)
+        delay = min(self.options.retry_max, self.options.retry_base * (2 ** (attempt - 1)))
+        delay = random.uniform(delay / 2, delay)
+        what = "lock timeout" if sqlstate == LOCK_NOT_AVAILABLE else "deadlock"
+        emit(self.reporter, RETRY,
+             f"{stmt.location}: {what} ({_first_line(exc)}); retry {attempt} of "
+             f"{self.options.lock_retries - 1} in {format_duration(delay)}",
+             level="warning", version=step.version, attempt=attempt, delay=delay, sqlstate=sqlstate)
+        self.sleep(delay)
+        return True
+
+    def _fail(self, step: Step, exc, stmt: Statement | None, started_at, retries: int, statements_done: int):
+        error = self._migration_failed(step, exc, stmt, retries)
+        try:
+            self._insert_final(step, "failed", started_at, 0, retries=retries, statements_done=statements_done,
+                               error=_error_text(exc),
+                               details={"statement": stmt.index + 1, "line": stmt.location.line} if stmt else None)
+        except Exception:  # noqa: BLE001 - the connection may be gone
+            pass
+        raise error from None
+
+    def _migration_failed(self, step: Step, exc, stmt: Statement | None, retries: int) -> MigrationFailed:
+        emit(self.reporter, FILE_FAILED, f"{step.action} {step.parsed.relpath} failed", level="error",
+             version=step.version)
+        text = step.parsed.text
+        if stmt is None:
+            return MigrationFailed(f"{step.parsed.relpath}: {_error_text(exc)}")
+        index = locate(stmt, exc)
+        line, col = line_col(text, index)
+        diag = getattr(exc, "diag", None)
+        hint_parts = []
+        for part in (getattr(diag, "message_detail", None), getattr(diag, "message_hint", None)):
+            if part:
+                hint_parts.append(part)
+        if getattr(exc, "sqlstate", None) == LOCK_NOT_AVAILABLE:
+            hint_parts.append(f"the lock was not granted within lock_timeout after {retries + 1} attempt(s); "
+                              "a long transaction holds it (see `pgshift diagnose`); run again later or raise "
+                              "--lock-timeout")
+        if step.mode != TX_FILE:
+            hint_parts.append("statements before it stay applied; a rerun of the unchanged file resumes at this one")
+        else:
+            hint_parts.append("the file's transaction was rolled back: nothing of it was applied")
+        sqlstate = getattr(exc, "sqlstate", None)
+        return MigrationFailed(
+            f"statement {stmt.index + 1} of {len(step.parsed.statements)} failed: {_first_line(exc)}"
+            + (f" [SQLSTATE {sqlstate}]" if sqlstate else ""),
+            location=Location(step.parsed.relpath, line, col), context=caret_context(text, index),
+            hint="\n".join(hint_parts), details={"sqlstate": sqlstate, "version": step.version},
+        )
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    retries: int
+    rows: int | None
+
+
+class _FileLeftTransactionOpen(Exception):
+    pass
+
+
+def locate(stmt: Statement, exc) -> int:
+    """Index into the file of a server error: the statement's offset plus the error's position."""
+    diag = getattr(exc, "diag", None)
+    pos = getattr(diag, "statement_position", None)
+    if pos:
+        try:
+            return stmt.offset + int(pos) - 1
+        except ValueError:
+            pass
+    internal_query = getattr(diag, "internal_query", None)
+    internal_pos = getattr(diag, "internal_position", None)
+    if internal_query and internal_pos:
+        at = stmt.sql.find(internal_query)
+        if at >= 0:
+            return stmt.offset + at + int(internal_pos) - 1
+    return stmt.offset
+
+
+def _first_line(exc) -> str:
+    diag = getattr(exc, "diag", None)
+    primary = getattr(diag, "message_primary", None)
+    return primary or str(exc).strip().split("\n", 1)[0]
+
+
+def _error_text(exc) -> str:
+    sqlstate = getattr(exc, "sqlstate", None)
+    return f"{_first_line(exc)}" + (f" [SQLSTATE {sqlstate}]" if sqlstate else "")
+
+
+def _summary(stmt: Statement) -> str:
+    first = " ".join(stmt.sql.split())
+    return first[:80] + ("…" if len(first) > 80 else "")
+
+
+def _json(value) -> str:
+    import json  # noqa: PLC0415
+
+    return json.dumps(value, default=str)
+
+
+__all__ = ["Executor", "ExecOptions", "locate", "INFO"]

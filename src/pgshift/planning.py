@@ -1,0 +1,173 @@
+"""Pure planning: (files, ledger events, options) -> version states and a Plan.
+
+No connection, no IO: ``--dry-run`` prints the same Plan that ``up`` executes.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .errors import PlanError
+from .model import (
+    APPLIED, CHANGED, FAILED, MISSING, OUT_OF_ORDER, PENDING, ROLLED_BACK, RUNNING, TX_FILE,
+    LedgerEvent, MigrationFile, ParsedFile, Plan, Step, VersionState,
+)
+
+ROLLBACK_SUFFIX = "_rollback"
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    target: str | None = None
+    out_of_order: bool = False
+    allow_changed: bool = False
+
+
+def _normalise(event: LedgerEvent) -> tuple[str, str]:
+    """(version, kind) where kind is migrate/rollback/baseline; honours the guide's
+    ``<version>_rollback`` rows and its ``rolled_back`` status."""
+    version = event.version
+    kind = (event.migration_type or "migrate").strip().lower()
+    if version.endswith(ROLLBACK_SUFFIX):
+        version = version[: -len(ROLLBACK_SUFFIX)]
+        kind = "rollback"
+    return version, kind
+
+
+def latest_events(events: list[LedgerEvent]) -> dict[str, LedgerEvent]:
+    latest: dict[str, LedgerEvent] = {}
+    for event in events:  # ordered by id
+        version, _ = _normalise(event)
+        latest[version] = event
+    return latest
+
+
+def last_applied_event(events: list[LedgerEvent], version: str) -> LedgerEvent | None:
+    found = None
+    for event in events:
+        v, kind = _normalise(event)
+        if v == version and kind in ("migrate", "baseline") and (event.status or "") == "completed":
+            found = event
+    return found
+
+
+def event_state(event: LedgerEvent) -> str:
+    _, kind = _normalise(event)
+    status = (event.status or "running").strip().lower()
+    if status == "rolled_back":
+        return ROLLED_BACK
+    if kind == "rollback":
+        if status == "completed":
+            return ROLLED_BACK
+        return APPLIED  # a failed rollback leaves the version applied
+    if status == "completed":
+        return APPLIED
+    if status == "failed":
+        return FAILED
+    return RUNNING
+
+
+def version_states(files: list[MigrationFile], events: list[LedgerEvent]) -> list[VersionState]:
+    by_file = {m.version: m for m in files}
+    latest = latest_events(events)
+    applied_versions = [v for v, e in latest.items() if event_state(e) == APPLIED]
+    newest_applied = max(applied_versions) if applied_versions else None
+    states: list[VersionState] = []
+    for version in sorted(set(by_file) | set(latest)):
+        m = by_file.get(version)
+        event = latest.get(version)
+        state = event_state(event) if event else PENDING
+        applied_event = last_applied_event(events, version) if state == APPLIED else None
+        recorded = (applied_event or event).checksum if event else None
+        error = event.error if event is not None and state in (FAILED, RUNNING) else None
+        if state == APPLIED and event is not None and _normalise(event)[1] == "rollback":
+            error = f"rollback failed: {event.error}" if event.error else "rollback did not complete"
+        if m is None:
+            if state in (APPLIED,):
+                state = MISSING
+            else:
+                # failed or rolled back and the file is gone: nothing to do, but show it
+                pass
+        elif state == APPLIED and recorded and recorded != m.checksum:
+            state = CHANGED
+        elif state in (PENDING, FAILED, RUNNING, ROLLED_BACK) and newest_applied and version < newest_applied \
+                and state == PENDING:
+            state = OUT_OF_ORDER
+        states.append(VersionState(
+            version=version,
+            name=m.name if m else (event.name if event else None),
+            state=state,
+            file=m.relpath if m else None,
+            has_rollback=bool(m and m.rollback),
+            applied_at=(applied_event or event).completed_at if state in (APPLIED, CHANGED, MISSING) and event else None,
+            execution_ms=(applied_event or event).execution_ms if event else None,
+            recorded_checksum=recorded,
+            file_checksum=m.checksum if m else None,
+            description=(m.description if m and m.description else (event.description if event else None)),
+            last_event=event,
+            error=error,
+        ))
+    return states
+
+
+def pending_versions(states: list[VersionState], options: PlanOptions) -> list[VersionState]:
+    """The versions `up` would run, after checking changed and out-of-order ones."""
+    changed = [s for s in states if s.state == CHANGED]
+    if changed and not options.allow_changed:
+        lines = "\n".join(f"  {s.file}: recorded {s.recorded_checksum[:12]}, now {s.file_checksum[:12]}" for s in changed)
+        raise PlanError(
+            f"{len(changed)} applied migration(s) changed since they were applied:\n{lines}",
+            hint="restore the applied file(s) and put the change in a new migration; "
+                 "or pass --allow-changed to go on (the ledger keeps the old checksum)",
+            details={"changed": [s.version for s in changed]},
+        )
+    out_of_order = [s for s in states if s.state == OUT_OF_ORDER]
+    if options.target is not None:
+        out_of_order = [s for s in out_of_order if s.version <= options.target]
+    if out_of_order and not options.out_of_order:
+        newest = max((s.version for s in states if s.state in (APPLIED, CHANGED)), default="")
+        lines = "\n".join(f"  {s.file}" for s in out_of_order)
+        raise PlanError(
+            f"{len(out_of_order)} pending migration(s) are older than the newest applied version {newest}:\n{lines}",
+            hint="this usually means two branches were merged; check the order is safe, then pass --out-of-order "
+                 "(or give the file a newer version)",
+            details={"out_of_order": [s.version for s in out_of_order]},
+        )
+    runnable = (PENDING, FAILED, RUNNING, ROLLED_BACK, OUT_OF_ORDER)
+    chosen = [s for s in states if s.state in runnable and s.file is not None]
+    if options.target is not None:
+        chosen = [s for s in chosen if s.version <= options.target]
+    return chosen
+
+
+def build_plan(files: list[MigrationFile], events: list[LedgerEvent], parsed: dict[str, ParsedFile],
+               options: PlanOptions) -> Plan:
+    """The steps of `up`: every runnable version up to the target, in version order.
+
+    An interrupted file (latest event running or failed with statements done),
+    unchanged since, and run outside one transaction, resumes after its last
+    completed statement.
+    """
+    states = version_states(files, events)
+    chosen = pending_versions(states, options)
+    by_version = {m.version: m for m in files}
+    steps = []
+    warnings = []
+    if options.target is not None and options.target not in by_version and not any(
+            s.version == options.target for s in states):
+        raise PlanError(f"--target {options.target} is not the version of any migration",
+                        hint="`pgshift status` lists the versions")
+    for state in chosen:
+        m = by_version[state.version]
+        p = parsed[state.version]
+        resume, details = 0, None
+        event = state.last_event
+        if (state.state in (FAILED, RUNNING) and event is not None and p.mode != TX_FILE
+                and (event.statements_done or 0) > 0 and event.checksum == m.checksum
+                and _normalise(event)[1] == "migrate"):
+            resume = min(event.statements_done or 0, len(p.statements))
+            details = event.details
+        elif state.state in (FAILED, RUNNING) and event is not None and (event.statements_done or 0) > 0 \
+                and event.checksum != m.checksum and p.mode != TX_FILE:
+            warnings.append(f"{m.relpath} changed since its interrupted run; it runs again from the start")
+        steps.append(Step("migrate", m, p, p.mode, resume, details))
+    return Plan(tuple(steps), tuple(states), tuple(warnings))
