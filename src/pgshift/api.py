@@ -172,15 +172,20 @@ def _exec_options(project: Project, options: UpOptions):
 
 
 def _lint_pending(project: Project, steps: list[Step], all_files: list[MigrationFile]) -> tuple:
+    if not steps:
+        return ()
+    cfg = project.config
     try:
         from .lint.engine import LintInput, LintOptions, lint  # noqa: PLC0415
-    except ImportError:
+
+        inputs = [LintInput(s.relpath, s.parsed.text, has_rollback=s.migration.rollback is not None,
+                            parsed=s.parsed) for s in steps]
+        report = lint(inputs, LintOptions(target_version=cfg.lint.target_version or cfg.target_version,
+                                          disable=cfg.lint.disable, severity=cfg.lint.severity, ledger=cfg.ledger))
+    except Exception as exc:  # noqa: BLE001 - a linter bug must not stop a migration; it is said, not hidden
+        emit(project.reporter, WARNING, f"lint could not run ({type(exc).__name__}: {exc}); "
+                                        "applying without its findings", level="warning")
         return ()
-    inputs = [LintInput(s.relpath, s.parsed.text, has_rollback=s.migration.rollback is not None, parsed=s.parsed)
-              for s in steps]
-    cfg = project.config
-    report = lint(inputs, LintOptions(target_version=cfg.lint.target_version or cfg.target_version,
-                                      disable=cfg.lint.disable, severity=cfg.lint.severity, ledger=cfg.ledger))
     return tuple(report.findings)
 
 
@@ -195,8 +200,7 @@ def up(project: Project, options: UpOptions = UpOptions(), confirm: Confirm | No
         database = conn.info.dbname
         lock = run_lock(project, conn, options.lock_wait) if not options.dry_run else _nothing()
         with lock:
-            if not options.dry_run:
-                ledger_mod.ensure(conn, project.ledger, project.reporter)
+            # read-only until every pending file has been read, named, split and parsed
             events = ledger_mod.read(conn, project.ledger)
             states = version_states(files, events)
             chosen = pending_versions(states, plan_options)
@@ -219,6 +223,7 @@ def up(project: Project, options: UpOptions = UpOptions(), confirm: Confirm | No
                  dry_run=options.dry_run)
             if options.dry_run or plan.empty:
                 return UpResult(plan, None if options.dry_run else RunResult(()), findings, project.connection.masked)
+            ledger_mod.ensure(conn, project.ledger, project.reporter)
             if project.env.protected:
                 _protected_gate(project, conn, plan, options, confirm, files)
             executor = Executor(conn, project.ledger, _exec_options(project, options), project.reporter)

@@ -119,10 +119,18 @@ def _adopt(conn, ledger: Ledger, reporter) -> None:
 def read(conn, ledger: Ledger) -> list[LedgerEvent]:
     if not exists(conn, ledger):
         return []
-    rows = conn.execute(f"SELECT {', '.join(_READ)} FROM {ledger.qualified} ORDER BY id").fetchall()
+    have = {r[0] for r in conn.execute(
+        "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
+        (ledger.qualified,))}
+    # a table not adopted yet (the guide's shape) is read as it is: what it lacks reads as NULL
+    cols = [c if c in have else f"NULL AS {c}" for c in _READ]
+    order = "id" if "id" in have else ("started_at NULLS FIRST, ctid" if "started_at" in have else "ctid")
+    rows = conn.execute(f"SELECT {', '.join(cols)} FROM {ledger.qualified} ORDER BY {order}").fetchall()
     events = []
-    for row in rows:
+    for number, row in enumerate(rows, 1):
         data = dict(zip(_READ, row))
+        if data["id"] is None:
+            data["id"] = number
         data["version"] = str(data["version"]).strip()
         if isinstance(data["details"], str):
             data["details"] = json.loads(data["details"])

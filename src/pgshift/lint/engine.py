@@ -1,0 +1,422 @@
+"""The lint engine: files in run order -> findings.
+
+One pass: every file is parsed (a parse error becomes a finding and, where the
+cause is known and local, the rest of the file is still read), a pre-pass
+records what the run creates, then each statement is handed to the rules that
+look at its node type. Silencing (``-- pgshift:ignore``, ``disable``, per-rule
+severity) is applied last, and an ignore that silenced nothing is reported.
+"""
+from __future__ import annotations
+
+import bisect
+import dataclasses
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from pgshift.errors import ConfigError, DirectiveError, SqlSyntaxError
+from pgshift.model import Finding, Location, ParsedFile
+from pgshift.statements import parse_file
+
+from .context import NEWEST_VERSION, FileFacts, LintContext, ParseProblem, RunFacts
+from .registry import SEVERITIES, Rule, all_rules, explain, get_rule, list_rules
+
+__all__ = ["LintOptions", "LintInput", "LintReport", "lint", "lint_text", "explain", "list_rules"]
+
+GUIDE_LEDGERS = ("shared.migration_log",)
+_MAX_RECOVERIES = 500
+
+
+@dataclass(frozen=True)
+class LintOptions:
+    """How to lint: the target PostgreSQL major version (None: the newest), rules
+    switched off, per-rule severity (``"off"`` disables), the ledger's name."""
+    target_version: int | None = None
+    disable: tuple[str, ...] = ()
+    severity: Mapping[str, str] = field(default_factory=dict)
+    ledger: str = "pgshift.migration_log"
+
+
+@dataclass(frozen=True)
+class LintInput:
+    """One file of the run. ``parsed`` when the caller has parsed it already;
+    ``has_rollback`` None when unknown (no missing-rollback finding)."""
+    relpath: str
+    text: str
+    has_rollback: bool | None = None
+    is_rollback: bool = False
+    parsed: ParsedFile | None = None
+
+
+@dataclass(frozen=True)
+class LintReport:
+    findings: list[Finding]
+    unused_ignores: list[Finding]
+    has_errors: bool
+    files: int = 0
+    statements: int = 0
+    target_version: int = NEWEST_VERSION
+
+    def all_findings(self) -> list[Finding]:
+        """Findings and unused ignores together, sorted."""
+        order = {f: i for i, f in enumerate(self.findings)}
+        merged = list(self.findings) + list(self.unused_ignores)
+        files = {}
+        for f in merged:
+            files.setdefault(f.location.file, len(files))
+        return sorted(merged, key=lambda f: (files[f.location.file], f.location.line, f.location.col,
+                                             order.get(f, 1 << 30), f.rule))
+
+    def counts(self) -> dict[str, int]:
+        out = {s: 0 for s in SEVERITIES}
+        for f in self.all_findings():
+            out[f.severity] = out.get(f.severity, 0) + 1
+        return out
+
+    def to_dict(self) -> dict:
+        return {
+            "findings": [f.to_dict() for f in self.findings],
+            "unused_ignores": [f.to_dict() for f in self.unused_ignores],
+            "has_errors": self.has_errors,
+            "summary": {**self.counts(), "files": self.files, "statements": self.statements,
+                        "target_version": self.target_version},
+        }
+
+
+# --- options ------------------------------------------------------------------
+
+def _resolve(options: LintOptions) -> tuple[int, dict[str, str]]:
+    """The target version and each rule's effective severity (or 'off')."""
+    version = options.target_version or NEWEST_VERSION
+    if not isinstance(version, int) or version < 9:
+        raise ConfigError(f"lint target_version must be a PostgreSQL major version like 15, not {version!r}")
+    effective = {r.id: r.severity for r in all_rules()}
+    for name in options.disable:
+        rule = get_rule(name)
+        if rule is None:
+            raise ConfigError(f"[lint] disable names an unknown rule {name!r}", hint="see `pgshift lint --list`")
+        effective[rule.id] = "off"
+    for name, level in (options.severity or {}).items():
+        rule = get_rule(name)
+        if rule is None:
+            raise ConfigError(f"[lint] severity names an unknown rule {name!r}", hint="see `pgshift lint --list`")
+        level = str(level).strip().lower()
+        if level not in (*SEVERITIES, "off"):
+            raise ConfigError(f"[lint] severity of {name} must be error, warning, info or off, not {level!r}")
+        effective[rule.id] = level
+    return version, effective
+
+
+def _ledger_names(ledger: str) -> frozenset[str]:
+    names = {ledger.strip().lower(), *GUIDE_LEDGERS}
+    if "." not in ledger:
+        names.add(f"public.{ledger.strip().lower()}")
+    return frozenset(names)
+
+
+# --- parsing, tolerant ----------------------------------------------------------
+
+def _blank(text: str, start: int, end: int) -> str:
+    return text[:start] + "".join("\n" if c == "\n" else " " for c in text[start:end]) + text[end:]
+
+
+def _offset(text: str, loc: Location) -> int:
+    pos = 0
+    for _ in range(loc.line - 1):
+        nl = text.find("\n", pos)
+        if nl < 0:
+            return len(text)
+        pos = nl + 1
+    return min(len(text), pos + loc.col - 1)
+
+
+def _line_end(text: str, index: int) -> int:
+    end = text.find("\n", index)
+    return len(text) if end < 0 else end
+
+
+_CONCURRENTLY = [
+    re.compile(r"CREATE\s+(?:UNIQUE\s+)?INDEX\s+(CONCURRENTLY)\b", re.I),
+    re.compile(r"DROP\s+INDEX\s+(CONCURRENTLY)\b", re.I),
+    re.compile(r"REINDEX\s*(\(\s*CONCURRENTLY\s*\))", re.I),
+    re.compile(r"REINDEX\s*\([^)]*?(,\s*CONCURRENTLY\b)", re.I),
+    re.compile(r"REINDEX\s*\(\s*(CONCURRENTLY\s*,)", re.I),
+    re.compile(r"REINDEX\s+(?:INDEX|TABLE|SCHEMA|DATABASE|SYSTEM)\s+(CONCURRENTLY)\b", re.I),
+    re.compile(r"ALTER\s+TABLE\b[^;]*?\bDETACH\s+PARTITION\b[^;]*?\b(CONCURRENTLY)\b", re.I),
+]
+
+
+def _hide_concurrently(text: str, index: int) -> str | None:
+    """Blank the CONCURRENTLY of the statement at *index*, keeping every offset,
+    so that the parser accepts the file and the rules can still see the rest."""
+    for pattern in _CONCURRENTLY:
+        m = pattern.match(text, index)
+        if m:
+            return _blank(text, m.start(1), m.end(1))
+    return None
+
+
+def _parse(inp: LintInput, number: int) -> FileFacts:
+    facts = FileFacts(number=number, relpath=inp.relpath, text=inp.text, parsed=None,
+                      is_rollback=inp.is_rollback, has_rollback=inp.has_rollback)
+    if inp.parsed is not None:
+        facts.parsed = inp.parsed
+        for meta in inp.parsed.meta_commands:
+            facts.problems.append(_meta_problem(meta.location, meta.text, meta.command))
+        return facts
+    work = inp.text
+    for _ in range(_MAX_RECOVERIES):
+        try:
+            parsed = parse_file(inp.relpath, work)
+        except DirectiveError as exc:
+            facts.problems.append(ParseProblem("invalid-directive", exc.location, exc.message, exc.hint))
+            index = _offset(work, exc.location) if exc.location is not None else -1
+            if index >= 0 and work.startswith("--", index):
+                work = _blank(work, index, _line_end(work, index))  # read the rest without it
+                continue
+            return facts
+        except SqlSyntaxError as exc:
+            if exc.location is None:
+                facts.problems.append(ParseProblem("syntax-error", Location(inp.relpath, 1, 1), exc.message, exc.hint))
+                return facts
+            index = _offset(work, exc.location)
+            if work.startswith("\\", index):
+                end = _line_end(work, index)
+                raw = work[index:end].rstrip()
+                command = raw[1:].split(None, 1)[0] if raw[1:].split() else ""
+                facts.problems.append(_meta_problem(exc.location, raw, command))
+                work = _blank(work, index, end)
+                continue
+            if "cannot run inside a transaction block" in exc.message:
+                reason = exc.message.split(" cannot run inside", 1)[0]
+                hidden = _hide_concurrently(work, index)
+                if hidden is not None:
+                    facts.forced_concurrent[index] = reason
+                    work = hidden
+                    continue
+                facts.problems.append(ParseProblem("concurrently-in-transaction", exc.location, exc.message, exc.hint))
+                end = work.find(";", index)
+                work = _blank(work, index, len(work) if end < 0 else end + 1)
+                continue
+            message = exc.message
+            if message.startswith("syntax error: syntax error"):
+                message = message[len("syntax error: "):]
+            facts.problems.append(ParseProblem("syntax-error", exc.location, message, exc.hint))
+            if work[index:index + 5].upper() == "RAISE" and not work[work.rfind("\n", 0, index) + 1:index].strip():
+                end = work.find(";", index)
+                work = _blank(work, index, _line_end(work, index) if end < 0 else end + 1)
+                continue  # a stray RAISE: lint the rest of the file too
+            return facts
+        else:
+            facts.parsed = _restore_concurrency(parsed, facts.forced_concurrent)
+            return facts
+    return facts
+
+
+def _restore_concurrency(parsed: ParsedFile, forced: dict[int, str]) -> ParsedFile:
+    if not forced:
+        return parsed
+    stmts = []
+    for s in parsed.statements:
+        if s.offset in forced:
+            if hasattr(s.node, "concurrent"):
+                s.node.concurrent = True
+            s = dataclasses.replace(s, non_transactional=forced[s.offset])
+        stmts.append(s)
+    return dataclasses.replace(parsed, statements=tuple(stmts))
+
+
+def _meta_problem(location: Location, raw: str, command: str) -> ParseProblem:
+    if command in ("c", "connect"):
+        return ParseProblem(
+            "psql-meta-command", location,
+            f"psql meta-command `{raw}` is not SQL: pgshift skips it when it names the database already "
+            "connected to, and refuses the file otherwise",
+            "remove the line: pgshift runs each file on the environment's database "
+            "(point the environment's url at the right database)", severity="warning")
+    return ParseProblem(
+        "psql-meta-command", location, f"psql meta-command `{raw}` is not SQL and cannot run outside psql",
+        "remove the line; for messages use DO $$ BEGIN RAISE NOTICE '...'; END $$;")
+
+
+# --- the run ------------------------------------------------------------------
+
+def lint(inputs: Sequence[LintInput], options: LintOptions | None = None) -> LintReport:
+    """Lint files given in run order. Never raises for bad SQL (that is a
+    finding); raises ConfigError for unknown rules or severities in *options*."""
+    options = options or LintOptions()
+    version, effective = _resolve(options)
+    ledger = options.ledger
+    ledger_names = _ledger_names(ledger)
+
+    by_kind: dict[str, list[Rule]] = {}
+    every: list[Rule] = []
+    file_rules: list[Rule] = []
+    active: set[str] = set()
+    for rule in all_rules():
+        if effective[rule.id] == "off" or not rule.applies_to(version):
+            continue
+        active.add(rule.id)
+        if rule.scope == "file":
+            file_rules.append(rule)
+        elif rule.scope == "statement":
+            if rule.nodes is None:
+                every.append(rule)
+            else:
+                for kind in rule.nodes:
+                    by_kind.setdefault(kind, []).append(rule)
+
+    files = [_parse(inp, number) for number, inp in enumerate(inputs)]
+    run = RunFacts()
+    n_statements = 0
+    for facts in files:
+        for stmt in facts.statements:
+            run.collect((facts.number, stmt.index), stmt)
+        n_statements += len(facts.statements)
+
+    raw: list[tuple[FileFacts, Finding]] = []
+    for facts in files:
+        for p in facts.problems:
+            if p.rule in active:
+                raw.append((facts, Finding(p.rule, p.severity or get_rule(p.rule).severity, p.location,
+                                           p.message, p.hint)))
+        if facts.parsed is not None:
+            facts.compute_transactions()
+            for stmt in facts.statements:
+                rules = by_kind.get(stmt.kind)
+                if not rules and not every:
+                    continue
+                ctx = LintContext(version, ledger, ledger_names, facts, run, stmt)
+                for rule in (rules or ()):
+                    for f in rule.check(ctx):
+                        raw.append((facts, f))
+                for rule in every:
+                    for f in rule.check(ctx):
+                        raw.append((facts, f))
+        ctx = LintContext(version, ledger, ledger_names, facts, run, None)
+        for rule in file_rules:
+            for f in rule.check(ctx):
+                raw.append((facts, f))
+
+    findings, unused = _silence(files, raw, effective, active)
+    findings = _sorted(findings, files)
+    unused = _sorted(unused, files)
+    has_errors = any(f.severity == "error" for f in findings) or any(f.severity == "error" for f in unused)
+    return LintReport(findings, unused, has_errors, files=len(files), statements=n_statements,
+                      target_version=version)
+
+
+def lint_text(sql: str, relpath: str = "migration.sql", options: LintOptions | None = None,
+              **input_fields) -> LintReport:
+    """Lint one file's text (a convenience for tests and editors)."""
+    return lint([LintInput(relpath, sql, **input_fields)], options)
+
+
+def _sorted(findings: list[Finding], files: list[FileFacts]) -> list[Finding]:
+    order = {f.relpath: f.number for f in files}
+    return sorted(findings, key=lambda f: (order.get(f.location.file, 1 << 30), f.location.file,
+                                           f.location.line, f.location.col, f.rule))
+
+
+# --- silencing ------------------------------------------------------------------
+
+@dataclass
+class _Ignore:
+    directive: object
+    names: list[str]
+    used: set[str] = field(default_factory=set)
+
+
+def _silence(files: list[FileFacts], raw: list[tuple[FileFacts, Finding]], effective: dict[str, str],
+             active: set[str]) -> tuple[list[Finding], list[Finding]]:
+    file_ignores: dict[int, list[_Ignore]] = {}
+    stmt_ignores: dict[tuple[int, int], list[_Ignore]] = {}
+    starts: dict[int, list[tuple[int, int]]] = {}
+    for facts in files:
+        parsed = facts.parsed
+        if parsed is None:
+            continue
+        file_level = {d.offset for d in parsed.file_directives}
+        file_ignores[facts.number] = [_Ignore(d, _names(d)) for d in parsed.file_directives if d.name == "ignore"]
+        for s in parsed.statements:
+            own = [_Ignore(d, _names(d)) for d in s.directives if d.name == "ignore" and d.offset not in file_level]
+            if own:
+                stmt_ignores[(facts.number, s.index)] = own
+        starts[facts.number] = [(s.location.line, s.location.col) for s in parsed.statements]
+
+    kept: list[Finding] = []
+    for facts, f in raw:
+        level = effective.get(f.rule)
+        if level == "off":
+            continue
+        if level is not None and level != get_rule(f.rule).severity:
+            f = dataclasses.replace(f, severity=level)
+        if _suppressed(facts, f, starts, stmt_ignores, file_ignores):
+            continue
+        kept.append(f)
+
+    unused: list[Finding] = []
+    if "unused-ignore" in active:
+        level = effective["unused-ignore"]
+        for facts in files:
+            groups = file_ignores.get(facts.number, [])
+            silenced_here = any("unused-ignore" in _canonical(n) for g in groups for n in g.names)
+            if silenced_here:
+                continue
+            all_groups = list(groups) + [g for (num, _), gs in stmt_ignores.items() if num == facts.number for g in gs]
+            for g in all_groups:
+                for name in g.names:
+                    canon = _canonical(name)
+                    if not canon:
+                        unused.append(_unused(g.directive, level, f"`-- pgshift:ignore {name}` names an unknown rule",
+                                              "check the rule id: `pgshift lint --list`"))
+                        continue
+                    if name in g.used or any(c not in active for c in canon) or "unused-ignore" in canon:
+                        continue
+                    scope = "this file" if g in groups else "the next statement"
+                    unused.append(_unused(g.directive, level,
+                                          f"`-- pgshift:ignore {name}` silences nothing in {scope}",
+                                          "remove it, so that ignores do not outlive what they were for"))
+    return kept, unused
+
+
+def _names(directive) -> list[str]:
+    return [n.strip().lower() for n in directive.args.get("rules", "").split(",") if n.strip()]
+
+
+def _canonical(name: str) -> set[str]:
+    if name in ("all", "*"):
+        return {r.id for r in all_rules()} - {"unused-ignore"}
+    rule = get_rule(name)
+    return {rule.id} if rule is not None else set()
+
+
+def _matches(name: str, rule_id: str) -> bool:
+    if name in ("all", "*"):
+        return rule_id != "unused-ignore"
+    rule = get_rule(name)
+    return rule is not None and rule.id == rule_id
+
+
+def _suppressed(facts: FileFacts, f: Finding, starts, stmt_ignores, file_ignores) -> bool:
+    number = facts.number
+    hit = False
+    index = bisect.bisect_right(starts.get(number, []), (f.location.line, f.location.col)) - 1
+    if index >= 0:
+        for g in stmt_ignores.get((number, index), ()):
+            for name in g.names:
+                if _matches(name, f.rule):
+                    g.used.add(name)
+                    hit = True
+    if hit:
+        return True
+    for g in file_ignores.get(number, ()):
+        for name in g.names:
+            if _matches(name, f.rule):
+                g.used.add(name)
+                hit = True
+    return hit
+
+
+def _unused(directive, severity: str, message: str, hint: str) -> Finding:
+    return Finding("unused-ignore", severity, directive.location, message, hint)

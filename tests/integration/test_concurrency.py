@@ -1,0 +1,102 @@
+"""A killed process, a second runner, a held lock: the ledger stays true."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import psycopg
+
+from conftest import ledger_rows, query, run_cli, scalar
+
+
+def _start(root, url):
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "PGSHIFT_DATABASE_URL")}
+    return subprocess.Popen([sys.executable, "-m", "pgshift", "up", "--project", str(root), "--database-url", url],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+
+
+def _wait_for_sleep(url, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if scalar(url, "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pgshift' "
+                       "AND query LIKE '%pg_sleep%' AND state = 'active'"):
+            return
+        time.sleep(0.05)
+    raise AssertionError("the migration never reached its pg_sleep")
+
+
+SLEEP = "SELECT pg_sleep(CASE WHEN to_regclass('go_on') IS NULL THEN 60 ELSE 0 END);"
+
+
+def test_sigkill_in_a_transactional_migration_leaves_nothing(project, pgshift_database_url):
+    root = project({"20250101000001_first.sql": "CREATE TABLE first (id int);\n",
+                    "20250101000002_slow.sql": f"CREATE TABLE slow (id int);\nINSERT INTO slow VALUES (1);\n{SLEEP}\n"})
+    proc = _start(root, pgshift_database_url)
+    _wait_for_sleep(pgshift_database_url)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(10)
+    # the orphaned backend notices its client is gone and rolls back
+    deadline = time.monotonic() + 15
+    while scalar(pgshift_database_url, "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pgshift'") \
+            and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert scalar(pgshift_database_url, "SELECT to_regclass('slow')") is None
+    rows = ledger_rows(pgshift_database_url)
+    assert [(r[0], r[2]) for r in rows] == [("20250101000001", "completed")]   # no event at all for the killed one
+    query(pgshift_database_url, "CREATE TABLE go_on ()")
+    again = run_cli("up", "--project", str(root), "--database-url", pgshift_database_url)
+    assert again.code == 0, again.all
+    assert scalar(pgshift_database_url, "SELECT count(*) FROM slow") == 1
+    assert [(r[0], r[2]) for r in ledger_rows(pgshift_database_url)] == [
+        ("20250101000001", "completed"), ("20250101000002", "completed")]
+
+
+def test_sigkill_in_a_no_transaction_migration_resumes(project, pgshift_database_url):
+    root = project({"20250101000001_steps.sql": f"-- pgshift:no-transaction\nCREATE TABLE a (id int);\n{SLEEP}\n"
+                                                "CREATE TABLE b (id int);\n"})
+    proc = _start(root, pgshift_database_url)
+    _wait_for_sleep(pgshift_database_url)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(10)
+    rows = ledger_rows(pgshift_database_url)
+    assert len(rows) == 1 and rows[0][2:4] == ("running", 1)   # never "completed" without running
+    status = run_cli("--json", "status", "--project", str(root), "--database-url", pgshift_database_url)
+    assert '"state": "running"' in status.out
+    query(pgshift_database_url, "CREATE TABLE go_on ()")
+    again = run_cli("up", "--project", str(root), "--database-url", pgshift_database_url)
+    assert again.code == 0, again.all
+    assert "after statement 1 of 3" in again.err
+    assert scalar(pgshift_database_url, "SELECT to_regclass('b')") is not None
+    assert [r[2] for r in ledger_rows(pgshift_database_url)] == ["running", "completed"]
+
+
+def test_two_runners_apply_each_migration_once(project, pgshift_database_url):
+    files = {f"2025010100000{i}_m{i}.sql": f"CREATE TABLE m{i} (id int);\nSELECT pg_sleep(0.3);\n" for i in range(1, 5)}
+    root = project(files)
+    first, second = _start(root, pgshift_database_url), _start(root, pgshift_database_url)
+    out1, err1 = first.communicate(timeout=120)
+    out2, err2 = second.communicate(timeout=120)
+    assert first.returncode == 0, err1
+    assert second.returncode == 0, err2
+    counts = query(pgshift_database_url, "SELECT version, count(*) FROM pgshift.migration_log "
+                                         "WHERE status = 'completed' GROUP BY version ORDER BY version")
+    assert counts == [(v[:14], 1) for v in sorted(files)]
+    assert "waiting for the migration lock" in err1 + err2
+
+
+def test_a_held_lock_is_exit_3_naming_the_holder(project, pgshift_database_url):
+    from pgshift.db import lock_key
+
+    root = project({"20250101000001_a.sql": "CREATE TABLE a (id int);\n"})
+    with psycopg.connect(pgshift_database_url, autocommit=True, application_name="deploy-job-42") as holder:
+        holder.execute("SELECT pg_advisory_lock(%s)", (lock_key("pgshift.migration_log"),))
+        pid = holder.info.backend_pid
+        started = time.monotonic()
+        result = run_cli("up", "--lock-wait", "1s", "--project", str(root), "--database-url", pgshift_database_url)
+        assert time.monotonic() - started < 15
+    assert result.code == 3, result.all
+    assert f"pid {pid}" in result.err and "deploy-job-42" in result.err
+    assert scalar(pgshift_database_url, "SELECT to_regclass('a')") is None
