@@ -1,0 +1,101 @@
+from pathlib import Path
+
+import pytest
+
+from pgshift import config
+from pgshift.errors import ConfigError
+
+
+def _cfg(tmp_path: Path, text: str, name: str = "pgshift.toml"):
+    (tmp_path / name).write_text(text)
+    return config.load(tmp_path)
+
+
+def test_defaults_without_a_file(tmp_path):
+    cfg = config.load(tmp_path)
+    assert cfg.source is None and cfg.ledger == "pgshift.migration_log" and cfg.migrations == "migrations"
+    assert cfg.environment("dev").name == "dev"
+
+
+def test_pgshift_toml_and_environments(tmp_path):
+    cfg = _cfg(tmp_path, '[pgshift]\nledger = "shared.migration_log"\n[env.dev]\n'
+                         '[env.production]\nurl = "${PROD}"\nprotected = true\nlock_timeout = "500ms"\n')
+    assert (cfg.ledger_schema, cfg.ledger_table) == ("shared", "migration_log")
+    prod = cfg.environment("production")
+    assert prod.protected and prod.effective_lock_timeout == 0.5
+    assert cfg.environment("dev").effective_lock_timeout is None
+
+
+def test_protected_default_lock_timeout_is_2s(tmp_path):
+    cfg = _cfg(tmp_path, '[env.prod]\nurl = "postgresql://x/y"\nprotected = true\n')
+    assert cfg.environment("prod").effective_lock_timeout == 2.0
+
+
+def test_pyproject_tool_section(tmp_path):
+    cfg = _cfg(tmp_path, '[project]\nname = "x"\n[tool.pgshift]\nmigrations = "db/migrations"\n'
+                         '[tool.pgshift.env.staging]\nurl = "postgresql://s/db"\n', name="pyproject.toml")
+    assert cfg.migrations == "db/migrations"
+    assert cfg.environment("staging").url == "postgresql://s/db"
+
+
+def test_unknown_setting_names_file_and_line(tmp_path):
+    with pytest.raises(ConfigError) as err:
+        _cfg(tmp_path, '[pgshift]\n\n[env.dev]\nurll = "x"\n')
+    assert "unknown setting 'urll' in [env.dev]" in err.value.message
+    assert str(err.value.location).endswith("pgshift.toml:4:1")
+
+
+def test_bad_toml(tmp_path):
+    with pytest.raises(ConfigError) as err:
+        _cfg(tmp_path, "[pgshift\n")
+    assert "not valid TOML" in err.value.message and err.value.exit_code == 2
+
+
+def test_precedence(tmp_path):
+    cfg = _cfg(tmp_path, '[env.dev]\nurl = "postgresql://from-env-url/db"\n')
+    env = cfg.environment("dev")
+    full = {"PGSHIFT_DATABASE_URL": "postgresql://pgshift-var/db", "DATABASE_URL": "postgresql://database-url/db",
+            "PGHOST": "libpq"}
+    assert config.resolve_connection(cfg, env, "postgresql://flag/db", full).source == "--database-url"
+    assert config.resolve_connection(cfg, env, None, full).url == "postgresql://pgshift-var/db"
+    del full["PGSHIFT_DATABASE_URL"]
+    assert config.resolve_connection(cfg, env, None, full).url == "postgresql://database-url/db"
+    del full["DATABASE_URL"]
+    assert config.resolve_connection(cfg, env, None, full).url == "postgresql://from-env-url/db"
+    bare = config.load(tmp_path / "..")  # no file: no url
+    assert config.resolve_connection(bare, bare.environment("dev"), None, {"PGHOST": "h"}).source.startswith("libpq")
+    assert config.resolve_connection(bare, bare.environment("dev"), None, {}).embedded
+
+
+def test_protected_never_uses_embedded(tmp_path):
+    cfg = _cfg(tmp_path, "[env.prod]\nprotected = true\n")
+    with pytest.raises(ConfigError) as err:
+        config.resolve_connection(cfg, cfg.environment("prod"), None, {})
+    assert "never uses its embedded PostgreSQL" in err.value.message
+
+
+def test_missing_variable_is_named(tmp_path):
+    cfg = _cfg(tmp_path, '[env.staging]\nurl = "postgresql://u:${PW}@h/db"\n')
+    with pytest.raises(ConfigError) as err:
+        config.resolve_connection(cfg, cfg.environment("staging"), None, {})
+    assert "environment variable PW is not set" in err.value.message
+    assert str(err.value.location).endswith("pgshift.toml:2:23")
+    ok = config.resolve_connection(cfg, cfg.environment("staging"), None, {"PW": "s3"})
+    assert ok.url == "postgresql://u:s3@h/db" and "s3" not in ok.masked
+
+
+@pytest.mark.parametrize("dsn, shown", [
+    ("postgresql://bob:secret@db:5432/app", "postgresql://bob:********@db:5432/app"),
+    ("postgres://bob:p%40ss@db/app?sslmode=require", "postgres://bob:********@db/app?sslmode=require"),
+    ("postgresql://bob@db/app?password=secret", "postgresql://bob@db/app?password=********"),
+    ("host=db user=bob password=secret dbname=app", "host=db user=bob password=******** dbname=app"),
+    ("host=db password='a b c' dbname=app", "host=db password=******** dbname=app"),
+    ("postgresql://db/app", "postgresql://db/app"),
+])
+def test_mask_dsn(dsn, shown):
+    assert config.mask_dsn(dsn) == shown
+
+
+def test_scrub_removes_the_password_anywhere():
+    dsn = "postgresql://bob:hunter22@db/app"
+    assert "hunter22" not in config.scrub("FATAL: password for hunter22 at postgresql://bob:hunter22@db/app", dsn)

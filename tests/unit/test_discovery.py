@@ -1,0 +1,69 @@
+import pytest
+
+from pgshift import discovery
+from pgshift.errors import DiscoveryError
+
+
+def _tree(tmp_path, files):
+    mig = tmp_path / "migrations"
+    (mig / "rollbacks").mkdir(parents=True)
+    for name, text in files.items():
+        path = mig / name
+        path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    return mig
+
+
+def test_finds_migrations_in_order_with_rollbacks_and_headers(tmp_path):
+    mig = _tree(tmp_path, {
+        "20250102000000_second.sql": "SELECT 2;",
+        "20250101000000_first.sql": "-- Migration: 20250101000000_first.sql\n-- Description: The first one\n"
+                                    "-- Author: Database Team\n-- Date: 2025-01-01\n\nSELECT 1;",
+        "rollbacks/20250101000000_rollback_first.sql": "SELECT 0;",
+        "rollbacks/20250102000000_rollback.sql": "SELECT 0;",
+        "README.md": "not a migration",
+        ".hidden.sql": "ignored",
+    })
+    files = discovery.discover(mig, tmp_path)
+    assert [(m.version, m.name) for m in files] == [("20250101000000", "first"), ("20250102000000", "second")]
+    assert files[0].description == "The first one" and files[0].author == "Database Team"
+    assert files[0].date == "2025-01-01"
+    assert files[0].rollback.relpath == "migrations/rollbacks/20250101000000_rollback_first.sql"
+    assert files[1].rollback.path.name == "20250102000000_rollback.sql"
+
+
+def test_checksum_ignores_line_endings():
+    assert discovery.checksum(b"a\r\nb\rc\n") == discovery.checksum(b"a\nb\nc\n")
+    assert discovery.checksum(b"a\n") != discovery.checksum(b"a \n")
+
+
+@pytest.mark.parametrize("name", ["20250101_short.sql", "20250101000000_Bad.sql", "20250101000000_x.SQL",
+                                  "20250101000000_a b.sql", "20250101000000_.sql", "x.sql"])
+def test_bad_names(tmp_path, name):
+    mig = _tree(tmp_path, {name: "SELECT 1;"})
+    with pytest.raises(DiscoveryError) as err:
+        discovery.discover(mig, tmp_path)
+    assert f"migrations/{name}" in str(err.value) and err.value.exit_code == 2
+
+
+def test_two_rollbacks_for_one_version(tmp_path):
+    mig = _tree(tmp_path, {"20250101000000_a.sql": "", "rollbacks/20250101000000_rollback.sql": "",
+                           "rollbacks/20250101000000_rollback_a.sql": ""})
+    with pytest.raises(DiscoveryError, match="two rollbacks for version 20250101000000"):
+        discovery.discover(mig, tmp_path)
+
+
+def test_rollback_must_be_named_rollback(tmp_path):
+    mig = _tree(tmp_path, {"20250101000000_a.sql": "", "rollbacks/20250101000000_undo_a.sql": ""})
+    with pytest.raises(DiscoveryError, match="<version>_rollback"):
+        discovery.discover(mig, tmp_path)
+
+
+def test_not_utf8(tmp_path):
+    mig = _tree(tmp_path, {"20250101000000_a.sql": b"SELECT '\xff';"})
+    with pytest.raises(DiscoveryError, match="not UTF-8"):
+        discovery.discover(mig, tmp_path)
+
+
+def test_missing_folder(tmp_path):
+    with pytest.raises(DiscoveryError, match="does not exist"):
+        discovery.discover(tmp_path / "nope", tmp_path)
