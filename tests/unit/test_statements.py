@@ -127,4 +127,4 @@ def test_batch_shapes():
     assert not shape.self_limiting and shape.relation == ("s", "t")
     assert shape.rewrite("id", True, "bigint") == \
         "UPDATE s.t AS x SET a = 1 WHERE migrated = FALSE AND (x.id > CAST($1 AS bigint) AND x.id <= CAST($2 AS bigint))"
-    assert batch_shape(parse_one("DELETE FROM t")).rewrite("id", False, "int") == "DELETE FROM t WHERE t.id <= CAST($1 AS int)"
+    assert batch_shape(parse_one("DELETE FROM t")).rewrite("id", False, "int") == "DELETE FROM t WHERE t.id <= CAST($1 AS integer)"
