@@ -18,30 +18,27 @@ dictionary of attributes::
 
 Keys are ``"<object type> <name>"``; names are schema-qualified and unquoted:
 
-==================  =========================================================
-``schema``          ``schema shared``
-``table``           ``table shared.customers`` (also partitioned and unlogged)
-``foreign table``   ``foreign table shared.remote``
-``view``            ``view shared.active_customers``
-``materialized view`` ``materialized view shared.totals``
-``column``          ``column shared.customers.email`` (tables, views, ...)
-``constraint``      ``constraint shared.customers.customers_pkey``
-``index``           ``index shared.customers_pkey``
-``trigger``         ``trigger shared.customers.set_updated_at``
-``policy``          ``policy shared.customers.tenant_isolation``
-``rule``            ``rule shared.customers.no_delete``
-``statistics``      ``statistics shared.customers_stats``
-``sequence``        ``sequence shared.customers_id_seq``
-``function``        ``function shared.touch(integer, text)`` (also ``procedure``,
-                    ``aggregate``)
-``type``            ``type shared.mood`` (enum, composite, range, base)
-``domain``          ``domain shared.email``
-``domain constraint`` ``domain constraint shared.email.email_check``
-``collation``       ``collation shared.nocase``
-``extension``       ``extension citext``
-``event trigger``   ``event trigger ddl_audit``
-``default privileges`` ``default privileges for role app in schema shared on tables``
-==================  =========================================================
+    schema shared
+    table shared.customers               (plain, partitioned, unlogged)
+    foreign table shared.remote
+    view shared.active_customers
+    materialized view shared.totals
+    column shared.customers.email        (of tables, views, materialized views)
+    constraint shared.customers.customers_pkey
+    index shared.customers_pkey
+    trigger shared.customers.set_updated_at
+    policy shared.customers.tenant_isolation
+    rule shared.customers.no_delete
+    statistics shared.customers_stats
+    sequence shared.customers_id_seq
+    function shared.touch(a integer, b text)   (also procedure, aggregate)
+    type shared.mood                     (enum, composite, range, base)
+    domain shared.email
+    domain constraint shared.email.email_check
+    collation shared.nocase
+    extension citext
+    event trigger ddl_audit
+    default privileges for role app in schema shared on tables
 
 Attribute values are JSON scalars or lists; attributes whose value is NULL are
 left out (``comment`` only appears on objects that have one). Nothing holds an
