@@ -13,7 +13,7 @@ from typing import Callable
 
 from . import config as config_mod
 from . import discovery
-from .errors import ConfigError, InputError, MismatchError, PlanError, SafetyRefusal
+from .errors import ConfigError, InputError, MismatchError, PgshiftError, PlanError, SafetyRefusal
 from .events import CONFIRM, INFO, PLAN, WARNING, emit
 from .model import (
     APPLIED, CHANGED, MISSING, TX_FILE, MigrationFile, ParsedFile, Plan, RunResult, Step, VersionState,
@@ -436,6 +436,430 @@ def new(project: Project, name: str, template: str = "blank", rollback: bool = T
                       encoding="utf-8")
         created.append(str(rb))
     return CreatedFiles(tuple(created))
+
+
+# --- rollback, down ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RollbackOptions:
+    yes: bool = False
+    dry_run: bool = False
+    lock_timeout: float | None = None
+    statement_timeout: float | None = None
+    lock_wait: float = 60.0
+    no_backup: bool = False
+    monitor: bool = False
+
+
+@dataclass(frozen=True)
+class RollbackResult:
+    steps: tuple[Step, ...]
+    run: RunResult | None
+    later_applied: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict:
+        out = {"dry_run": self.run is None,
+               "plan": [{"version": s.version, "name": s.migration.name, "file": s.relpath, "mode": s.mode,
+                         "statements": len(s.parsed.statements)} for s in self.steps],
+               "later_applied": list(self.later_applied)}
+        if self.run is not None:
+            out["result"] = self.run.to_dict()
+        return out
+
+
+def rollback(project: Project, version: str, options: RollbackOptions = RollbackOptions(),
+             confirm: Confirm | None = None) -> RollbackResult:
+    """Run VERSION's rollback file and record a `rollback` event."""
+    return _roll_back(project, lambda applied: _one_version(version, applied), options, confirm)
+
+
+def down(project: Project, steps: int | None = None, to: str | None = None,
+         options: RollbackOptions = RollbackOptions(), confirm: Confirm | None = None) -> RollbackResult:
+    """Roll back the newest applied versions (`steps`), or every one newer than `to`; newest first."""
+    if (steps is None) == (to is None):
+        raise InputError("say how far to go down: --steps N or --to VERSION (one of them)")
+    if steps is not None and steps < 1:
+        raise InputError("--steps must be 1 or more")
+
+    def choose(applied: list[str]) -> list[str]:
+        newest_first = sorted(applied, reverse=True)
+        if steps is not None:
+            return newest_first[:steps]
+        if to not in applied:
+            raise InputError(f"--to {to}: that version is not applied",
+                             hint="`pgshift status` lists the applied versions")
+        return [v for v in newest_first if v > to]
+
+    return _roll_back(project, choose, options, confirm)
+
+
+def _one_version(version: str, applied: list[str]) -> list[str]:
+    return [version]
+
+
+def _roll_back(project: Project, choose, options: RollbackOptions, confirm: Confirm | None) -> RollbackResult:
+    from . import ledger as ledger_mod  # noqa: PLC0415
+    from .execution import Executor  # noqa: PLC0415
+    from .planning import version_states  # noqa: PLC0415
+
+    files = _files(project)
+    by_version = {m.version: m for m in files}
+    with connected(project) as conn:
+        database = conn.info.dbname
+        lock = run_lock(project, conn, options.lock_wait) if not options.dry_run else _nothing()
+        with lock:
+            events = ledger_mod.read(conn, project.ledger)
+            states = {s.version: s for s in version_states(files, events)}
+            applied = [v for v, s in states.items() if s.state in (APPLIED, CHANGED)]
+            versions = choose(applied)
+            problems = []
+            for v in versions:
+                state = states.get(v)
+                if state is None or v not in by_version:
+                    problems.append(f"{v}: no migration has this version")
+                elif state.state not in (APPLIED, CHANGED):
+                    problems.append(f"{v} ({state.name}): not applied (state: {state.state}), nothing to roll back")
+                elif by_version[v].rollback is None:
+                    problems.append(f"{v} ({state.name}): has no rollback file "
+                                    f"(expected migrations/rollbacks/{v}_rollback_{state.name}.sql)")
+            if problems:
+                raise InputError("cannot roll back:\n" + "\n".join(f"  {p}" for p in problems),
+                                 hint="`pgshift status` shows each version's state and whether it has a rollback")
+            if not versions:
+                emit(project.reporter, INFO, "nothing to roll back")
+                return RollbackResult((), None if options.dry_run else RunResult(()))
+            steps = []
+            for v in versions:
+                m = by_version[v]
+                parsed = parse(m, database, rollback=True)
+                steps.append(Step("rollback", m, parsed, parsed.mode))
+            chosen = set(versions)
+            later = tuple(v for v in sorted(applied) if v > min(versions) and v not in chosen)
+            lines = [f"  {s.version}  {s.migration.name}  [{s.relpath}: {s.mode}, {len(s.parsed.statements)} "
+                     f"statements]" for s in steps]
+            summary = f"{len(steps)} rollback(s) to run, newest first:\n" + "\n".join(lines)
+            if later:
+                summary += ("\nthese later versions stay applied and may depend on what is rolled back: "
+                            + ", ".join(later))
+            emit(project.reporter, PLAN, summary, steps=versions, dry_run=options.dry_run, later_applied=list(later))
+            if options.dry_run:
+                return RollbackResult(tuple(steps), None, later)
+            if project.env.protected:
+                try:
+                    from .safety import gate  # noqa: PLC0415
+                except ImportError:
+                    gate = None
+                if gate is not None and hasattr(gate, "before_rollback"):
+                    gate.before_rollback(project, conn, steps, options)
+            what = "roll back " + ", ".join(versions) + (" (DATA MAY BE LOST)" if steps else "")
+            if later:
+                what += f"; later versions {', '.join(later)} stay applied"
+            _confirm(project, what, "ROLLBACK", options.yes, confirm)
+            ledger_mod.ensure(conn, project.ledger, project.reporter)
+            executor = Executor(conn, project.ledger, _exec_options(project, UpOptions(
+                lock_timeout=options.lock_timeout, statement_timeout=options.statement_timeout)), project.reporter)
+            run = _run_with_monitor(project, executor, Plan(tuple(steps), ()), options)
+            return RollbackResult(tuple(steps), run, later)
+
+
+# --- test: a throwaway database ----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class VersionCheck:
+    version: str
+    name: str
+    status: str                      # passed, failed, no-rollback, error
+    differences: tuple[str, ...] = ()
+    error: str | None = None
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__, differences=list(self.differences))
+
+
+@dataclass(frozen=True)
+class TestResult:
+    database: str
+    applied: int
+    checks: tuple[VersionCheck, ...]
+    kept: bool
+    restored_from: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return all(c.status in ("passed", "no-rollback") for c in self.checks)
+
+    def to_dict(self) -> dict:
+        return {"ok": self.ok, "database": self.database, "applied": self.applied, "kept": self.kept,
+                "restored_from": self.restored_from, "versions": [c.to_dict() for c in self.checks]}
+
+
+def _with_dbname(url: str, name: str) -> str:
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo  # noqa: PLC0415
+
+    params = conninfo_to_dict(url)
+    params["dbname"] = name
+    return make_conninfo(**params)
+
+
+def test(project: Project, from_backup: str | Path | None = None, roundtrip: bool = False,
+         keep: bool = False) -> TestResult:
+    """Apply every migration to a throwaway database on the configured server; with
+    ``roundtrip`` prove each rollback: snapshot, up, snapshot, rollback (must equal the
+    first), up again (must equal the second). The database is always dropped (unless
+    ``keep``), after a failure or Ctrl-C too."""
+    import secrets  # noqa: PLC0415
+    import time as _time  # noqa: PLC0415
+
+    from . import db  # noqa: PLC0415
+    from psycopg import sql  # noqa: PLC0415
+
+    files = _files(project)
+    base_url = database_url(project)
+    name = f"pgshift_test_{_time.strftime('%Y%m%d%H%M%S')}_{secrets.token_hex(3)}"
+    with db.connect(base_url) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    emit(project.reporter, INFO, f"created throwaway database {name}")
+    url = _with_dbname(base_url, name)
+    scratch = Project(project.config, config_mod.Environment(name="test"),
+                      config_mod.Connection(url, "pgshift test"), project.reporter)
+    checks: list[VersionCheck] = []
+    applied = 0
+    try:
+        if from_backup is not None:
+            _restore_backup(Path(from_backup), url, project.reporter)
+        if not roundtrip:
+            result = up(scratch, UpOptions(out_of_order=True, lock_wait=5))
+            applied = len(result.run.steps) if result.run else 0
+        else:
+            applied, checks = _roundtrip(scratch, files, base_url)
+        return TestResult(name, applied, tuple(checks), keep, str(from_backup) if from_backup else None)
+    finally:
+        if keep:
+            emit(project.reporter, INFO, f"kept the test database {name}: {config_mod.mask_dsn(url)}")
+        else:
+            with db.connect(base_url) as admin:
+                admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+            emit(project.reporter, INFO, f"dropped the test database {name}")
+
+
+def _roundtrip(scratch: Project, files: list[MigrationFile], base_url: str) -> tuple[int, list[VersionCheck]]:
+    """Apply each version to the scratch database, and prove its rollback on a copy of it
+    (CREATE DATABASE ... TEMPLATE): rollback, compare, apply again, compare. A rollback that
+    leaves something behind can then never spoil the proof of the versions after it."""
+    import secrets  # noqa: PLC0415
+
+    from psycopg import sql  # noqa: PLC0415
+
+    from . import db  # noqa: PLC0415
+    from . import ledger as ledger_mod  # noqa: PLC0415
+    from . import snapshot  # noqa: PLC0415
+
+    exclude = (scratch.config.ledger,)
+
+    def snap(target: Project):
+        with connected(target) as conn:
+            return snapshot.take(conn, exclude=exclude)
+
+    with connected(scratch) as conn:  # the ledger exists before the first snapshot, so it is no difference
+        ledger_mod.ensure(conn, scratch.ledger, scratch.reporter)
+        scratch_name = conn.info.dbname
+    checks: list[VersionCheck] = []
+    applied = 0
+    pending = [s.version for s in status(scratch).states if s.state not in (APPLIED, CHANGED) and s.file]
+    for m in files:
+        if m.version not in pending:
+            continue
+        before = snap(scratch)
+        up(scratch, UpOptions(target=m.version, out_of_order=True, lock_wait=5))
+        applied += 1
+        if m.rollback is None:
+            checks.append(VersionCheck(m.version, m.name, "no-rollback"))
+            emit(scratch.reporter, WARNING, f"{m.version} {m.name}: no rollback file to prove", level="warning")
+            continue
+        after = snap(scratch)
+        probe_name = f"{scratch_name[:40]}_p{secrets.token_hex(3)}"
+        with db.connect(base_url) as admin:
+            admin.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(probe_name),
+                                                                           sql.Identifier(scratch_name)))
+        probe = Project(scratch.config, scratch.env, config_mod.Connection(_with_dbname(base_url, probe_name),
+                                                                            "pgshift test"), scratch.reporter)
+        try:
+            checks.append(_prove_rollback(probe, m, before, after, snap))
+        finally:
+            with db.connect(base_url) as admin:
+                admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(probe_name)))
+        last = checks[-1]
+        emit(scratch.reporter, INFO if last.status == "passed" else WARNING,
+             f"{m.version} {m.name}: rollback " + ("restores the schema" if last.status == "passed" else
+                                                   f"leaves {len(last.differences)} difference(s)"
+                                                   + (f"; {last.error}" if last.error else "")),
+             level="info" if last.status == "passed" else "warning")
+    return applied, checks
+
+
+def _prove_rollback(probe: Project, m: MigrationFile, before, after, snap) -> VersionCheck:
+    from . import snapshot  # noqa: PLC0415
+
+    try:
+        rollback(probe, m.version, RollbackOptions(yes=True, lock_wait=5))
+    except PgshiftError as exc:
+        return VersionCheck(m.version, m.name, "failed", error=f"the rollback failed: {exc}")
+    differences = [d.describe("before the migration", "after its rollback") for d in snapshot.diff(before, snap(probe))]
+    try:
+        up(probe, UpOptions(target=m.version, out_of_order=True, lock_wait=5))
+    except PgshiftError as exc:
+        return VersionCheck(m.version, m.name, "failed", tuple(differences),
+                            error=f"applying it again after its rollback failed: {exc}")
+    differences += [d.describe("after the first apply", "after applying it again")
+                    for d in snapshot.diff(after, snap(probe))]
+    return VersionCheck(m.version, m.name, "passed" if not differences else "failed", tuple(differences))
+
+
+def _restore_backup(path: Path, url: str, reporter) -> None:
+    if not path.is_file():
+        raise InputError(f"backup file {path} does not exist")
+    try:
+        from .safety.backup import restore_file  # noqa: PLC0415
+    except ImportError:
+        restore_file = None
+    if restore_file is not None:
+        restore_file(path, url, reporter=reporter)
+        return
+    _restore_plain(path, url, reporter)
+
+
+def _restore_plain(path: Path, url: str, reporter) -> None:
+    """pg_restore for a custom-format dump, psql for plain SQL; no shell, no password on the command line."""
+    import subprocess  # noqa: PLC0415
+
+    from psycopg.conninfo import conninfo_to_dict  # noqa: PLC0415
+
+    from . import embedded  # noqa: PLC0415
+
+    params = conninfo_to_dict(url)
+    env = dict(__import__("os").environ)
+    mapping = {"host": "PGHOST", "port": "PGPORT", "user": "PGUSER", "password": "PGPASSWORD", "dbname": "PGDATABASE"}
+    for key, var in mapping.items():
+        if params.get(key):
+            env[var] = str(params[key])
+    with path.open("rb") as fh:
+        custom = fh.read(5) == b"PGDMP"
+    if custom:
+        cmd = [embedded.tool("pg_restore"), "--no-owner", "--exit-on-error", "-d", params.get("dbname", ""), str(path)]
+    else:
+        cmd = [embedded.tool("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", str(path)]
+    emit(reporter, INFO, f"restoring {path.name} ({'custom format' if custom else 'plain SQL'})")
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        from .errors import OperationError  # noqa: PLC0415
+
+        raise OperationError(f"restoring {path} failed: {config_mod.scrub(proc.stderr.strip()[-2000:], url)}")
+
+
+# --- diagnose -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Diagnosis:
+    sections: dict
+
+    def to_dict(self) -> dict:
+        return self.sections
+
+
+_DIAGNOSE = {
+    "ledger": (
+        "SELECT version, name, migration_type, status, started_at, completed_at, "
+        "CASE WHEN completed_at IS NOT NULL THEN completed_at - started_at ELSE now() - started_at END AS duration, "
+        "error FROM {ledger} ORDER BY id DESC LIMIT 50"),
+    "waiting_locks": (
+        "SELECT l.locktype, l.relation::regclass::text AS relation, l.mode, l.granted, a.pid, a.application_name, "
+        "a.state, now() - a.xact_start AS transaction_age, left(a.query, 200) AS query, "
+        "pg_blocking_pids(a.pid) AS blocked_by "
+        "FROM pg_locks l LEFT JOIN pg_stat_activity a ON l.pid = a.pid WHERE NOT l.granted ORDER BY l.relation"),
+    "blocking": (
+        "SELECT w.pid AS waiting_pid, w.application_name AS waiting_app, left(w.query, 120) AS waiting_query, "
+        "b.pid AS blocking_pid, b.application_name AS blocking_app, b.state AS blocking_state, "
+        "now() - b.xact_start AS blocking_transaction_age, left(b.query, 120) AS blocking_query "
+        "FROM pg_stat_activity w CROSS JOIN LATERAL unnest(pg_blocking_pids(w.pid)) AS bp(pid) "
+        "JOIN pg_stat_activity b ON b.pid = bp.pid ORDER BY w.pid"),
+    "long_transactions": (
+        "SELECT pid, application_name, state, now() - xact_start AS transaction_age, left(query, 200) AS query "
+        "FROM pg_stat_activity WHERE xact_start IS NOT NULL AND pid <> pg_backend_pid() "
+        "AND now() - xact_start > interval '1 minute' ORDER BY xact_start"),
+    "tables": (
+        "SELECT schemaname, relname AS tablename, n_live_tup AS live_rows, n_dead_tup AS dead_rows, last_vacuum, "
+        "last_autovacuum FROM pg_stat_user_tables "
+        "WHERE schemaname NOT IN ('information_schema', 'pg_catalog') ORDER BY n_live_tup DESC LIMIT 50"),
+}
+
+
+def diagnose(project: Project) -> Diagnosis:
+    from . import ledger as ledger_mod  # noqa: PLC0415
+
+    sections: dict = {}
+    with connected(project) as conn:
+        for name, query in _DIAGNOSE.items():
+            if name == "ledger":
+                if not ledger_mod.exists(conn, project.ledger):
+                    sections[name] = {"columns": [], "rows": [], "note": f"no ledger {project.config.ledger} yet"}
+                    continue
+                query = query.format(ledger=project.ledger.qualified)
+            cur = conn.execute(query)
+            columns = [c.name for c in cur.description]
+            sections[name] = {"columns": columns, "rows": [list(r) for r in cur.fetchall()]}
+    return Diagnosis(sections)
+
+
+# --- lint ----------------------------------------------------------------------------------------
+
+def lint(project_dir: str | Path | None = None, paths: list | None = None, fmt: str = "text",
+         target_version: int | None = None, env: str | None = None):
+    """Lint the project's migrations (or the given files and folders); returns (report, rendered text)."""
+    from .lint.engine import LintInput, LintOptions  # noqa: PLC0415
+    from .lint.engine import lint as run_lint  # noqa: PLC0415
+    from .lint.output import render  # noqa: PLC0415
+
+    cfg = config_mod.load(project_dir)
+    inputs: list = []
+    targets = [Path(p) for p in (paths or [])] or [cfg.migrations_dir]
+    for target in targets:
+        if target.is_dir():
+            if (target / discovery.ROLLBACK_DIR).is_dir() or any(target.glob("[0-9]*_*.sql")):
+                for m in discovery.discover(target, cfg.root):
+                    inputs.append(LintInput(m.relpath, discovery.read_text(m.path, m.relpath),
+                                            has_rollback=m.rollback is not None))
+                    if m.rollback is not None:
+                        inputs.append(LintInput(m.rollback.relpath,
+                                                discovery.read_text(m.rollback.path, m.rollback.relpath),
+                                                is_rollback=True))
+            else:
+                for path in sorted(target.rglob("*.sql")):
+                    inputs.append(LintInput(_rel(path, cfg.root), discovery.read_text(path, str(path))))
+        else:
+            inputs.append(LintInput(_rel(target, cfg.root), discovery.read_text(target, str(target))))
+    version = target_version or cfg.lint.target_version or cfg.target_version
+    report = run_lint(inputs, LintOptions(target_version=version, disable=cfg.lint.disable,
+                                          severity=cfg.lint.severity, ledger=cfg.ledger))
+    return report, render(report, fmt)
+
+
+def _rel(path: Path, root: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(root))
+    except ValueError:
+        return str(path)
+
+
+def lint_explain(rule: str) -> str:
+    from .lint.engine import explain  # noqa: PLC0415
+
+    return explain(rule)
+
+
+def lint_rules() -> list[dict]:
+    from .lint.engine import list_rules  # noqa: PLC0415
+
+    return list_rules()
 
 
 # --- the embedded server ------------------------------------------------------------------
