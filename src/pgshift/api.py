@@ -208,9 +208,7 @@ def up(project: Project, options: UpOptions = UpOptions(), confirm: Confirm | No
             parsed = {s.version: parse(by_version[s.version], database) for s in chosen}
             plan = build_plan(files, events, parsed, plan_options)
             findings = _lint_pending(project, list(plan.steps), files)
-            for f in findings:
-                emit(project.reporter, "finding", f"{f.location}  {f.severity}  {f.rule}  {f.message}",
-                     level="warning" if f.severity != "info" else "info", finding=f.to_dict())
+            _report_findings(project.reporter, findings)
             errors = [f for f in findings if f.severity == "error"]
             if errors and project.env.protected and not options.force and not options.dry_run:
                 raise SafetyRefusal(
@@ -229,6 +227,21 @@ def up(project: Project, options: UpOptions = UpOptions(), confirm: Confirm | No
             executor = Executor(conn, project.ledger, _exec_options(project, options), project.reporter)
             run = _run_with_monitor(project, executor, plan, options)
             return UpResult(plan, run, findings, project.connection.masked)
+
+
+def _report_findings(reporter, findings, per_rule: int = 3) -> None:
+    """Lint findings before a run: errors and warnings (a few per rule, then a count), info with -v."""
+    shown: dict[str, int] = {}
+    for f in findings:
+        level = {"error": "warning", "warning": "warning"}.get(f.severity, "debug")
+        shown[f.rule] = shown.get(f.rule, 0) + 1
+        if shown[f.rule] <= per_rule or level == "debug":
+            emit(reporter, "finding", f"{f.location}  {f.severity}  {f.rule}  {f.message}", level=level,
+                 finding=f.to_dict())
+    for rule, count in shown.items():
+        if count > per_rule and any(f.rule == rule and f.severity != "info" for f in findings):
+            emit(reporter, "finding", f"... and {count - per_rule} more {rule} finding(s); `pgshift lint` lists them all",
+                 level="warning")
 
 
 def _run_with_monitor(project, executor, plan, options) -> RunResult:
@@ -860,6 +873,33 @@ def lint_rules() -> list[dict]:
     from .lint.engine import list_rules  # noqa: PLC0415
 
     return list_rules()
+
+
+# --- check, backup, restore (production safety) ------------------------------------------------
+
+def check(project: Project):
+    """The preflight checks alone; the report's ``ok`` is False when one failed."""
+    from .safety import commands  # noqa: PLC0415
+
+    return commands.check(project)
+
+
+def render_check(report) -> str:
+    from .safety import commands  # noqa: PLC0415
+
+    return commands.render_check(report) if hasattr(commands, "render_check") else str(report)
+
+
+def backup(project: Project, out: str | Path | None = None):
+    from .safety import commands  # noqa: PLC0415
+
+    return commands.backup(project, out=out)
+
+
+def restore(file: str | Path, database_url: str, project: Project | None = None):
+    from .safety import commands  # noqa: PLC0415
+
+    return commands.restore(project, file, database_url)
 
 
 # --- the embedded server ------------------------------------------------------------------

@@ -1,171 +1,702 @@
 """Batched data changes (``-- pgshift:batch size=N [sleep=D] [max-replica-lag=D]``).
 
-Each batch is its own short transaction, and the progress (batches, rows, the
-last key) is written to the ledger event *in the same transaction*, so a rerun
-after a crash continues exactly after the last committed batch.
+A batched statement runs as many short transactions instead of one long one,
+so that it never holds row locks for longer than one batch, and its WAL
+reaches the replicas in small steps. Each batch is its own transaction, and
+the progress (batches, rows, the last key) is written to the ledger event *in
+that same transaction*: a rerun after a crash or Ctrl-C continues exactly
+after the last committed batch, never repeating or skipping one.
 
 Two modes, read from the parse tree (``statements.BatchShape``):
 
-- self-limiting: the statement's row selection has a LIMIT; run it until it
-  changes no row;
-- key-range: walk the target table's single-column primary key in ranges of N
-  keys and run the statement once per range, the range added to its WHERE.
+- self-limiting: the statement's row selection has a LIMIT
+  (``WHERE id IN (SELECT id ... WHERE NOT done LIMIT 1000)``); it is run again
+  and again until it changes no row. Its WHERE must exclude the rows it has
+  already changed; a statement that keeps changing rows long after it has
+  changed every row of its table three times over is stopped.
+- key-range: pgshift walks the target table's single-column primary key in
+  ranges of N keys (``SELECT max(k) FROM (SELECT k ... WHERE k > last ORDER BY
+  k LIMIT N)``, an index-only walk) and runs the statement once per range, the
+  range ``k > $1 AND k <= $2`` added to its own WHERE through the parse tree.
+
+Every batch gets the session's ``lock_timeout``; a batch that fails on a lock
+timeout or a deadlock is rolled back and retried with the executor's backoff
+(``Executor._should_retry``), and the rest of the backfill goes on from there.
+
+Entry points: :func:`run_batched` (called by the executor for each batched
+statement), :func:`precheck` (before anything of a file runs: a key-range
+statement on a table without a usable key is refused), :func:`describe_batches`
+(``--dry-run``: the mode and the rewritten statement).
 """
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 from . import ledger as ledger_mod
-from .errors import InputError
-from .events import BATCH_PROGRESS, INFO, emit
-from .model import Statement, caret_context, format_duration, parse_duration
+from .errors import InputError, OperationError
+from .events import BATCH_PROGRESS, INFO, RESUME, WARNING, emit
+from .model import ParsedFile, Statement, caret_context, format_duration, parse_duration
+
+PROGRESS_EVERY = 2.0      # seconds between progress lines
+LAG_POLL = 1.0            # seconds between replica-lag checks while paused
+LAG_REPORT_EVERY = 10.0   # seconds between "still paused" lines
+RUNAWAY_FACTOR = 3        # self-limiting: stop after changing this many times the table's rows
+_INTEGER_TYPES = ("smallint", "integer", "bigint")
+LOCK_NOT_AVAILABLE = "55P03"
+DEADLOCK = "40P01"
+
+SELF_LIMITING = "self-limiting"
+KEY_RANGE = "key-range"
+
+
+# --- the directive and the key ---------------------------------------------------------
+
+@dataclass(frozen=True)
+class BatchSpec:
+    size: int
+    sleep: float = 0.0
+    max_replica_lag: float | None = None
+
+
+def batch_spec(stmt: Statement) -> BatchSpec:
+    directive = stmt.directive("batch")
+    if directive is None:
+        raise ValueError(f"{stmt.location}: not a batched statement")
+    args = directive.args
+    return BatchSpec(
+        size=int(args["size"]),
+        sleep=parse_duration(args.get("sleep", "0")),
+        max_replica_lag=parse_duration(args["max-replica-lag"]) if "max-replica-lag" in args else None,
+    )
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def qualified(relation: tuple[str | None, str]) -> str:
+    schema, table = relation
+    return (f"{_quote(schema)}." if schema else "") + _quote(table)
+
+
+def _display(relation: tuple[str | None, str]) -> str:
+    return ".".join(p for p in relation if p)
+
+
+def relation_exists(conn, relation) -> bool:
+    return conn.execute("SELECT to_regclass(%s) IS NOT NULL", (qualified(relation),)).fetchone()[0]
+
+
+def primary_key_columns(conn, relation) -> list[tuple[str, str]]:
+    """[(column, type)] of the table's primary key, in key order; [] when it has none."""
+    return [(r[0], r[1]) for r in conn.execute(
+        "SELECT a.attname, format_type(a.atttypid, a.atttypmod) "
+        "FROM pg_index i CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, n) "
+        "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum "
+        "WHERE i.indrelid = to_regclass(%s) AND i.indisprimary ORDER BY k.n", (qualified(relation),)).fetchall()]
 
 
 def primary_key(conn, schema: str | None, table: str) -> tuple[str, str] | None:
     """(column, type) of the table's single-column primary key, or None."""
-    rel = f'"{schema}"."{table}"' if schema else f'"{table}"'
-    rows = conn.execute(
-        "SELECT a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_index i "
-        "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) "
-        "WHERE i.indrelid = to_regclass(%s) AND i.indisprimary", (rel,)).fetchall()
-    if len(rows) != 1:
-        return None
-    return rows[0][0], rows[0][1]
+    cols = primary_key_columns(conn, (schema, table))
+    return cols[0] if len(cols) == 1 else None
 
 
-def replica_lag(conn) -> float | None:
-    row = conn.execute("SELECT max(extract(epoch FROM replay_lag)) FROM pg_stat_replication").fetchone()
-    return float(row[0]) if row and row[0] is not None else None
+class _Refused(Exception):
+    """Why a statement cannot be batched by key ranges (message, hint)."""
 
+    def __init__(self, message: str, hint: str):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+def _alternative_hint(shape, spec: BatchSpec, why_key: str) -> str:
+    example = shape.self_limiting_alternative(spec.size)
+    lines = [why_key,
+             "or make the statement limit itself; that needs no key, and pgshift runs it until it changes no row:"]
+    if example:
+        lines.append(f"  {example}")
+        lines.append("(its WHERE must leave out the rows it has already changed, e.g. WHERE NOT migrated)")
+    else:
+        lines.append("  ... WHERE <key> IN (SELECT <key> FROM <table> WHERE <not yet done> LIMIT "
+                     f"{spec.size})")
+    return "\n".join(lines)
+
+
+def _refusal_for_key(shape, spec: BatchSpec, keys: list[str] | tuple[str, ...]) -> _Refused:
+    table = _display(shape.relation)
+    if not keys:
+        what = f"table {table} has no primary key"
+    else:
+        what = f"the primary key of {table} has {len(keys)} columns ({', '.join(keys)})"
+    return _Refused(
+        f"cannot batch this {shape.verb} by key ranges: {what}; pgshift walks a single-column primary key",
+        _alternative_hint(shape, spec, f"give {table} a single-column primary key, "))
+
+
+def _refusal_for_shape(shape, spec: BatchSpec) -> _Refused:
+    return _Refused(
+        f"cannot batch this {shape.verb} by key ranges: its rows do not come from a single table",
+        _alternative_hint(shape, spec, "give it a single source table, "))
+
+
+def _key_for(conn, shape, spec: BatchSpec) -> tuple[str, str]:
+    """(column, type) of the key to walk; raises _Refused."""
+    if shape.relation is None:
+        raise _refusal_for_shape(shape, spec)
+    cols = primary_key_columns(conn, shape.relation)
+    if len(cols) != 1:
+        if not relation_exists(conn, shape.relation):
+            raise _Refused(f"cannot batch this {shape.verb}: table {_display(shape.relation)} does not exist",
+                           "create it in an earlier statement or migration")
+        raise _refusal_for_key(shape, spec, [c for c, _ in cols])
+    return cols[0]
+
+
+def _input_error(parsed: ParsedFile, stmt: Statement, refused: _Refused) -> InputError:
+    return InputError(refused.message, location=stmt.location, context=caret_context(parsed.text, stmt.offset),
+                      hint=refused.hint, details={"statement": stmt.index + 1})
+
+
+# --- before anything runs -------------------------------------------------------------
+
+def precheck(conn, parsed: ParsedFile, start: int = 0) -> None:
+    """Refuse, before anything of the file runs, a key-range batched statement whose
+    table has no usable single-column primary key (InputError, exit 2).
+
+    Tables that exist are read from the catalog; a table created earlier in the same
+    file is judged from its CREATE TABLE; anything else (a table an earlier pending
+    file creates, one altered earlier in this file) is checked when its statement
+    is reached. Only statements from index *start* on are checked (a resumed file).
+    """
+    from .statements import batch_shape, created_primary_key  # noqa: PLC0415
+
+    created: dict[tuple, object] = {}
+    for stmt in parsed.statements:
+        node = stmt.node
+        if stmt.kind == "CreateStmt" and node is not None and node.relation is not None:
+            created[(node.relation.schemaname, node.relation.relname)] = created_primary_key(node)
+        elif stmt.kind in ("AlterTableStmt", "IndexStmt") and node is not None and node.relation is not None:
+            created[(node.relation.schemaname, node.relation.relname)] = None  # cannot tell any more
+        if stmt.index < start or not stmt.directive("batch"):
+            continue
+        shape = batch_shape(stmt.node)
+        if shape.self_limiting:
+            continue
+        spec = batch_spec(stmt)
+        try:
+            if shape.relation is None:
+                raise _refusal_for_shape(shape, spec)
+            if shape.relation in created:
+                keys = created[shape.relation]
+                if keys is not None and len(keys) != 1:
+                    raise _refusal_for_key(shape, spec, keys)
+                continue
+            if relation_exists(conn, shape.relation):
+                _key_for(conn, shape, spec)
+        except _Refused as refused:
+            raise _input_error(parsed, stmt, refused) from None
+
+
+def describe_batches(parsed: ParsedFile, conn=None) -> list[str]:
+    """For ``--dry-run``: one entry per batched statement of *parsed*: its mode, and in
+    key-range mode the statement as each batch runs it. With *conn*, the key is read
+    from the catalog; without, it is named when the file itself creates the table.
+    Never raises for a statement that cannot be batched: the entry says why."""
+    from .statements import batch_shape, created_primary_key  # noqa: PLC0415
+
+    out: list[str] = []
+    created: dict[tuple, object] = {}
+    for stmt in parsed.statements:
+        node = stmt.node
+        if stmt.kind == "CreateStmt" and node is not None and node.relation is not None:
+            created[(node.relation.schemaname, node.relation.relname)] = created_primary_key(node)
+        if not stmt.directive("batch"):
+            continue
+        spec = batch_spec(stmt)
+        shape = batch_shape(stmt.node)
+        throttle = ""
+        if spec.sleep:
+            throttle += f", sleep {format_duration(spec.sleep)} between batches"
+        if spec.max_replica_lag is not None:
+            throttle += f", pausing while replica lag > {format_duration(spec.max_replica_lag)}"
+        if shape.self_limiting:
+            out.append(f"{stmt.location}: batched {shape.verb}, {SELF_LIMITING} (a LIMIT in its row selection): "
+                       f"run again, one transaction each, until it changes no row{throttle}\n"
+                       f"    {' '.join(stmt.sql.split())}")
+            continue
+        key, key_type = "<primary key>", None
+        try:
+            if shape.relation is None:
+                raise _refusal_for_shape(shape, spec)
+            if conn is not None and relation_exists(conn, shape.relation):
+                key, key_type = _key_for(conn, shape, spec)
+            elif created.get(shape.relation):
+                keys = created[shape.relation]
+                if len(keys) != 1:
+                    raise _refusal_for_key(shape, spec, keys)
+                key = keys[0]
+            elif shape.relation in created and created[shape.relation] == ():
+                raise _refusal_for_key(shape, spec, ())
+        except _Refused as refused:
+            out.append(f"{stmt.location}: {refused.message}\n    " + refused.hint.replace("\n", "\n    "))
+            continue
+        typed = f" ({key_type})" if key_type else ""
+        out.append(
+            f"{stmt.location}: batched {shape.verb}, {KEY_RANGE} over {_display(shape.relation)}.{key}{typed}, "
+            f"{spec.size} keys per batch{throttle}; each batch runs\n"
+            f"    {shape.rewrite(key, with_lower=True)}\n"
+            f"    ($1, $2: the bounds of the batch's key range; the first batch has only {key} <= $1)")
+    return out
+
+
+# --- running -----------------------------------------------------------------------------
 
 def run_batched(executor, step, stmt: Statement, event_id: int, details: dict) -> int:
+    """Run one batched statement to the end; return the rows it changed in this run.
+
+    *details* is the executor's details dict for the ledger event: the batch state
+    is kept in it (``details["batch"]``), updated after every committed batch, so
+    that when the executor runs the statement again (a retry) it continues too.
+    """
     from .statements import batch_shape  # noqa: PLC0415
 
     conn = executor.conn
-    directive = stmt.directive("batch")
-    size = int(directive.args["size"])
-    pause = parse_duration(directive.args.get("sleep", "0"))
-    max_lag = parse_duration(directive.args["max-replica-lag"]) if "max-replica-lag" in directive.args else None
+    spec = batch_spec(stmt)
     shape = batch_shape(stmt.node)
-    state = dict(details.get("batch", {})) if details.get("batch", {}).get("statement") == stmt.index else {}
+
+    prior = details.get("batch")
+    if not (isinstance(prior, dict) and prior.get("statement") == stmt.index):
+        prior = _interrupted_progress(executor, step, stmt, event_id)
+    state = dict(prior or {})
     state.setdefault("statement", stmt.index)
     state.setdefault("batches", 0)
     state.setdefault("rows", 0)
+    state["size"] = spec.size
+    state.pop("done", None)
     resumed = state["batches"] > 0
+
+    try:
+        if shape.self_limiting:
+            state["mode"] = SELF_LIMITING
+            walker = _SelfLimiting(conn, stmt, shape, spec, state)
+        else:
+            try:
+                key, key_type = _key_for(conn, shape, spec)
+            except _Refused as refused:
+                raise _input_error(step.parsed, stmt, refused) from None
+            state["mode"] = KEY_RANGE
+            state["key"] = key
+            walker = _KeyRange(conn, stmt, shape, spec, key, key_type, state)
+    except (InputError, OperationError) as err:
+        _close_failed(executor, step, event_id, stmt, str(err.message), details)
+        raise
+
+    details["batch"] = state   # the same dict from here on: kept current after every commit
+    where = f"{stmt.location} ({shape.verb.split()[0]}, statement {stmt.index + 1})"
     if resumed:
-        emit(executor.reporter, INFO, f"{stmt.location}: resuming the batched change after batch {state['batches']} "
-                                      f"({state['rows']} rows already changed)", version=step.version)
+        emit(executor.reporter, RESUME,
+             f"{where}: continuing the batched change after batch {state['batches']}: {state['rows']:,} rows "
+             "were changed by earlier runs and stay committed"
+             + (f"; next key after {state['last_key']}" if state.get("last_key") is not None else ""),
+             version=step.version, statement=stmt.index + 1, batches=state["batches"], rows=state["rows"],
+             last_key=state.get("last_key"))
+    emit(executor.reporter, INFO, f"{where}: {walker.describe()}", version=step.version)
 
-    if shape.self_limiting:
-        state["mode"] = "self-limiting"
-        runner = _self_limiting(conn, stmt)
-    else:
-        if shape.relation is None:
-            raise InputError(
-                f"{stmt.location}: cannot batch this {stmt.kind.removesuffix('Stmt').upper()} by key ranges: "
-                "its rows do not come from a single table",
-                location=stmt.location, context=caret_context(step.parsed.text, stmt.offset),
-                hint="give its row selection a LIMIT (e.g. WHERE id IN (SELECT id ... LIMIT 1000)) so that it "
-                     "limits itself; pgshift then runs it until it changes no row")
-        pk = primary_key(conn, *shape.relation)
-        if pk is None:
-            table = ".".join(p for p in shape.relation if p)
-            raise InputError(
-                f"cannot batch by key ranges: table {table} has no single-column primary key",
-                location=stmt.location, context=caret_context(step.parsed.text, stmt.offset),
-                hint="add a primary key, or make the statement limit itself: "
-                     "UPDATE t SET ... WHERE id IN (SELECT id FROM t WHERE <not yet done> LIMIT 1000)")
-        state["mode"] = "key-range"
-        state["key"] = pk[0]
-        runner = _key_range(conn, stmt, shape, pk, size, state)
-
-    started = time.monotonic()
-    last_report = 0.0
-    total = 0
-    for changed in runner:
-        # the batch's transaction is still open here: record its progress inside it
-        state["batches"] += 1
-        state["rows"] += changed
-        total += changed
-        ledger_mod.record_progress(conn, executor.ledger, event_id, statements_done=stmt.index,
-                                   details={**details, "batch": state})
-        conn.execute("COMMIT")
-        elapsed = time.monotonic() - started
-        now = time.monotonic()
-        if now - last_report >= 2.0 or changed == 0:
-            last_report = now
-            rate = total / elapsed if elapsed > 0 else 0.0
-            share = state.get("share")
-            eta = ""
-            if share and share > 0 and elapsed > 0:
-                eta = f", about {format_duration(elapsed * (1 - share) / share)} left"
-            emit(executor.reporter, BATCH_PROGRESS,
-                 f"{stmt.location}: batch {state['batches']}: {state['rows']} rows, {rate:,.0f} rows/s"
-                 + (f", {share:.0%} of the key range" if share is not None else "") + eta,
-                 version=step.version, batches=state["batches"], rows=state["rows"], rate=rate, share=share)
-        if pause:
-            time.sleep(pause)
-        if max_lag is not None:
-            _wait_for_replicas(executor, stmt, max_lag)
-    details["batch"] = state
-    return total
+    progress = _Progress(executor, step, stmt, state, walker)
+    sleep = getattr(executor, "sleep", time.sleep)
+    try:
+        while True:
+            outcome = _one_batch(executor, step, stmt, event_id, details, walker, state)
+            if outcome is None:
+                break
+            progress.batch_done(outcome.changed)
+            if outcome.last:
+                break
+            walker.check_runaway(state)
+            if spec.sleep:
+                sleep(spec.sleep)
+            if spec.max_replica_lag is not None:
+                _wait_for_replicas(executor, step, stmt, spec.max_replica_lag, progress)
+    except KeyboardInterrupt:
+        _rollback_quietly(conn)
+        emit(executor.reporter, WARNING,
+             f"{where}: interrupted; {state['batches']} batch(es), {state['rows']:,} rows, are committed and "
+             "recorded; `pgshift up` continues after the last of them", level="warning", version=step.version)
+        _close_failed(executor, step, event_id, stmt, f"interrupted after batch {state['batches']}", details)
+        raise
+    except _Runaway as runaway:
+        _close_failed(executor, step, event_id, stmt, runaway.message, details)
+        raise OperationError(runaway.message, location=stmt.location, hint=runaway.hint,
+                             context=caret_context(step.parsed.text, stmt.offset)) from None
+    state["done"] = True
+    progress.finished()
+    return progress.rows_this_run
 
 
-def _self_limiting(conn, stmt):
-    while True:
-        conn.execute("BEGIN")
-        cur = conn.execute(stmt.sql, prepare=False)
-        changed = max(cur.rowcount, 0)
-        yield changed
-        if changed == 0:
-            return
+@dataclass(frozen=True)
+class _Outcome:
+    changed: int
+    last: bool       # no batch after this one
 
 
-def _key_range(conn, stmt, shape, pk, size, state):
+def _one_batch(executor, step, stmt, event_id, details, walker, state) -> _Outcome | None:
+    """One batch in its own transaction, its progress recorded inside it; retried on a
+    lock timeout or deadlock. None when there was nothing left to do."""
     import psycopg  # noqa: PLC0415
 
-    key, key_type = pk
-    schema, table = shape.relation
-    rel = f'"{schema}"."{table}"' if schema else f'"{table}"'
-    first_sql = shape.rewrite(key, with_lower=False, key_type=key_type)
-    next_sql = shape.rewrite(key, with_lower=True, key_type=key_type)
-    state["sql"] = next_sql
-    bounds = conn.execute(f'SELECT min("{key}")::text, max("{key}")::text FROM {rel}').fetchone()
-    numeric = key_type in ("integer", "bigint", "smallint")
-    lo_all = int(bounds[0]) if numeric and bounds[0] is not None else None
-    hi_all = int(bounds[1]) if numeric and bounds[1] is not None else None
-    raw = psycopg.RawCursor(conn)
-    last = state.get("last_key")
+    conn = executor.conn
+    attempt = 1
+    retries = 0
     while True:
-        conn.execute("BEGIN")
+        try:
+            conn.execute("BEGIN")
+            result = walker.run(state)
+            if result is None:
+                conn.execute("ROLLBACK")
+                return None
+            changed, fields, last = result
+            new_state = {**state, **fields, "batches": state["batches"] + 1, "rows": state["rows"] + changed}
+            if retries:
+                new_state["lock_retries"] = state.get("lock_retries", 0) + retries
+            ledger_mod.record_progress(conn, executor.ledger, event_id, statements_done=stmt.index,
+                                       details={**details, "batch": new_state})
+            conn.execute("COMMIT")
+        except psycopg.Error as exc:
+            _rollback_quietly(conn)
+            should_retry = getattr(executor, "_should_retry", None)
+            if getattr(exc, "sqlstate", None) in (LOCK_NOT_AVAILABLE, DEADLOCK) and should_retry is not None \
+                    and should_retry(exc, attempt, step, stmt):
+                attempt += 1
+                retries += 1
+                continue
+            raise
+        state.clear()
+        state.update(new_state)
+        return _Outcome(changed, last)
+
+
+class _SelfLimiting:
+    def __init__(self, conn, stmt, shape, spec, state):
+        self.conn = conn
+        self.stmt = stmt
+        self.shape = shape
+        self.spec = spec
+        self.table_rows = _estimated_rows(conn, shape.relation) if shape.relation else None
+        state.pop("key", None)
+
+    def describe(self) -> str:
+        return (f"batched {self.shape.verb}, {SELF_LIMITING}: running it, one transaction each, "
+                "until it changes no row")
+
+    def run(self, state):
+        cur = self.conn.execute(self.stmt.sql, prepare=False)
+        changed = max(cur.rowcount, 0)
+        if changed == 0:
+            return None
+        return changed, {}, False
+
+    def share(self, state):
+        return None
+
+    def check_runaway(self, state) -> None:
+        if self.table_rows is None:
+            return
+        limit = RUNAWAY_FACTOR * self.table_rows + 10 * self.spec.size
+        if state["rows"] > limit:
+            table = _display(self.shape.relation)
+            raise _Runaway(
+                f"the batched statement has changed {state['rows']:,} rows in {state['batches']} batches, more "
+                f"than {RUNAWAY_FACTOR} times the ~{self.table_rows:,} rows of {table}: it keeps choosing rows "
+                "it has already changed, and would never stop",
+                "its WHERE must leave out the rows already changed (e.g. "
+                "WHERE id IN (SELECT id FROM t WHERE NOT migrated LIMIT 1000) with SET migrated = true); "
+                "or drop the LIMIT and let pgshift batch it by key ranges")
+
+
+class _Runaway(Exception):
+    def __init__(self, message, hint):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class _KeyRange:
+    def __init__(self, conn, stmt, shape, spec, key, key_type, state):
+        import psycopg  # noqa: PLC0415
+
+        self.conn = conn
+        self.stmt = stmt
+        self.shape = shape
+        self.spec = spec
+        self.key = key
+        self.key_type = key_type
+        self.rel = qualified(shape.relation)
+        k = _quote(key)
+        self.first_sql = shape.rewrite(key, with_lower=False)
+        self.next_sql = shape.rewrite(key, with_lower=True)
+        # the walk: the upper bound of the next N keys, read from the key's index
+        self.walk_first = f"SELECT max(k)::text, count(*) FROM (SELECT {k} AS k FROM {self.rel} ORDER BY {k} LIMIT $1) s"
+        self.walk_next = (f"SELECT max(k)::text, count(*) FROM (SELECT {k} AS k FROM {self.rel} WHERE {k} > $1 "
+                          f"ORDER BY {k} LIMIT $2) s")
+        self.raw = psycopg.RawCursor(conn)
+        if "range" not in state:
+            lo, hi = conn.execute(f"SELECT min({k})::text, max({k})::text FROM {self.rel}").fetchone()
+            state["range"] = [lo, hi]
+            state["total_keys"] = _estimated_rows(conn, shape.relation)
+        state.setdefault("keys", 0)
+        self.range = state["range"]
+        self.numeric = key_type in _INTEGER_TYPES
+
+    def describe(self) -> str:
+        return (f"batched {self.shape.verb}, {KEY_RANGE} over {_display(self.shape.relation)}.{self.key} "
+                f"({self.key_type}) from {self.range[0]} to {self.range[1]}, {self.spec.size:,} keys per batch; "
+                "each batch runs: "
+                f"{self.next_sql}")
+
+    def run(self, state):
+        last = state.get("last_key")
+        size = self.spec.size
         if last is None:
-            row = conn.execute(f'SELECT max("{key}")::text FROM (SELECT "{key}" FROM {rel} ORDER BY "{key}" '
-                               f'LIMIT %s) s', (size,)).fetchone()
+            self.raw.execute(self.walk_first, (size,))
         else:
-            row = conn.execute(f'SELECT max("{key}")::text FROM (SELECT "{key}" FROM {rel} WHERE "{key}" > '
-                               f'%s::{key_type} ORDER BY "{key}" LIMIT %s) s', (last, size)).fetchone()
-        upper = row[0]
+            self.raw.execute(self.walk_next, (last, size))
+        upper, walked = self.raw.fetchone()
         if upper is None:
-            conn.execute("ROLLBACK")
-            return
+            return None
         if last is None:
-            raw.execute(first_sql, (upper,))
+            self.raw.execute(self.first_sql, (upper,))
         else:
-            raw.execute(next_sql, (last, upper))
-        last = upper
-        state["last_key"] = last
-        if numeric and lo_all is not None and hi_all is not None and hi_all > lo_all:
-            state["share"] = min(1.0, (int(last) - lo_all) / (hi_all - lo_all))
-        yield max(raw.rowcount, 0)
+            self.raw.execute(self.next_sql, (last, upper))
+        changed = max(self.raw.rowcount, 0)
+        fields = {"last_key": upper, "keys": state.get("keys", 0) + walked}
+        share = self.share({**state, **fields})
+        if share is not None:
+            fields["share"] = round(share, 6)
+        return changed, fields, walked < size
+
+    def share(self, state):
+        """The share of the key range done: by key value for integer keys, by keys
+        walked against the table's estimated size otherwise."""
+        last = state.get("last_key")
+        if last is None:
+            return 0.0
+        lo, hi = (state.get("range") or [None, None])[:2]
+        if self.numeric and lo is not None and hi is not None:
+            lo, hi, at = int(lo), int(hi), int(last)
+            if hi <= lo:
+                return 1.0
+            return max(0.0, min(1.0, (at - lo) / (hi - lo)))
+        total = state.get("total_keys")
+        if total:
+            return min(0.999, state.get("keys", 0) / total)
+        return None
+
+    def check_runaway(self, state) -> None:
+        pass
 
 
-def _wait_for_replicas(executor, stmt, max_lag: float) -> None:
-    waited = 0.0
+def _estimated_rows(conn, relation) -> int | None:
+    """The table's row count: the planner's estimate, or count(*) for a table never
+    analysed that is not huge; None when unknown."""
+    row = conn.execute("SELECT reltuples::bigint, relpages FROM pg_class WHERE oid = to_regclass(%s)",
+                       (qualified(relation),)).fetchone()
+    if row is None:
+        return None
+    tuples, pages = row
+    if tuples is not None and tuples >= 0 and pages:
+        return int(tuples)
+    if (pages or 0) < 100_000:
+        return int(conn.execute(f"SELECT count(*) FROM {qualified(relation)}").fetchone()[0])
+    return None
+
+
+# --- progress --------------------------------------------------------------------------------
+
+class _Progress:
+    """Rows, rate, the share of the key range and the time left: a BATCH_PROGRESS
+    event every PROGRESS_EVERY seconds and one at the end.
+
+    Event data (for a progress bar): version, file, statement (1-based), location,
+    mode, phase ("running", "paused", "done"), batches, rows (all runs), rows_run
+    (this run), rate (rows/s this run), share (0..1 or None), eta (seconds or None),
+    elapsed (seconds this run), last_key, size, key, lag (when paused).
+    """
+
+    def __init__(self, executor, step, stmt, state, walker):
+        self.executor = executor
+        self.step = step
+        self.stmt = stmt
+        self.state = state
+        self.walker = walker
+        self.started = time.monotonic()
+        self.last_report = self.started
+        self.rows_this_run = 0
+        self.batches_this_run = 0
+        self.share_at_start = walker.share(state) or 0.0
+        self.paused = 0.0
+
+    def rate(self) -> float:
+        elapsed = time.monotonic() - self.started
+        return self.rows_this_run / elapsed if elapsed > 0 else 0.0
+
+    def eta(self, share) -> float | None:
+        if share is None:
+            return None
+        gained = share - self.share_at_start
+        elapsed = time.monotonic() - self.started
+        if gained <= 0 or elapsed <= 0:
+            return None
+        return max(0.0, (1.0 - share) * elapsed / gained)
+
+    def batch_done(self, changed: int) -> None:
+        self.rows_this_run += changed
+        self.batches_this_run += 1
+        now = time.monotonic()
+        if now - self.last_report >= PROGRESS_EVERY:
+            self.last_report = now
+            self.emit("running")
+
+    def finished(self) -> None:
+        self.emit("done")
+
+    def data(self, phase: str, **extra) -> dict:
+        share = 1.0 if phase == "done" and self.state.get("mode") == KEY_RANGE else self.walker.share(self.state)
+        return {"version": self.step.version, "file": self.step.parsed.relpath, "statement": self.stmt.index + 1,
+                "location": str(self.stmt.location), "mode": self.state.get("mode"), "phase": phase,
+                "batches": self.state["batches"], "rows": self.state["rows"], "rows_run": self.rows_this_run,
+                "rate": round(self.rate(), 1), "share": share, "eta": None if phase == "done" else self.eta(share),
+                "elapsed": round(time.monotonic() - self.started, 3), "last_key": self.state.get("last_key"),
+                "size": self.state.get("size"), "key": self.state.get("key"), **extra}
+
+    def emit(self, phase: str) -> None:
+        d = self.data(phase)
+        where = f"{self.stmt.location}"
+        if phase == "done":
+            text = (f"{where}: batched change done: {d['rows']:,} rows in {d['batches']} batches"
+                    + (f" ({self.rows_this_run:,} rows in {self.batches_this_run} batches in this run)"
+                       if self.rows_this_run != d["rows"] or self.batches_this_run != d["batches"] else "")
+                    + f", {format_duration(d['elapsed'])}, {d['rate']:,.0f} rows/s")
+        else:
+            text = f"{where}: batch {d['batches']}: {d['rows']:,} rows, {d['rate']:,.0f} rows/s"
+            if d["share"] is not None:
+                text += f", {d['share']:.0%} of the key range"
+            if d["eta"] is not None:
+                text += f", about {format_duration(d['eta'])} left"
+        emit(self.executor.reporter, BATCH_PROGRESS, text, **d)
+
+
+# --- replicas -------------------------------------------------------------------------------
+
+def replica_lag(conn) -> tuple[float | None, str | None, bool]:
+    """(the largest replay lag in seconds or None, the replica's name, whether the lag
+    columns are hidden from this role)."""
+    row = conn.execute(
+        "SELECT extract(epoch FROM replay_lag)::float8, application_name, "
+        "  (SELECT count(*) FILTER (WHERE state IS NULL) > 0 FROM pg_stat_replication) "
+        "FROM pg_stat_replication ORDER BY replay_lag DESC NULLS LAST LIMIT 1").fetchone()
+    if row is None:
+        return None, None, False
+    return (float(row[0]) if row[0] is not None else None), row[1], bool(row[2])
+
+
+def _wait_for_replicas(executor, step, stmt, max_lag: float, progress: _Progress | None = None,
+                       poll: float = LAG_POLL) -> float:
+    """Pause while any replica's replay lag is above *max_lag*; return the seconds paused."""
+    conn = executor.conn
+    sleep = getattr(executor, "sleep", time.sleep)
+    started = None
+    last_report = 0.0
     while True:
-        lag = replica_lag(executor.conn)
+        lag, name, hidden = replica_lag(conn)
+        if hidden and not getattr(executor, "_pgshift_lag_hidden_warned", False):
+            emit(executor.reporter, WARNING,
+                 f"{stmt.location}: max-replica-lag cannot be checked: this role cannot read the lag columns of "
+                 "pg_stat_replication (grant it pg_monitor)", level="warning", version=step.version)
+            try:
+                executor._pgshift_lag_hidden_warned = True
+            except AttributeError:  # pragma: no cover - a slotted executor
+                pass
+        now = time.monotonic()
         if lag is None or lag <= max_lag:
-            return
-        emit(executor.reporter, BATCH_PROGRESS, f"{stmt.location}: replica lag {format_duration(lag)} is above "
-                                                f"{format_duration(max_lag)}; pausing", level="warning", lag=lag)
-        time.sleep(1.0)
-        waited += 1.0
+            if started is not None:
+                waited = now - started
+                if progress is not None:
+                    progress.paused += waited
+                emit(executor.reporter, BATCH_PROGRESS,
+                     f"{stmt.location}: replica lag is {format_duration(lag or 0.0)} again; going on after a pause "
+                     f"of {format_duration(waited)}",
+                     **(progress.data("running", lag=lag, paused=waited) if progress else {"lag": lag}))
+                return waited
+            return 0.0
+        if started is None:
+            started = now
+        if now - last_report >= LAG_REPORT_EVERY or last_report == 0.0:
+            last_report = now
+            emit(executor.reporter, BATCH_PROGRESS,
+                 f"{stmt.location}: replica {name or '?'} replay lag {format_duration(lag)} is above "
+                 f"max-replica-lag {format_duration(max_lag)}; pausing the batches", level="warning",
+                 **(progress.data("paused", lag=lag, replica=name) if progress else {"lag": lag, "replica": name}))
+        sleep(poll)
+
+
+# --- the ledger -------------------------------------------------------------------------------
+
+def _interrupted_progress(executor, step, stmt, event_id) -> dict | None:
+    """The batch progress of an interrupted earlier run of this very statement.
+
+    The planner passes it (step.resume_details) when the earlier run had completed
+    statements; for a batched first statement (statements_done = 0) it does not, so
+    it is read here: the latest earlier event of this version, interrupted (running
+    or failed), of the same file (checksum), stopped at this statement.
+    """
+    if step.resume_details or stmt.index != (step.resume_from or 0):
+        return None
+    ledger = executor.ledger
+    row = executor.conn.execute(
+        f"SELECT status, migration_type, checksum, coalesce(statements_done, 0), details "
+        f"FROM {ledger.qualified} WHERE id < %s AND version = %s ORDER BY id DESC LIMIT 1",
+        (event_id, step.version)).fetchone()
+    if row is None:
+        return None
+    status, kind, checksum, done, details = row
+    if isinstance(details, str):
+        import json  # noqa: PLC0415
+
+        details = json.loads(details)
+    if status not in ("running", "failed") or (kind or "migrate") != step.action or done != stmt.index:
+        return None
+    if checksum != step.migration.checksum or not isinstance(details, dict):
+        return None
+    batch = details.get("batch")
+    if isinstance(batch, dict) and batch.get("statement") == stmt.index and batch.get("batches"):
+        return batch
+    return None
+
+
+def _rollback_quietly(conn) -> None:
+    from psycopg.pq import TransactionStatus  # noqa: PLC0415
+
+    try:
+        if conn.info.transaction_status in (TransactionStatus.INTRANS, TransactionStatus.INERROR):
+            conn.execute("ROLLBACK")
+    except Exception:  # noqa: BLE001 - the connection may be gone
+        pass
+
+
+def _close_failed(executor, step, event_id, stmt, error: str, details: dict) -> None:
+    """Mark the event failed (a refusal or Ctrl-C is not a psycopg error, which the
+    executor would record itself); best effort."""
+    try:
+        _rollback_quietly(executor.conn)
+        ledger_mod.finish_event(executor.conn, executor.ledger, event_id, status="failed", execution_ms=None,
+                                error=error, statements_done=stmt.index, details=details or None,
+                                version=step.version)
+    except Exception:  # noqa: BLE001 - the connection may be gone; the running event says enough
+        pass
+
+
+__all__ = ["run_batched", "precheck", "describe_batches", "batch_spec", "BatchSpec", "primary_key",
+           "primary_key_columns", "replica_lag"]

@@ -137,10 +137,10 @@ def register(cli, global_options, _g, _project, _out, _duration, _confirm_fn):  
     @global_options
     def check():
         """The preflight safety checks, alone (exit 3 when one fails)."""
-        from .safety import commands  # noqa: PLC0415
+        from . import api  # noqa: PLC0415
 
-        report = commands.check(_project())
-        _out(report, commands.render_check(report) if hasattr(commands, "render_check") else str(report))
+        report = api.check(_project())
+        _out(report, api.render_check(report))
         if not report.ok:
             sys.exit(3)
 
@@ -149,9 +149,9 @@ def register(cli, global_options, _g, _project, _out, _duration, _confirm_fn):  
     @global_options
     def backup(out_file):
         """pg_dump in custom format (mode 0600, with a SHA-256 beside it)."""
-        from .safety import commands  # noqa: PLC0415
+        from . import api  # noqa: PLC0415
 
-        result = commands.backup(_project(), out=out_file)
+        result = api.backup(_project(), out=out_file)
         _out(result, f"backup written: {result.path}")
 
     @cli.command()
@@ -159,12 +159,12 @@ def register(cli, global_options, _g, _project, _out, _duration, _confirm_fn):  
     @global_options
     def restore(file):
         """Restore a backup into another database (--database-url is required)."""
-        from .safety import commands  # noqa: PLC0415
+        from . import api  # noqa: PLC0415
 
         url = _g("database_url")
         if not url:
             raise click.UsageError("restore needs --database-url URL: the database to restore into")
-        result = commands.restore(None, file, url)
+        result = api.restore(file, url)
         _out(result, f"restored {file}")
 
 

@@ -66,15 +66,16 @@ class Executor:
     def run(self, plan: Plan) -> RunResult:
         results: list[StepResult] = []
         self._apply_session_timeouts(self.options.lock_timeout)
-        for step in plan.steps:
+        last = len(plan.steps) - 1
+        for number, step in enumerate(plan.steps):
             try:
-                results.append(self.run_step(step))
+                results.append(self.run_step(step, durable=number == last))
             except MigrationFailed as exc:
                 exc.details.setdefault("results", [r.to_dict() for r in results])
                 raise
         return RunResult(tuple(results), warnings=plan.warnings)
 
-    def run_step(self, step: Step) -> StepResult:
+    def run_step(self, step: Step, durable: bool = True) -> StepResult:
         p = step.parsed
         directive = p.file_directive("lock-timeout")
         lock_timeout = parse_duration(directive.args["value"]) if directive else self.options.lock_timeout
@@ -86,7 +87,7 @@ class Executor:
                                          "(pgshift is already connected to that database)", level="warning")
         started = time.monotonic()
         if step.mode == TX_FILE:
-            outcome = self._run_transactional(step)
+            outcome = self._run_transactional(step, durable)
         elif step.mode in (TX_NONE, TX_OWN, TX_BATCHED):
             outcome = self._run_stepwise(step)
         else:  # pragma: no cover - modes are closed
@@ -111,50 +112,64 @@ class Executor:
 
     # -- the transactional mode -------------------------------------------------------
 
-    def _run_transactional(self, step: Step) -> "_Outcome":
+    def _run_transactional(self, step: Step, durable: bool = True) -> "_Outcome":
+        """BEGIN, the statements one round trip each (so an error names its statement), then the
+        ledger event and COMMIT in a single round trip. With ``durable`` False the commit does not
+        wait for the WAL flush (synchronous_commit off): a server crash can then lose the newest
+        such migrations *together with* their ledger events, never one without the other, and the
+        run's last commit waits for the flush of everything before it."""
+        import datetime as dt  # noqa: PLC0415
+
         import psycopg  # noqa: PLC0415
 
         attempt = 0
-        started_at = None
+        started_at = dt.datetime.now(dt.timezone.utc)
         while True:
             attempt += 1
             current: Statement | None = None
             begun = time.monotonic()
             try:
-                with self.conn.transaction():
-                    if started_at is None:
-                        started_at = self.conn.execute("SELECT clock_timestamp()").fetchone()[0]
-                    rows = 0
-                    for stmt in step.parsed.statements:
-                        current = stmt
-                        cur = self.conn.execute(stmt.sql, prepare=False)
-                        rows += max(cur.rowcount, 0)
-                    current = None
-                    ms = int((time.monotonic() - begun) * 1000)
-                    self._insert_final(step, "completed", started_at, ms, retries=attempt - 1,
-                                       statements_done=len(step.parsed.statements))
+                self.conn.execute("BEGIN" if durable else "BEGIN; SET LOCAL synchronous_commit = off")
+                rows = 0
+                for stmt in step.parsed.statements:
+                    current = stmt
+                    cur = self.conn.execute(stmt.sql, prepare=False)
+                    rows += max(cur.rowcount, 0)
+                current = None
+                ms = int((time.monotonic() - begun) * 1000)
+                self.conn.execute(self._final_event_sql(step, "completed", started_at, ms, retries=attempt - 1,
+                                                        statements_done=len(step.parsed.statements)) + "; COMMIT")
                 return _Outcome(attempt - 1, rows)
             except psycopg.Error as exc:
+                if self._in_transaction():
+                    self.conn.execute("ROLLBACK")
                 if current is not None and self._should_retry(exc, attempt, step, current):
                     continue
                 self._fail(step, exc, current, started_at, attempt - 1, statements_done=0)
 
-    def _insert_final(self, step: Step, status: str, started_at, ms: int, *, retries: int, statements_done: int,
-                      error: str | None = None, details: dict | None = None) -> None:
+    def _final_event_sql(self, step: Step, status: str, started_at, ms: int, *, retries: int, statements_done: int,
+                         error: str | None = None, details: dict | None = None) -> str:
+        from psycopg import sql  # noqa: PLC0415
+
         m = step.migration
         info = dict(details or {})
         if retries:
             info["lock_retries"] = retries
-        self.conn.execute(
-            f"INSERT INTO {self.ledger.qualified} (version, name, description, status, migration_type, started_at, "
-            "completed_at, checksum, execution_ms, applied_by, client_host, tool_version, error, statements_done, "
-            "details, rolled_back_at) VALUES (%s, %s, %s, %s, %s, coalesce(%s, clock_timestamp()), clock_timestamp(), "
-            "%s, %s, %s, %s, %s, %s, %s, %s, CASE WHEN %s THEN clock_timestamp() END)",
-            (m.version, m.name, m.description, status, step.action, started_at,
-             self._checksum(step), ms, self.options.applied_by, self.options.client_host,
-             self.options.tool_version, error, statements_done, _json(info) if info else None,
-             step.action == "rollback" and status == "completed"),
-            prepare=False)
+        values = [m.version, m.name, m.description, status, step.action, started_at, self._checksum(step), ms,
+                  self.options.applied_by, self.options.client_host, self.options.tool_version, error,
+                  statements_done, _json(info) if info else None]
+        query = sql.SQL(
+            "INSERT INTO {} (version, name, description, status, migration_type, started_at, completed_at, checksum, "
+            "execution_ms, applied_by, client_host, tool_version, error, statements_done, details, rolled_back_at) "
+            "VALUES ({}, {}, {}, {}, {}, {}, clock_timestamp(), {}, {}, {}, {}, {}, {}, {}, {}::jsonb, {})").format(
+            sql.Identifier(self.ledger.schema, self.ledger.table), *[sql.Literal(v) for v in values],
+            sql.SQL("clock_timestamp()" if step.action == "rollback" and status == "completed" else "NULL"))
+        return query.as_string(self.conn)
+
+    def _insert_final(self, step: Step, status: str, started_at, ms: int, *, retries: int, statements_done: int,
+                      error: str | None = None, details: dict | None = None) -> None:
+        self.conn.execute(self._final_event_sql(step, status, started_at, ms, retries=retries,
+                                                statements_done=statements_done, error=error, details=details))
 
     def _checksum(self, step: Step) -> str:
         if step.action == "rollback" and step.migration.rollback is not None:

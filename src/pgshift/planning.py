@@ -68,7 +68,13 @@ def event_state(event: LedgerEvent) -> str:
 
 def version_states(files: list[MigrationFile], events: list[LedgerEvent]) -> list[VersionState]:
     by_file = {m.version: m for m in files}
-    latest = latest_events(events)
+    latest: dict[str, LedgerEvent] = {}
+    last_applied: dict[str, LedgerEvent] = {}
+    for event in events:  # ordered by id: one pass
+        version, kind = _normalise(event)
+        latest[version] = event
+        if kind in ("migrate", "baseline") and (event.status or "") == "completed":
+            last_applied[version] = event
     applied_versions = [v for v, e in latest.items() if event_state(e) == APPLIED]
     newest_applied = max(applied_versions) if applied_versions else None
     states: list[VersionState] = []
@@ -76,7 +82,7 @@ def version_states(files: list[MigrationFile], events: list[LedgerEvent]) -> lis
         m = by_file.get(version)
         event = latest.get(version)
         state = event_state(event) if event else PENDING
-        applied_event = last_applied_event(events, version) if state == APPLIED else None
+        applied_event = last_applied.get(version) if state == APPLIED else None
         recorded = (applied_event or event).checksum if event else None
         error = event.error if event is not None and state in (FAILED, RUNNING) else None
         if state == APPLIED and event is not None and _normalise(event)[1] == "rollback":

@@ -129,7 +129,7 @@ def _blank(text: str, start: int, end: int) -> str:
     return text[:start] + "".join("\n" if c == "\n" else " " for c in text[start:end]) + text[end:]
 
 
-def _find_meta_commands(relpath: str, text: str) -> tuple[str, list[MetaCommand]]:
+def _find_meta_commands(relpath: str, text: str) -> tuple[str, list[MetaCommand], object]:
     """Set aside psql meta-command lines, letting the parser say where they are.
 
     A backslash at the start of a line is a meta-command only where the real
@@ -140,15 +140,14 @@ def _find_meta_commands(relpath: str, text: str) -> tuple[str, list[MetaCommand]
     cleaned = text
     for _ in range(10_000):
         try:
-            _parse_sql(cleaned)
-            return cleaned, metas
+            return cleaned, metas, _parse_sql(cleaned)
         except _parser.ParseError as exc:
             index = exc.args[1] if len(exc.args) > 1 else -1
             if not (0 <= index < len(cleaned)) or cleaned[index] != "\\":
-                return cleaned, metas
+                return cleaned, metas, exc
             line_start = cleaned.rfind("\n", 0, index) + 1
             if cleaned[line_start:index].strip():
-                return cleaned, metas
+                return cleaned, metas, exc
             line_end = cleaned.find("\n", index)
             line_end = len(cleaned) if line_end < 0 else line_end
             raw = cleaned[index:line_end].rstrip()
@@ -158,7 +157,7 @@ def _find_meta_commands(relpath: str, text: str) -> tuple[str, list[MetaCommand]
             line, col = line_col(text, index)
             metas.append(MetaCommand(command, argument, Location(relpath, line, col), raw))
             cleaned = _blank(cleaned, index, line_end)
-    return cleaned, metas
+    return cleaned, metas, None
 
 
 def _parse_directive(relpath: str, text: str, start: int, comment: str) -> Directive | None:
@@ -235,7 +234,7 @@ def parse_file(relpath: str, text: str, *, database: str | None = None) -> Parse
     naming it is skipped (with a warning from the caller); any other
     meta-command is an error at its line.
     """
-    cleaned, metas = _find_meta_commands(relpath, text)
+    cleaned, metas, raw = _find_meta_commands(relpath, text)
     for meta in metas:
         if meta.command in ("c", "connect"):
             target = meta.argument.split()[0].strip("\"'") if meta.argument else ""
@@ -253,10 +252,8 @@ def parse_file(relpath: str, text: str, *, database: str | None = None) -> Parse
             location=meta.location, context=caret_context(text, _offset(text, meta.location)),
             hint="remove the line; for messages use DO $$ BEGIN RAISE NOTICE '...'; END $$;",
         )
-    try:
-        raw = _parse_sql(cleaned)
-    except _parser.ParseError as exc:
-        raise _syntax_error(relpath, text, exc) from None
+    if isinstance(raw, _parser.ParseError):
+        raise _syntax_error(relpath, text, raw) from None
 
     spans = []
     for rs in raw:
@@ -411,13 +408,23 @@ def parse_plpgsql_body(sql: str):
 
 # --- batched data changes ----------------------------------------------------
 
+def _quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
 class BatchShape:
     """How a ``-- pgshift:batch`` statement is batched, read from its parse tree.
 
-    ``self_limiting``: its row selection has a LIMIT, so it is run again and again
-    until it changes no row. Otherwise pgshift walks the primary key of
-    ``relation`` in ranges and adds ``key > $1 AND key <= $2`` (the first batch has only
-    ``key <= $1``) to the statement's own WHERE.
+    ``self_limiting``: its row selection (the WHERE, FROM/USING and WITH of an
+    UPDATE or DELETE; the SELECT of an INSERT ... SELECT) has a LIMIT, so it is run
+    again and again until it changes no row. A LIMIT elsewhere (a scalar subquery in
+    SET, say) does not make a statement limit itself.
+
+    Otherwise pgshift walks the primary key of ``relation`` (the UPDATE/DELETE
+    target, or the single table an INSERT ... SELECT reads) in ranges and adds
+    ``key > $1 AND key <= $2`` (the first batch has only ``key <= $1``) to the
+    statement's own WHERE. ``relation`` is None when the rows do not come from one
+    table (an INSERT ... SELECT from a join, VALUES, a set operation).
     """
 
     def __init__(self, node):
@@ -432,21 +439,32 @@ class BatchShape:
         elif self.kind == "InsertStmt":
             sel = node.selectStmt
             if isinstance(sel, ast.SelectStmt) and sel.fromClause and len(sel.fromClause) == 1 \
-                    and isinstance(sel.fromClause[0], ast.RangeVar):
+                    and isinstance(sel.fromClause[0], ast.RangeVar) and not sel.valuesLists \
+                    and (sel.op is None or sel.op == enums.SetOperation.SETOP_NONE):
                 target = sel.fromClause[0]
         if target is not None:
             self.relation = (target.schemaname, target.relname)
             self.ref = target.alias.aliasname if target.alias is not None else target.relname
 
-    def rewrite(self, key: str, with_lower: bool, key_type: str = "bigint") -> str:
-        """The statement with the key-range condition added to its WHERE."""
+    @property
+    def verb(self) -> str:
+        return {"UpdateStmt": "UPDATE", "DeleteStmt": "DELETE", "InsertStmt": "INSERT ... SELECT"}.get(
+            self.kind, self.kind)
+
+    def rewrite(self, key: str, with_lower: bool, key_type: str | None = None) -> str:
+        """The statement with the key-range condition added to its WHERE.
+
+        Without *key_type* the parameters carry no cast: the server reads them as
+        the key column's own type.
+        """
         import copy  # noqa: PLC0415
 
         node = copy.deepcopy(self.node)
-        col = f'"{self.ref}"."{key}"'
-        cond_sql = f"SELECT 1 WHERE {col} <= $1::{key_type}"
+        col = f"{_quote_ident(self.ref)}.{_quote_ident(key)}"
+        p1, p2 = ("$1", "$2") if key_type is None else (f"$1::{key_type}", f"$2::{key_type}")
+        cond_sql = f"SELECT 1 WHERE {col} <= {p1}"
         if with_lower:
-            cond_sql = f"SELECT 1 WHERE {col} > $1::{key_type} AND {col} <= $2::{key_type}"
+            cond_sql = f"SELECT 1 WHERE {col} > {p1} AND {col} <= {p2}"
         cond = parse_one(cond_sql).whereClause
         holder = node.selectStmt if self.kind == "InsertStmt" else node
         if holder.whereClause is None:
@@ -457,16 +475,82 @@ class BatchShape:
         return deparse(node)
 
 
+    def self_limiting_alternative(self, size: int) -> str | None:
+        """The statement rewritten to limit itself by ``ctid`` (no key needed), or None
+        when its rows are not chosen by its own WHERE alone (FROM/USING, INSERT)."""
+        node = self.node
+        if self.kind not in ("UpdateStmt", "DeleteStmt") or self.relation is None:
+            return None
+        if (getattr(node, "fromClause", None) or getattr(node, "usingClause", None)):
+            return None
+        import copy  # noqa: PLC0415
+
+        schema, name = self.relation
+        table = (f"{_quote_ident(schema)}." if schema else "") + _quote_ident(name)
+        if node.relation.alias is not None:
+            table += f" AS {_quote_ident(self.ref)}"
+        where = f" WHERE {deparse(node.whereClause)}" if node.whereClause is not None else \
+            " WHERE <the rows not yet changed>"
+        node = copy.deepcopy(node)
+        node.whereClause = None
+        text = f"{deparse(node)} WHERE ctid = ANY (ARRAY(SELECT ctid FROM {table}{where} LIMIT {int(size)}))"
+        try:
+            return deparse(parse_one(text))
+        except Exception:  # noqa: BLE001 - the placeholder for a missing WHERE does not parse
+            return text
+
+
+def created_primary_key(node) -> tuple[str, ...] | None:
+    """The primary key columns a CREATE TABLE gives its table: () when it has none,
+    None when that cannot be read from the statement (LIKE, INHERITS, PARTITION OF,
+    OF type, AS SELECT)."""
+    if type(node).__name__ != "CreateStmt":
+        return None
+    if node.inhRelations or node.partbound is not None or node.ofTypename is not None:
+        return None
+    keys: list[str] = []
+    for elt in node.tableElts or ():
+        if isinstance(elt, ast.TableLikeClause):
+            return None
+        if isinstance(elt, ast.ColumnDef):
+            for con in elt.constraints or ():
+                if isinstance(con, ast.Constraint) and con.contype == enums.ConstrType.CONSTR_PRIMARY:
+                    keys.append(elt.colname)
+        elif isinstance(elt, ast.Constraint) and elt.contype == enums.ConstrType.CONSTR_PRIMARY:
+            keys.extend(k.sval for k in elt.keys or ())
+    return tuple(keys)
+
+
+def _row_selection(node) -> list:
+    """The parts of a DML statement that choose its rows."""
+    kind = type(node).__name__
+    if kind == "UpdateStmt":
+        return [node.whereClause, node.fromClause, node.withClause]
+    if kind == "DeleteStmt":
+        return [node.whereClause, node.usingClause, node.withClause]
+    if kind == "InsertStmt":
+        return [node.selectStmt, node.withClause]
+    return [node]
+
+
 def _has_limit(node) -> bool:
+    """A LIMIT (or FETCH FIRST) with a count, other than LIMIT ALL, in the row selection."""
     found = False
 
-    def walk(value):
+    def walk(value, top_select: bool = False):
         nonlocal found
-        if found:
+        if found or value is None:
             return
-        if isinstance(value, ast.SelectStmt) and value.limitCount is not None:
-            found = True
-            return
+        if isinstance(value, ast.SelectStmt):
+            limit = value.limitCount
+            if limit is not None and not (isinstance(limit, ast.A_Const) and limit.isnull):
+                found = True
+                return
+            if top_select:
+                # an INSERT's own SELECT: its output list is not row selection
+                for attr in ("whereClause", "fromClause", "withClause", "larg", "rarg", "havingClause"):
+                    walk(getattr(value, attr, None))
+                return
         if isinstance(value, ast.Node):
             for attr in value.__slots__:
                 walk(getattr(value, attr, None))
@@ -474,7 +558,9 @@ def _has_limit(node) -> bool:
             for item in value:
                 walk(item)
 
-    walk(node)
+    kind = type(node).__name__
+    for part in _row_selection(node):
+        walk(part, top_select=kind == "InsertStmt" and part is node.selectStmt)
     return found
 
 

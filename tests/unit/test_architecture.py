@@ -18,7 +18,7 @@ ALLOWED = {
     "statements": {"model", "errors"},
     "planning": {"model", "errors"},
     "templates": set(),
-    "lint": {"model", "errors", "statements", "lint"},
+    "lint": {"model", "errors", "statements", "lint", "__init__"},
     "snapshot": {"model", "errors"},
     "db": {"model", "errors", "events", "config", "__init__"},
     "ledger": {"model", "errors", "events"},

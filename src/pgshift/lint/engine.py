@@ -283,11 +283,15 @@ def lint(inputs: Sequence[LintInput], options: LintOptions | None = None) -> Lin
         if facts.parsed is not None:
             facts.compute_transactions()
             for stmt in facts.statements:
-                rules = by_kind.get(stmt.kind)
+                keys = dispatch_keys(stmt)
+                if len(keys) == 1:
+                    rules = by_kind.get(keys[0], ())
+                else:
+                    rules = list(dict.fromkeys(r for k in keys for r in by_kind.get(k, ())))
                 if not rules and not every:
                     continue
                 ctx = LintContext(version, ledger, ledger_names, facts, run, stmt)
-                for rule in (rules or ()):
+                for rule in rules:
                     for f in rule.check(ctx):
                         raw.append((facts, f))
                 for rule in every:
@@ -304,6 +308,15 @@ def lint(inputs: Sequence[LintInput], options: LintOptions | None = None) -> Lin
     has_errors = any(f.severity == "error" for f in findings) or any(f.severity == "error" for f in unused)
     return LintReport(findings, unused, has_errors, files=len(files), statements=n_statements,
                       target_version=version)
+
+
+def dispatch_keys(stmt) -> tuple[str, ...]:
+    """What rules may ask to see in NODES: the node type, and for ALTER TABLE also
+    ``AlterTableStmt:<subtype>`` for each of its commands (``AlterTableStmt:AT_AddColumn``)."""
+    if stmt.kind != "AlterTableStmt":
+        return (stmt.kind,)
+    return ("AlterTableStmt",) + tuple(f"AlterTableStmt:{c.subtype.name}" for c in stmt.node.cmds or ()
+                                       if hasattr(c, "subtype"))
 
 
 def lint_text(sql: str, relpath: str = "migration.sql", options: LintOptions | None = None,

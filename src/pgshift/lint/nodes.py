@@ -216,3 +216,17 @@ def is_volatile(expr) -> bool:
     if isinstance(expr, ast.CollateClause):
         return is_volatile(expr.arg)
     return True  # sub-queries and anything unknown
+
+
+def defined_columns(kind: str, node) -> Iterator[tuple[str, object, object]]:
+    """(column name, TypeName, node to point at) for every column a CREATE TABLE
+    or ALTER TABLE (ADD COLUMN, ALTER COLUMN ... TYPE) defines."""
+    if kind == "CreateStmt":
+        for col in table_columns(node):
+            if col.typeName is not None:
+                yield col.colname, col.typeName, col
+    elif kind == "AlterTableStmt":
+        for cmd in alter_cmds(node, AT.AT_AddColumn, AT.AT_AlterColumnType):
+            col = cmd.def_
+            if isinstance(col, ast.ColumnDef) and col.typeName is not None:
+                yield (col.colname or cmd.name), col.typeName, (col if cmd.subtype == AT.AT_AddColumn else None)

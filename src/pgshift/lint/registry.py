@@ -9,9 +9,11 @@ Each rule is a module in :mod:`pgshift.lint.rules` holding:
   (``error``, ``warning`` or ``info``) and ``VERSIONS`` (``(min, max)``
   PostgreSQL major versions it applies to, ``None`` for open);
 - ``check(ctx) -> Iterable[Finding]``;
-- optionally ``NODES`` (the statement node types it looks at; the engine only
-  calls it for those), ``SCOPE = "file"`` (called once a file, with no
-  statement), ``ALIASES`` (other ids accepted in ignores and configuration).
+- optionally ``NODES`` (the statement node types it looks at, e.g. ``"IndexStmt"``,
+  or for ALTER TABLE a command type, ``"AlterTableStmt:AT_AddColumn"``; the engine
+  only calls it for those), ``SCOPE = "file"`` (called once a file, with no
+  statement; ``"engine"`` for findings the engine itself makes), ``ALIASES``
+  (other ids accepted in ignores and configuration).
 """
 from __future__ import annotations
 

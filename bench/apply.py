@@ -1,0 +1,144 @@
+"""Benchmark: applying 1,000 small migrations, `status`, and `--help`.
+
+    python bench/apply.py [--migrations 1000] [--runs 5]
+
+Every figure comes from this one run, on a dedicated embedded PostgreSQL, with
+the variants interleaved (floor, pgshift, pgshift, floor, ...) and medians taken,
+because these machines are shared and noisy:
+
+- floor: psql applying every file in one session and ONE transaction, no bookkeeping;
+- pgshift: `pgshift up`, every migration in its own transaction with its ledger event
+  (process start-up included);
+- `pgshift status` on the fully applied database, and on a project of 10,000 files;
+- `pgshift --help`, against `python -c pass` (the interpreter's own start-up).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+import psycopg
+from pgshift import embedded
+
+PGSHIFT = [sys.executable, "-m", "pgshift"]
+SCRIPT = shutil.which("pgshift") or ""
+
+
+def migration(i: int) -> str:
+    return (f"CREATE TABLE t_{i} (id bigint PRIMARY KEY, a integer NOT NULL, b text, c timestamptz DEFAULT now(), "
+            f"d numeric(10, 2));\n"
+            f"CREATE INDEX t_{i}_a_idx ON t_{i} (a);\n"
+            f"INSERT INTO t_{i} (id, a, b, d) VALUES (1, 1, 'one', 1.5), (2, 2, 'two', 2.5), (3, 3, 'three', 3.5);\n")
+
+
+def make_project(root: Path, n: int) -> Path:
+    mig = root / "migrations"
+    (mig / "rollbacks").mkdir(parents=True)
+    (root / "pgshift.toml").write_text("[pgshift]\n[env.dev]\n")
+    for i in range(n):
+        version = f"{20250101000000 + i:014d}"
+        (mig / f"{version}_create_t_{i}.sql").write_text(migration(i))
+    return root
+
+
+def with_db(url: str, name: str) -> str:
+    params = conninfo_to_dict(url)
+    params["dbname"] = name
+    return make_conninfo(**params)
+
+
+def fresh_db(server: str, name: str) -> str:
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return with_db(server, name)
+
+
+def timed(cmd, env=None) -> float:
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"failed: {' '.join(map(str, cmd[:6]))} ...\n{proc.stderr[-2000:]}")
+    return elapsed
+
+
+def libpq_env(url: str) -> dict:
+    params = conninfo_to_dict(url)
+    env = dict(os.environ)
+    env.update(PGHOST=params["host"], PGDATABASE=params["dbname"], PGUSER=params.get("user", "postgres"))
+    return env
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--migrations", type=int, default=1000)
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--status-files", type=int, default=10_000)
+    args = ap.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="pgshift-bench-"))
+    os.chmod(work, 0o755)
+    pgdata = work / "pgdata"
+    server = embedded.start(pgdata)
+    psql = embedded.tool("psql")
+    try:
+        project = make_project(work / "project", args.migrations)
+        files = sorted((project / "migrations").glob("*.sql"))
+        floor_times, pgshift_times = [], []
+        for run in range(args.runs):
+            order = ["floor", "pgshift"] if run % 2 == 0 else ["pgshift", "floor"]
+            for variant in order:
+                url = fresh_db(server, f"bench_{variant}_{run}")
+                if variant == "floor":
+                    cmd = [psql, "-X", "-q", "-1", "-v", "ON_ERROR_STOP=1"]
+                    for f in files:
+                        cmd += ["-f", str(f)]
+                    floor_times.append(timed(cmd, env=libpq_env(url)))
+                else:
+                    pgshift_times.append(timed(PGSHIFT + ["-q", "up", "--project", str(project), "--database-url", url]))
+                    with psycopg.connect(url) as conn:
+                        done = conn.execute("SELECT count(*) FROM pgshift.migration_log WHERE status = 'completed'"
+                                            ).fetchone()[0]
+                    assert done == args.migrations, done
+        floor, ours = statistics.median(floor_times), statistics.median(pgshift_times)
+
+        applied_url = with_db(server, f"bench_pgshift_{args.runs - 1}")
+        big = make_project(work / "big", args.status_files)
+        big_url = fresh_db(server, "bench_status_big")
+        status_applied, status_big, helps, baseline = [], [], [], []
+        for _ in range(args.runs):
+            baseline.append(timed([sys.executable, "-c", "pass"]))
+            status_applied.append(timed(PGSHIFT + ["status", "--project", str(project), "--database-url", applied_url]))
+            status_big.append(timed(PGSHIFT + ["status", "--project", str(big), "--database-url", big_url]))
+            helps.append(timed(([SCRIPT] if SCRIPT else PGSHIFT) + ["--help"]))
+        py = statistics.median(baseline)
+
+        print(f"\n## pgshift apply benchmark ({args.migrations} migrations, median of {args.runs} interleaved runs)\n")
+        print("| measurement | median | ratio |")
+        print("|---|---:|---:|")
+        print(f"| floor: psql, all files in one transaction | {floor:.2f} s | 1.00 |")
+        print(f"| pgshift up: a transaction and a ledger event per migration | {ours:.2f} s | {ours / floor:.2f} × floor |")
+        print(f"| pgshift status, {args.migrations} applied | {statistics.median(status_applied):.3f} s | "
+              f"{statistics.median(status_applied) / py:.1f} × python start-up |")
+        print(f"| pgshift status, {args.status_files} files | {statistics.median(status_big):.3f} s | "
+              f"{statistics.median(status_big) / py:.1f} × python start-up |")
+        print(f"| pgshift --help | {statistics.median(helps):.3f} s | {statistics.median(helps) / py:.1f} × python start-up |")
+        print(f"| python -c pass (baseline) | {py:.3f} s | 1.0 |")
+        print(f"\nall runs: floor {[round(t, 2) for t in floor_times]}, pgshift {[round(t, 2) for t in pgshift_times]}")
+    finally:
+        embedded.stop(pgdata)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,60 @@
+"""A FOREIGN KEY added to a table in use without NOT VALID.
+
+**Problem.** `ALTER TABLE ... ADD FOREIGN KEY` checks every existing row while
+holding SHARE ROW EXCLUSIVE locks on both tables: writes to the referencing
+table and to the referenced table wait for the whole scan. The same happens
+for `ADD COLUMN ... REFERENCES`. New tables (created earlier in the run) are
+exempt.
+
+**Safe alternative.** Add the constraint `NOT VALID` (a brief lock, no scan:
+new rows are checked from then on), then `VALIDATE CONSTRAINT` in a separate
+transaction: the scan then holds only SHARE UPDATE EXCLUSIVE, which lets reads
+and writes through.
+
+**Example.**
+
+```sql
+-- flagged
+ALTER TABLE orders ADD CONSTRAINT orders_customer_fk
+    FOREIGN KEY (customer_id) REFERENCES customers (id);
+
+-- safe: two migrations (or two transactions)
+ALTER TABLE orders ADD CONSTRAINT orders_customer_fk
+    FOREIGN KEY (customer_id) REFERENCES customers (id) NOT VALID;
+ALTER TABLE orders VALIDATE CONSTRAINT orders_customer_fk;
+```
+"""
+from __future__ import annotations
+
+from .. import nodes
+from ..nodes import CT
+
+ID = "fk-not-valid"
+SEVERITY = "error"
+VERSIONS = (None, None)
+NODES = ("AlterTableStmt:AT_AddConstraint", "AlterTableStmt:AT_AddColumn")
+
+
+def check(ctx):
+    rel = ctx.node.relation
+    if rel is None or ctx.is_new_table(rel):
+        return
+    for con, column in nodes.added_constraints(ctx.node):
+        if con.contype != CT.CONSTR_FOREIGN or con.skip_validation:
+            continue
+        parent = nodes.relname(con.pktable)
+        if column is not None:
+            yield ctx.finding(
+                ID, SEVERITY, con,
+                f"ADD COLUMN {column.colname} ... REFERENCES {parent} validates every row of "
+                f"{nodes.relname(rel)} while both tables are locked against writes",
+                f"add the column without REFERENCES, then ADD CONSTRAINT ... FOREIGN KEY ({column.colname}) "
+                f"REFERENCES {parent} NOT VALID, and VALIDATE CONSTRAINT in a separate transaction")
+        else:
+            name = f" {con.conname}" if con.conname else ""
+            yield ctx.finding(
+                ID, SEVERITY, con,
+                f"FOREIGN KEY{name} on {nodes.relname(rel)} without NOT VALID scans the whole table while "
+                f"{nodes.relname(rel)} and {parent} are locked against writes",
+                "add it NOT VALID, then VALIDATE CONSTRAINT in a separate transaction "
+                "(that scan lets reads and writes through)")

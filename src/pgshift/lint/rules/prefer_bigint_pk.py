@@ -1,0 +1,58 @@
+"""A primary key of type integer or smallint runs out.
+
+**Problem.** An `integer` key stops at 2,147,483,647 (`smallint` at 32,767);
+when the sequence gets there, every INSERT fails. Widening the column later is
+a full table rewrite under an ACCESS EXCLUSIVE lock, plus every foreign key
+that references it.
+
+**Safe alternative.** `bigint` (or `uuid`) keys from the start:
+`id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY`.
+
+**Example.**
+
+```sql
+-- flagged
+CREATE TABLE events (id serial PRIMARY KEY, payload jsonb);
+-- safe
+CREATE TABLE events (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, payload jsonb);
+```
+"""
+from __future__ import annotations
+
+from .. import nodes
+from ..nodes import AT, CT
+
+ID = "prefer-bigint-pk"
+SEVERITY = "warning"
+VERSIONS = (None, None)
+NODES = ("CreateStmt", "AlterTableStmt:AT_AddColumn")
+
+SMALL = {"int4": "integer", "int2": "smallint", "serial": "serial", "serial4": "serial",
+         "smallserial": "smallserial", "serial2": "smallserial", "int": "integer", "integer": "integer",
+         "smallint": "smallint"}
+
+
+def _check_columns(ctx, columns, table_pk: set[str]):
+    for col in columns:
+        small = SMALL.get(nodes.type_name(col.typeName))
+        if small is None:
+            continue
+        if col.colname in table_pk or nodes.has_contype(col, CT.CONSTR_PRIMARY):
+            yield ctx.finding(
+                ID, SEVERITY, col,
+                f"primary key column {col.colname} is {small}: it runs out at "
+                f"{'32,767' if 'small' in small else '2,147,483,647'} and widening it later rewrites the table",
+                f"use bigint: {col.colname} bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY")
+
+
+def check(ctx):
+    node = ctx.node
+    if ctx.kind == "CreateStmt":
+        pk = set()
+        for el in node.tableElts or ():
+            if getattr(el, "contype", None) == CT.CONSTR_PRIMARY:
+                pk.update(nodes.name_list(el.keys))
+        yield from _check_columns(ctx, nodes.table_columns(node), pk)
+    else:
+        cols = [c.def_ for c in nodes.alter_cmds(node, AT.AT_AddColumn)]
+        yield from _check_columns(ctx, cols, set())

@@ -1,0 +1,94 @@
+"""No lock_timeout before the first statement that takes a strong lock.
+
+**Problem.** A statement that needs an ACCESS EXCLUSIVE, SHARE ROW EXCLUSIVE
+or SHARE lock on a table in use waits behind every long transaction on it;
+while it waits, every later query on the table queues behind it, and the
+application stalls. A `lock_timeout` turns that into a quick failure that can
+be retried.
+
+pgshift sets `lock_timeout` for every migration session (2s in protected
+environments, or `-- pgshift:lock-timeout`, or `--lock-timeout`) and retries
+with backoff, so this is informational: it matters when the file is run by
+something else (psql, another tool). A `SET lock_timeout` earlier in the file
+or a `-- pgshift:lock-timeout` directive silences it. Reported once a file, at
+the first such statement.
+
+**Safe alternative.** Nothing to do under pgshift. For other tools, set it
+first: `SET lock_timeout = '2s';`, or give the file a
+`-- pgshift:lock-timeout 2s` directive.
+
+**Example.**
+
+```sql
+-- reported (info)
+ALTER TABLE orders ADD CONSTRAINT orders_total_positive CHECK (total >= 0) NOT VALID;
+
+-- silent
+-- pgshift:lock-timeout 2s
+ALTER TABLE orders ADD CONSTRAINT orders_total_positive CHECK (total >= 0) NOT VALID;
+```
+"""
+from __future__ import annotations
+
+from pgshift.statements import ast
+
+from .. import nodes
+from ..context import LintContext
+from ..nodes import AT, OBJ
+
+ID = "require-lock-timeout"
+SEVERITY = "info"
+VERSIONS = (None, None)
+SCOPE = "file"
+
+_WEAK_ALTERS = {AT.AT_ValidateConstraint, AT.AT_AttachPartition, AT.AT_SetStatistics, AT.AT_SetOptions,
+                AT.AT_ResetOptions, AT.AT_ClusterOn, AT.AT_DropCluster}
+
+
+def _strong_lock_target(stmt):
+    """The table a statement locks in SHARE mode or stronger, or None."""
+    node, kind = stmt.node, stmt.kind
+    if kind == "AlterTableStmt" and node.objtype == OBJ.OBJECT_TABLE:
+        cmds = list(nodes.alter_cmds(node))
+        if cmds and all(c.subtype in _WEAK_ALTERS for c in cmds):
+            return None
+        if any(c.subtype == AT.AT_DetachPartition and getattr(c.def_, "concurrent", False) for c in cmds):
+            return None
+        return node.relation
+    if kind == "IndexStmt" and not node.concurrent:
+        return node.relation
+    if kind in ("CreateTrigStmt", "RefreshMatViewStmt") and not getattr(node, "concurrent", False):
+        return node.relation
+    if kind in ("CreatePolicyStmt", "AlterPolicyStmt"):
+        return node.table
+    if kind == "RenameStmt" and node.relation is not None:
+        return node.relation
+    if kind in ("TruncateStmt", "LockStmt") and node.relations:
+        return node.relations[0]
+    if kind == "VacuumStmt" and "full" in nodes.defelem_names(node.options) and node.rels:
+        return node.rels[0].relation
+    if kind == "ClusterStmt":
+        return node.relation
+    return None
+
+
+def check(ctx):
+    if ctx.file is None or ctx.file.file_directive("lock-timeout") is not None:
+        return
+    for stmt in ctx.statements:
+        node = stmt.node
+        if isinstance(node, ast.VariableSetStmt) and (node.name or "").lower() == "lock_timeout":
+            return
+        target = _strong_lock_target(stmt)
+        if target is None:
+            continue
+        here = LintContext(ctx.target_version, ctx.ledger, ctx.ledger_names, ctx.facts, ctx.run, stmt)
+        if here.is_new_table(target):
+            continue
+        yield here.finding(
+            ID, SEVERITY, None,
+            f"no lock_timeout before this statement, which takes a strong lock on {nodes.relname(target)}: "
+            "pgshift sets one for you; other tools (psql) would queue behind long transactions",
+            "nothing to do under pgshift (-- pgshift:lock-timeout 2s sets it per file); elsewhere "
+            "SET lock_timeout = '2s' first")
+        return

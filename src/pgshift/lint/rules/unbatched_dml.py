@@ -1,0 +1,105 @@
+"""UPDATE or DELETE of a whole table in use, in one transaction.
+
+**Problem.** An `UPDATE` or `DELETE` of a table that existed before the run,
+with no key-range condition, changes every matching row in one transaction:
+row locks are held until it commits (blocking the application's writes to
+those rows), the WAL arrives as one burst (replica lag), dead tuples pile up,
+and an error near the end undoes everything. Inside a migration's transaction
+it also prolongs every DDL lock taken before it.
+
+A condition counts as a key range when it bounds an `id` or `*_id` column
+(other than `tenant_id`) by `=`, `IN (...)`, `BETWEEN`, `<`/`<=`, or limits
+itself with `IN (SELECT ... LIMIT n)`. The ledger table is left to
+`ledger-write`; tables created earlier in the run are exempt.
+
+**Safe alternative.** Put `-- pgshift:batch size=1000` on the line before: pgshift
+splits the statement into primary-key ranges, commits each on its own, shows
+progress and resumes after a crash. Or make the statement limit itself
+(`WHERE id IN (SELECT id ... LIMIT 1000)`), which pgshift reruns until it
+changes no row.
+
+**Example.**
+
+```sql
+-- flagged
+UPDATE legacy_customers SET migrated = true WHERE migrated = false;
+
+-- safe
+-- pgshift:batch size=1000 sleep=100ms
+UPDATE legacy_customers SET migrated = true WHERE migrated = false;
+```
+"""
+from __future__ import annotations
+
+from pgshift.statements import ast
+
+from .. import nodes
+
+ID = "unbatched-dml"
+SEVERITY = "warning"
+VERSIONS = (None, None)
+NODES = ("UpdateStmt", "DeleteStmt")
+
+_BOUNDING_OPS = {"=", "<", "<="}
+_FLIPPED = {"=": "=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
+
+
+def _key_column(expr) -> bool:
+    if not isinstance(expr, ast.ColumnRef):
+        return False
+    names = nodes.name_list(expr.fields)
+    name = names[-1].lower() if names else ""
+    return name in ("id", "ctid") or (name.endswith("_id") and name != "tenant_id")
+
+
+def _constant(expr) -> bool:
+    """No column of the row in it (a literal, a parameter, an expression of those)."""
+    return not any(isinstance(n, ast.ColumnRef | ast.SubLink) for n in nodes.walk(expr))
+
+
+def bounded(where) -> bool:
+    """Whether a WHERE clause limits the statement to a key range."""
+    if where is None:
+        return False
+    if isinstance(where, ast.BoolExpr):
+        kind = where.boolop.name
+        if kind == "AND_EXPR":
+            return any(bounded(a) for a in where.args)
+        if kind == "OR_EXPR":
+            return all(bounded(a) for a in where.args)
+        return False
+    if isinstance(where, ast.CurrentOfExpr):
+        return True
+    if isinstance(where, ast.A_Expr):
+        kind = where.kind.name
+        op = nodes.name_list(where.name)[-1] if where.name else ""
+        if kind == "AEXPR_OP" and op in _FLIPPED:
+            if _key_column(where.lexpr) and _constant(where.rexpr):
+                return op in _BOUNDING_OPS
+            if _key_column(where.rexpr) and _constant(where.lexpr):
+                return _FLIPPED[op] in _BOUNDING_OPS
+            return False
+        if kind in ("AEXPR_BETWEEN", "AEXPR_BETWEEN_SYM", "AEXPR_IN"):
+            return _key_column(where.lexpr) and _constant(where.rexpr)
+        return False
+    if isinstance(where, ast.SubLink) and where.subLinkType.name == "ANY_SUBLINK":
+        sub = where.subselect
+        return getattr(sub, "limitCount", None) is not None
+    return False
+
+
+def check(ctx):
+    node = ctx.node
+    rel = node.relation
+    if rel is None or ctx.is_ledger(rel) or ctx.is_new_table(rel) or ctx.statement.directive("batch"):
+        return
+    if bounded(node.whereClause):
+        return
+    verb = "UPDATE" if ctx.kind == "UpdateStmt" else "DELETE"
+    scope = "every row" if node.whereClause is None else "every matching row"
+    yield ctx.finding(
+        ID, SEVERITY, None,
+        f"{verb} of {nodes.relname(rel)} with no key-range condition changes {scope} in one transaction: row "
+        "locks held to the end, a burst of WAL and replica lag, dead tuples",
+        "put `-- pgshift:batch size=1000` on the line before (pgshift commits each key range on its own, "
+        "shows progress and resumes), or limit it: WHERE id IN (SELECT id ... LIMIT 1000)")

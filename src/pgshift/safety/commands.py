@@ -1,0 +1,109 @@
+"""The library side of ``pgshift check``, ``pgshift backup`` and ``pgshift restore``.
+
+Each takes an opened project (``api.open_project``) and returns a result with
+``to_dict()`` for ``--json``. The CLI maps ``CheckReport.ok == False`` to exit 3.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..config import mask_dsn
+from ..errors import OperationError
+from ..events import CHECK, emit
+from . import backup as backup_mod
+from . import preflight
+from .gate import backup_dir
+
+BackupResult = backup_mod.BackupResult
+RestoreResult = backup_mod.RestoreResult
+
+
+def project_url(project) -> str:
+    """The URL *project* connects to, starting the embedded server when that is its choice
+    (the same decision as ``api.database_url``)."""
+    if project.connection.embedded:
+        from .. import embedded  # noqa: PLC0415
+
+        return embedded.start(embedded.pgdata_for(project.config.root), project.env.database)
+    return project.connection.url
+
+
+# --- check ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CheckReport:
+    environment: str
+    database: str              # masked
+    checks: tuple
+
+    @property
+    def ok(self) -> bool:
+        return not any(c.failed for c in self.checks)
+
+    @property
+    def failed(self) -> list:
+        return [c for c in self.checks if c.failed]
+
+    def to_dict(self) -> dict:
+        return {"ok": self.ok, "environment": self.environment, "database": self.database,
+                "failed": [c.name for c in self.failed], "checks": [c.to_dict() for c in self.checks]}
+
+
+def check(project, url: str | None = None) -> CheckReport:
+    """Run the preflight checks alone. Never raises for a failed check: see ``.ok``."""
+    from .. import db  # noqa: PLC0415
+
+    url = project_url(project) if url is None else url
+    masked = mask_dsn(url) if url else "the server named by the PG* variables"
+    preflight.validate(project.env)
+    try:
+        conn = db.connect(url, application_name="pgshift-check")
+    except OperationError as exc:
+        result = preflight.CheckResult("connection", preflight.FAIL, None, None, exc.message)
+        emit(project.reporter, CHECK, f"FAIL {result.line()}", level="error", check=result.to_dict())
+        return CheckReport(project.env.name, masked, (result,))
+    with conn:
+        results = preflight.run_checks(conn, project.env, backup_dir(project), backup=True)
+    return CheckReport(project.env.name, masked, tuple(results))
+
+
+def render_check(report: CheckReport) -> str:
+    width = max((len(c.name) for c in report.checks), default=10)
+    lines = []
+    for c in report.checks:
+        mark = {"ok": "ok  ", "warn": "WARN", "fail": "FAIL", "skip": "skip"}.get(c.status, c.status)
+        text = c.message.replace("\n", "\n" + " " * (width + 8))
+        lines.append(f"{mark}  {c.name.ljust(width)}  {text}")
+    counts = {s: sum(1 for c in report.checks if c.status == s) for s in ("ok", "warn", "fail", "skip")}
+    summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
+    verdict = "all checks pass" if report.ok else "FAILED: " + ", ".join(c.name for c in report.failed)
+    lines.append(f"{report.environment} ({report.database}): {summary} — {verdict}")
+    return "\n".join(lines)
+
+
+# --- backup, restore ---------------------------------------------------------------------------
+
+def backup(project, out: str | Path | None = None, url: str | None = None) -> BackupResult:
+    """pg_dump the project's database: to *out*, or to the environment's backup_dir as
+    ``<env>_<stamp>_manual.dump`` (with the environment's retention applied)."""
+    url = project_url(project) if url is None else url
+    if out is not None:
+        return backup_mod.take(url, Path(out), reporter=project.reporter)
+    folder = backup_dir(project)
+    path = backup_mod.new_backup_path(folder, project.env.name, "manual")
+    result = backup_mod.take(url, path, reporter=project.reporter)
+    backup_mod.apply_retention(folder, project.env.name, project.env.backup_retention, project.reporter)
+    return result
+
+
+def restore(project, file: str | Path, database_url: str, *, no_owner: bool = False,
+            reporter=None) -> RestoreResult:
+    """Restore *file* into the database at *database_url* (which must exist; best empty).
+
+    The checksum beside the file is verified first; the restore runs in one transaction.
+    *project* may be None (only its reporter is used).
+    """
+    if reporter is None and project is not None:
+        reporter = project.reporter
+    return backup_mod.restore_file(Path(file), database_url, reporter=reporter, no_owner=no_owner)
