@@ -40,7 +40,9 @@ class Result:
 def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 120,
             input: str | None = None) -> Result:
     """`pgshift ARGS` in a real process, as a user would run it."""
-    full_env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "PGSHIFT_DATABASE_URL")}
+    # a user's own connection settings must not leak into the tests
+    full_env = {k: v for k, v in os.environ.items()
+                if k not in ("DATABASE_URL", "PGSHIFT_DATABASE_URL") and not k.startswith("PG")}
     full_env.update(env or {})
     proc = subprocess.run([sys.executable, "-m", "pgshift", *args], cwd=cwd, env=full_env, capture_output=True,
                           text=True, timeout=timeout, input=input if input is not None else "")

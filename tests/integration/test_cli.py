@@ -1,0 +1,91 @@
+"""init, new, db, global options, output modes."""
+from __future__ import annotations
+
+import json
+import os
+
+from conftest import run_cli, scalar
+
+
+def test_init_new_and_up_on_the_embedded_server(tmp_path):
+    root = tmp_path / "fresh"
+    env = {}
+    init = run_cli("init", "--project", str(root))
+    assert init.code == 0, init.all
+    assert (root / "pgshift.toml").is_file() and (root / "migrations" / "rollbacks").is_dir()
+    assert ".pgshift/" in (root / ".gitignore").read_text()
+    for template in ("schema", "index", "data", "blank"):
+        made = run_cli("new", f"step_{template}", "--template", template, "--project", str(root))
+        assert made.code == 0, made.all
+    names = sorted(p.name for p in (root / "migrations").glob("*.sql"))
+    assert len(names) == 4 and len({n[:14] for n in names}) == 4      # distinct versions, even in one second
+    assert len(list((root / "migrations" / "rollbacks").glob("*_rollback_step_*.sql"))) == 4
+    assert "-- Migration: " in (root / "migrations" / names[0]).read_text()
+    try:
+        up = run_cli("up", "--project", str(root), env=env, timeout=180)
+        assert up.code == 0, up.all
+        assert "applied 4 migration(s)" in up.out
+        url = run_cli("db", "url", "--project", str(root))
+        assert url.code == 0 and url.out.startswith("postgresql://")
+        assert scalar(url.out.strip(), "SELECT count(*) FROM pgshift.migration_log WHERE status = 'completed'") == 4
+        state = json.loads(run_cli("--json", "db", "status", "--project", str(root)).out)
+        assert state["running"] is True and state["pgdata"].endswith(".pgshift/pgdata")
+        down = run_cli("down", "--steps", "4", "--yes", "--project", str(root), env=env)
+        assert down.code == 0, down.all
+    finally:
+        stop = run_cli("db", "stop", "--project", str(root))
+    assert stop.code == 0 and "stopped" in stop.out
+    assert json.loads(run_cli("db", "status", "--json", "--project", str(root)).out)["running"] is False
+
+
+def test_new_refuses_bad_names_and_needs_a_folder(tmp_path):
+    assert run_cli("init", "--project", str(tmp_path)).code == 0
+    bad = run_cli("new", "Add-Things", "--project", str(tmp_path))
+    assert bad.code == 2 and "bad migration name" in bad.err
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    missing = run_cli("new", "x", "--project", str(empty))
+    assert missing.code == 2 and "pgshift init" in missing.err
+
+
+def test_global_options_before_or_after_the_command(project, pgshift_database_url):
+    root = project({"20250101000001_a.sql": "CREATE TABLE a (id int);\n"})
+    before = run_cli("--json", "--project", str(root), "--database-url", pgshift_database_url, "status")
+    after = run_cli("status", "--json", "--project", str(root), "--database-url", pgshift_database_url)
+    assert before.code == after.code == 0
+    assert json.loads(before.out) == json.loads(after.out)
+
+
+def test_up_json_result_and_quiet(project, pgshift_database_url):
+    root = project({"20250101000001_a.sql": "CREATE TABLE a (id bigint PRIMARY KEY);\n",
+                    "rollbacks/20250101000001_rollback.sql": "DROP TABLE a;\n"})
+    result = run_cli("up", "--json", "-q", "--project", str(root), "--database-url", pgshift_database_url)
+    assert result.code == 0, result.all
+    data = json.loads(result.out)
+    assert data["result"]["ok"] is True
+    assert data["result"]["steps"][0]["version"] == "20250101000001"
+    assert data["result"]["steps"][0]["status"] == "completed"
+    assert result.err == ""          # quiet: nothing but warnings and errors
+
+
+def test_errors_as_json(project, pgshift_database_url):
+    root = project({"20250101000001_a.sql": "CREATE TABLE a (id int;\n"})
+    result = run_cli("up", "--json", "--project", str(root), "--database-url", pgshift_database_url)
+    assert result.code == 2
+    data = json.loads(result.out)
+    assert data["exit_code"] == 2 and data["location"] == "migrations/20250101000001_a.sql:1:23"
+
+
+def test_no_color_and_not_a_terminal_prints_plain_lines(project, pgshift_database_url):
+    root = project({"20250101000001_a.sql": "CREATE TABLE a (id int);\n"})
+    result = run_cli("up", "--project", str(root), "--database-url", pgshift_database_url)
+    assert "\x1b[" not in result.all
+    assert "migrate migrations/20250101000001_a.sql (transaction, 1 statements)" in result.err
+
+
+def test_verbose_shows_every_statement(project, pgshift_database_url):
+    root = project({"20250101000001_a.sql": "CREATE TABLE a (id int);\nCREATE TABLE b (id int);\n"})
+    result = run_cli("-v", "up", "--project", str(root), "--database-url", pgshift_database_url)
+    assert result.code == 0
+    _ = os
+    assert "migrations/20250101000001_a.sql:2:1: CREATE TABLE b (id int)" in result.err
