@@ -60,6 +60,7 @@ class Executor:
         self.reporter = reporter
         self.sleep = sleep
         self._current_lock_timeout: float | None = None
+        self.verbose = getattr(reporter, "verbose", True)
 
     # -- public ---------------------------------------------------------------
 
@@ -133,6 +134,9 @@ class Executor:
                 rows = 0
                 for stmt in step.parsed.statements:
                     current = stmt
+                    if self.verbose:
+                        emit(self.reporter, STATEMENT, f"{stmt.location}: {_summary(stmt)}", level="debug",
+                             index=stmt.index, file=step.parsed.relpath)
                     cur = self.conn.execute(stmt.sql, prepare=False)
                     rows += max(cur.rowcount, 0)
                 current = None

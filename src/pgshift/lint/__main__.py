@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             sys.stdout.write(explain(args.explain))
         except KeyError as exc:
-            sys.stderr.write(f"{exc.args[0]}\n")
+            sys.stderr.write(f"{exc}\n")
             return 2
         return 0
     try:

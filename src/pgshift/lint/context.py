@@ -66,10 +66,12 @@ def _split(name: str) -> tuple[str | None, str]:
     return (schema or None), rel
 
 
-def _rv(rv) -> tuple[str | None, str]:
-    """(schema, name) of a RangeVar, or of a 'schema.name' string."""
+def table_key(rv) -> tuple[str | None, str]:
+    """(schema or None, name) of a RangeVar, or of a 'schema.name' string;
+    ``public`` counts as no schema."""
     if isinstance(rv, str):
-        return _split(rv)
+        schema, name = _split(rv)
+        return (None if schema == "public" else schema), name
     schema = rv.schemaname
     if schema == "public":
         schema = None
@@ -96,15 +98,15 @@ class RunFacts:
         node = stmt.node
         kind = stmt.kind
         if kind == "CreateStmt":
-            schema, name = _rv(node.relation)
+            schema, name = table_key(node.relation)
             self.tables.add(schema, name, pos, node)
             for col in nodes.table_columns(node):
                 self._column(schema, name, col, pos)
         elif kind == "CreateTableAsStmt" and node.into is not None:
-            schema, name = _rv(node.into.rel)
+            schema, name = table_key(node.into.rel)
             self.tables.add(schema, name, pos, node)
         elif kind == "AlterTableStmt" and node.relation is not None:
-            schema, name = _rv(node.relation)
+            schema, name = table_key(node.relation)
             for cmd in nodes.alter_cmds(node):
                 sub = cmd.subtype
                 if sub == AT.AT_AddColumn and isinstance(cmd.def_, ast.ColumnDef):
@@ -124,11 +126,11 @@ class RunFacts:
                 elif sub == AT.AT_ValidateConstraint and cmd.name:
                     self.validated.add(schema, f"{name}.{cmd.name}", pos)
         elif kind == "CreatePolicyStmt" and node.table is not None:
-            schema, name = _rv(node.table)
+            schema, name = table_key(node.table)
             self.policies.add(schema, name, pos, node)
         elif kind == "IndexStmt" and node.idxname and node.relation is not None:
             schema = node.relation.schemaname
-            self.indexes.add(schema if schema != "public" else None, node.idxname, pos, _rv(node.relation))
+            self.indexes.add(schema if schema != "public" else None, node.idxname, pos, table_key(node.relation))
         elif kind == "DropStmt":
             if node.removeType == OBJ.OBJECT_TABLE:
                 for obj in node.objects or ():
@@ -323,12 +325,12 @@ class LintContext:
     # -- tables --
     def created_in_file(self, rv) -> bool:
         """Created earlier in this same file."""
-        schema, name = _rv(rv)
+        schema, name = table_key(rv)
         return bool(self.run.tables.find(schema, name, before=self.pos, file=self.facts.number))
 
     def created_in_run(self, rv) -> bool:
         """Created earlier in this file or in an earlier file of the same run."""
-        schema, name = _rv(rv)
+        schema, name = table_key(rv)
         return bool(self.run.tables.find(schema, name, before=self.pos))
 
     def is_new_table(self, rv) -> bool:
@@ -347,17 +349,17 @@ class LintContext:
 
     def column_type(self, rv, column: str):
         """The TypeName the run last gave ``table.column`` before this statement, or None."""
-        schema, name = _rv(rv)
+        schema, name = table_key(rv)
         found = self.run.columns.find(schema, f"{name}.{column}", before=self.pos)
         return found[-1][2] if found else None
 
     def is_tenant_table(self, rv) -> bool:
-        schema, name = _rv(rv)
+        schema, name = table_key(rv)
         return bool(self.run.tenant_tables.find(schema, name, before=self.pos))
 
     def dropped_later_in_file(self, rv) -> bool:
         """The table (or its schema) is dropped later in this same file."""
-        schema, name = _rv(rv)
+        schema, name = table_key(rv)
         for _, pos, _ in self.run.dropped_tables.find(schema, name, file=self.facts.number):
             if pos > self.pos:
                 return True

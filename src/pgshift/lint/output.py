@@ -96,7 +96,6 @@ def sarif(report: LintReport) -> dict:
         "runs": [{
             "tool": {"driver": {"name": "pgshift", "version": __version__, "semanticVersion": __version__,
                                 "informationUri": "https://github.com/pgshift/pgshift", "rules": rules}},
-            "originalUriBaseIds": {"%SRCROOT%": {"uri": "file:///"}} if False else {},
             "results": [_result(f, index) for f in report.all_findings()],
             "columnKind": "unicodeCodePoints",
         }],

@@ -23,6 +23,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
+from pgshift.errors import InputError
+
+
+class UnknownRule(InputError, KeyError):
+    """A rule id that no rule has (exit 2, like any bad input)."""
+
+    def __str__(self) -> str:
+        return self.message
+
 #: Module names under pgshift.lint.rules, in documentation order.
 RULES: tuple[str, ...] = (
     # locks and rewrites (pg-safety-rules.md section 1)
@@ -168,13 +177,14 @@ def list_rules() -> list[dict]:
 def explain(rule_id: str) -> str:
     """The documentation of one rule (``pgshift lint --explain RULE``).
 
-    Raises KeyError naming the known rules when the id is unknown.
+    Raises UnknownRule (an InputError and a KeyError) when the id is unknown.
     """
     rule = get_rule(rule_id)
     if rule is None:
         close = [i for i in known_ids() if rule_id.strip().lower() in i or i in rule_id.lower()]
-        raise KeyError(f"unknown lint rule {rule_id!r}"
-                       + (f" (did you mean {', '.join(close)}?)" if close else "; see `pgshift lint --list`"))
+        raise UnknownRule(f"unknown lint rule {rule_id!r}"
+                          + (f" (did you mean {', '.join(close)}?)" if close else ""),
+                          hint="`pgshift lint --list` lists the rules")
     head = f"{rule.id}  ({rule.severity}; PostgreSQL versions: {rule.versions_text})"
     if rule.aliases:
         head += f"\nalso accepted as: {', '.join(rule.aliases)}"

@@ -27,7 +27,7 @@ CREATE POLICY tenant_isolation ON invoices USING (tenant_id = get_current_tenant
 from __future__ import annotations
 
 from .. import nodes
-from ..context import _rv
+from ..context import table_key
 from ..nodes import AT
 
 ID = "enable-rls-without-policy"
@@ -42,7 +42,7 @@ def check(ctx):
     if rel is None:
         return
     for cmd in nodes.alter_cmds(ctx.node, AT.AT_EnableRowSecurity, AT.AT_ForceRowSecurity):
-        schema, name = _rv(rel)
+        schema, name = table_key(rel)
         policies = ctx.run.policies.find(schema, name)
         if any(pos < ctx.pos or pos[0] == ctx.pos[0] for _, pos, _ in policies):
             return

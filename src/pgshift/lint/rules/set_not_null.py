@@ -35,7 +35,7 @@ ALTER TABLE orders DROP CONSTRAINT orders_customer_id_not_null;
 from __future__ import annotations
 
 from .. import nodes
-from ..context import _rv
+from ..context import table_key
 from ..nodes import AT, CT
 
 ID = "set-not-null"
@@ -58,7 +58,7 @@ def _proven(ctx, rel, column: str) -> bool:
     """A valid CHECK (column IS NOT NULL) exists, added (and validated) earlier in the run."""
     if ctx.target_version < 12:
         return False
-    schema, name = _rv(rel)
+    schema, name = table_key(rel)
     for _, pos, (conname, valid) in ctx.run.notnull_checks.find(schema, f"{name}.{column}", before=ctx.pos):
         if valid or (conname and ctx.run.validated.find(schema, f"{name}.{conname}", before=ctx.pos)):
             return True

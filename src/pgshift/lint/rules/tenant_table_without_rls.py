@@ -25,7 +25,7 @@ CREATE TABLE inventory.items (id uuid PRIMARY KEY, tenant_id uuid NOT NULL, sku 
 from __future__ import annotations
 
 from .. import nodes
-from ..context import _rv
+from ..context import table_key
 
 ID = "tenant-table-without-rls"
 SEVERITY = "error"
@@ -40,7 +40,7 @@ def check(ctx):
         return
     if not any((c.colname or "").lower() == "tenant_id" for c in nodes.table_columns(node)):
         return
-    schema, name = _rv(rel)
+    schema, name = table_key(rel)
     here = ctx.pos[0]
     rls = [p for _, p, _ in ctx.run.rls_enabled.find(schema, name) if p[0] == here and p > ctx.pos]
     if rls:
