@@ -79,8 +79,11 @@ def run_lock(project: Project, conn, wait: float):
         db.release_run_lock(conn, project.config.ledger)
 
 
-def _files(project: Project) -> list[MigrationFile]:
-    return discovery.discover(project.config.migrations_dir, project.config.root)
+def _files(project: Project, cached: bool = False) -> list[MigrationFile]:
+    cache = None
+    if cached:
+        cache = discovery.StatCache(project.config.root / ".pgshift" / "discovery-cache.json")
+    return discovery.discover(project.config.migrations_dir, project.config.root, cache)
 
 
 def parse(migration: MigrationFile, database: str | None = None, rollback: bool = False) -> ParsedFile:
@@ -108,11 +111,11 @@ class StatusResult:
                 "counts": counts, "versions": [s.to_dict() for s in self.states]}
 
 
-def status(project: Project) -> StatusResult:
+def status(project: Project, fresh: bool = False) -> StatusResult:
     from . import ledger as ledger_mod  # noqa: PLC0415
     from .planning import version_states  # noqa: PLC0415
 
-    files = _files(project)
+    files = _files(project, cached=not fresh)
     with connected(project) as conn:
         exists = ledger_mod.exists(conn, project.ledger)
         events = ledger_mod.read(conn, project.ledger) if exists else []
@@ -338,7 +341,7 @@ class VerifyResult:
 
 
 def verify(project: Project) -> VerifyResult:
-    result = status(project)
+    result = status(project, fresh=True)
     applied = [s for s in result.states if s.state in (APPLIED, CHANGED, MISSING)]
     return VerifyResult(len(applied), tuple(s for s in applied if s.state == CHANGED),
                         tuple(s for s in applied if s.state == MISSING))

@@ -25,9 +25,10 @@ def checksum(data: bytes) -> str:
     return hashlib.sha256(data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")).hexdigest()
 
 
-def read_text(path: Path, relpath: str, data: bytes | None = None) -> str:
+def read_text(path: Path | str, relpath: str, data: bytes | None = None) -> str:
     if data is None:
-        data = path.read_bytes()
+        with open(path, "rb") as fh:
+            data = fh.read()
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -81,10 +82,10 @@ def _name_problem(stem_and_ext: str) -> tuple[str | None, str | None, str | None
 
 class _Entry:
     """A file found by os.scandir: cheaper than a Path per file on large folders."""
-    __slots__ = ("name", "path", "folder")
+    __slots__ = ("name", "path", "folder", "stat")
 
     def __init__(self, folder: Path, name: str, path: str):
-        self.folder, self.name, self.path = folder, name, path
+        self.folder, self.name, self.path, self.stat = folder, name, path, None
 
     def read_bytes(self) -> bytes:
         with open(self.path, "rb") as fh:
@@ -98,7 +99,62 @@ def _files_in(folder: Path) -> list[_Entry]:
         return [_Entry(folder, e.name, e.path) for e in it if e.is_file()]
 
 
-def discover(migrations_dir: Path, project_root: Path | None = None) -> list[MigrationFile]:
+class StatCache:
+    """Checksums and headers of files that have not changed since they were last read.
+
+    A file is taken from the cache only when its size, mtime (ns) and inode are those
+    recorded, and it was recorded more than two seconds after its last change (so a write
+    within the clock's granularity is never missed). Only `status` uses it; `up` and
+    `verify` read every byte.
+    """
+
+    def __init__(self, path: Path):
+        import json  # noqa: PLC0415
+
+        self.path = path
+        self.dirty = False
+        try:
+            self.entries = json.loads(path.read_text(encoding="utf-8"))
+            if not isinstance(self.entries, dict):
+                self.entries = {}
+        except (OSError, ValueError):
+            self.entries = {}
+
+    def lookup(self, entry) -> tuple | None:
+        import os  # noqa: PLC0415
+
+        st = os.stat(entry.path)
+        entry.stat = (st.st_size, st.st_mtime_ns, st.st_ino)
+        hit = self.entries.get(entry.path)
+        if hit and tuple(hit[:3]) == entry.stat:
+            return tuple(hit[3:])
+        return None
+
+    def store(self, entry, digest: str, head: dict) -> None:
+        import time  # noqa: PLC0415
+
+        stat = getattr(entry, "stat", None)
+        if stat is None or time.time_ns() - stat[1] < 2_000_000_000:
+            return
+        self.entries[entry.path] = [*stat, digest, head.get("description"), head.get("author"), head.get("date")]
+        self.dirty = True
+
+    def save(self) -> None:
+        import json  # noqa: PLC0415
+
+        if not self.dirty:
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(self.entries), encoding="utf-8")
+            tmp.replace(self.path)
+        except OSError:
+            pass  # a read-only project: no cache, just slower
+
+
+def discover(migrations_dir: Path, project_root: Path | None = None,
+             cache: StatCache | None = None) -> list[MigrationFile]:
     """Every migration in version order, each with its rollback. Raises DiscoveryError."""
     migrations_dir = Path(migrations_dir)
     rb_dir = migrations_dir / ROLLBACK_DIR
@@ -128,12 +184,18 @@ def discover(migrations_dir: Path, project_root: Path | None = None) -> list[Mig
             problems.append((rel(path), f"bad migration file name {path.name!r}: {problem}"))
             continue
         by_version.setdefault(version, []).append(path)
-        data = path.read_bytes()
         relpath = rel(path)
-        full = Path(path.path)
-        head = headers(read_text(full, relpath, data))
-        migrations[version] = MigrationFile(version, name, full, relpath, checksum(data),
-                                            head.get("description"), head.get("author"), head.get("date"))
+        hit = cache.lookup(path) if cache is not None else None
+        if hit is not None:
+            digest, description, author, date = hit
+        else:
+            data = path.read_bytes()
+            head = headers(read_text(path.path, relpath, data))
+            digest, description, author, date = checksum(data), head.get("description"), head.get("author"), \
+                head.get("date")
+            if cache is not None:
+                cache.store(path, digest, head)
+        migrations[version] = MigrationFile(version, name, path.path, relpath, digest, description, author, date)
     for version, paths in by_version.items():
         if len(paths) > 1:
             names = ", ".join(p.name for p in paths)
@@ -167,11 +229,13 @@ def discover(migrations_dir: Path, project_root: Path | None = None) -> list[Mig
                              hint="migrations are named <YYYYMMDDHHMMSS>_<name>.sql with a lowercase name; "
                                   "rollbacks are rollbacks/<version>_rollback[_<name>].sql",
                              details={"problems": [{"file": f, "message": m} for f, m in problems]})
+    if cache is not None:
+        cache.save()
     out = []
     for version in sorted(migrations):
         m = migrations[version]
         if version in rollbacks:
-            m = MigrationFile(m.version, m.name, m.path, m.relpath, m.checksum, m.description, m.author, m.date,
+            m = MigrationFile(m.version, m.name, m.abspath, m.relpath, m.checksum, m.description, m.author, m.date,
                               rollbacks[version])
         out.append(m)
     return out

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -66,13 +67,17 @@ class RollbackFile:
 class MigrationFile:
     version: str
     name: str
-    path: Path
+    abspath: str          # the file's absolute path (a string: cheap for 10,000 files; see .path)
     relpath: str          # as shown to people: relative to the project
     checksum: str         # SHA-256 of the bytes with line endings normalised
     description: str | None = None
     author: str | None = None
     date: str | None = None
     rollback: RollbackFile | None = None
+
+    @cached_property
+    def path(self) -> Path:
+        return Path(self.abspath)
 
 
 # Transaction modes of a file (how execution runs it)

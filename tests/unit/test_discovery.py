@@ -67,3 +67,28 @@ def test_not_utf8(tmp_path):
 def test_missing_folder(tmp_path):
     with pytest.raises(DiscoveryError, match="does not exist"):
         discovery.discover(tmp_path / "nope", tmp_path)
+
+
+def test_stat_cache_serves_unchanged_files_and_rereads_changed_ones(tmp_path):
+    import os
+    import time
+
+    mig = _tree(tmp_path, {"20250101000000_a.sql": "-- Description: first\nSELECT 1;"})
+    path = mig / "20250101000000_a.sql"
+    old = time.time_ns() - 10_000_000_000
+    os.utime(path, ns=(old, old))
+    cache_file = tmp_path / ".pgshift" / "cache.json"
+    first = discovery.discover(mig, tmp_path, discovery.StatCache(cache_file))
+    assert cache_file.exists()
+    again = discovery.discover(mig, tmp_path, discovery.StatCache(cache_file))
+    assert again[0].checksum == first[0].checksum and again[0].description == "first"
+    # same size, new content, new mtime: read again
+    path.write_text("-- Description: other\nSELECT 2;")
+    os.utime(path, ns=(old + 5, old + 5))
+    changed = discovery.discover(mig, tmp_path, discovery.StatCache(cache_file))
+    assert changed[0].checksum != first[0].checksum and changed[0].description == "other"
+    # a file written just now is never cached (its mtime could hide a second write)
+    fresh = mig / "20250102000000_b.sql"
+    fresh.write_text("SELECT 3;")
+    discovery.discover(mig, tmp_path, discovery.StatCache(cache_file))
+    assert str(fresh) not in cache_file.read_text()

@@ -201,7 +201,9 @@ def _parse(inp: LintInput, number: int) -> FileFacts:
             message = exc.message
             if message.startswith("syntax error: syntax error"):
                 message = message[len("syntax error: "):]
-            facts.problems.append(ParseProblem("syntax-error", exc.location, message, exc.hint))
+            hint = exc.hint or ("pgshift reads each file with PostgreSQL's own parser (the PostgreSQL 18 grammar) "
+                                "before anything runs: fix the statement at this position")
+            facts.problems.append(ParseProblem("syntax-error", exc.location, message, hint))
             if work[index:index + 5].upper() == "RAISE" and not work[work.rfind("\n", 0, index) + 1:index].strip():
                 end = work.find(";", index)
                 work = _blank(work, index, _line_end(work, index) if end < 0 else end + 1)

@@ -1,8 +1,6 @@
 """PL/pgSQL bodies of DO blocks, parsed through :mod:`pgshift.statements`."""
 from __future__ import annotations
 
-import json
-
 from pgshift import statements
 from pgshift.model import line_col
 
@@ -22,6 +20,8 @@ def parse_function(sql: str):
     raw = getattr(getattr(statements, "_parser", None), "parse_plpgsql_json", None)
     if raw is None:
         return None
+    import json  # noqa: PLC0415 - only DO blocks need it
+
     try:
         return json.loads(raw(sql))
     except Exception:  # noqa: BLE001 - not parseable as PL/pgSQL

@@ -49,6 +49,10 @@ class CheckReport:
         return {"ok": self.ok, "environment": self.environment, "database": self.database,
                 "failed": [c.name for c in self.failed], "checks": [c.to_dict() for c in self.checks]}
 
+    def render(self) -> str:
+        """The plain-text table the CLI prints (so the CLI need not import this module)."""
+        return render_check(self)
+
 
 def check(project, url: str | None = None) -> CheckReport:
     """Run the preflight checks alone. Never raises for a failed check: see ``.ok``."""
