@@ -305,6 +305,8 @@ def _offset(text: str, loc: Location) -> int:
 
 def _directives(relpath, text, cleaned, spans) -> list[Directive]:
     found: list[Directive] = []
+    if "pgshift:" not in cleaned.lower():
+        return found  # no directive can be there: skip the scan
     for tok in _parser.scan(cleaned):
         if tok.name != "SQL_COMMENT":
             continue
@@ -400,8 +402,10 @@ def deparse(node) -> str:
 
 def parse_plpgsql_body(sql: str):
     """The PL/pgSQL parse tree of a CREATE FUNCTION or DO statement, or None."""
+    import pglast  # noqa: PLC0415
+
     try:
-        return _parser.parse_plpgsql(sql)
+        return pglast.parse_plpgsql(sql)
     except Exception:  # noqa: BLE001 - not PL/pgSQL, or not parseable
         return None
 

@@ -11,21 +11,7 @@ _TAG = "$pgshift_do$"
 
 def parse_function(sql: str):
     """The PL/pgSQL parse tree (JSON-like lists and dicts) of a CREATE FUNCTION, or None."""
-    tree = statements.parse_plpgsql_body(sql)
-    if tree is not None:
-        return tree
-    # statements.parse_plpgsql_body asks pglast.parser for `parse_plpgsql`, which
-    # pglast 8 only has at its top level; until that is fixed there, use the
-    # JSON entry point it does have, still through the statements module.
-    raw = getattr(getattr(statements, "_parser", None), "parse_plpgsql_json", None)
-    if raw is None:
-        return None
-    import json  # noqa: PLC0415 - only DO blocks need it
-
-    try:
-        return json.loads(raw(sql))
-    except Exception:  # noqa: BLE001 - not parseable as PL/pgSQL
-        return None
+    return statements.parse_plpgsql_body(sql)
 
 
 def parse_do_body(ctx):
