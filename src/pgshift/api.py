@@ -189,7 +189,7 @@ def _lint_pending(project: Project, steps: list[Step], all_files: list[Migration
         emit(project.reporter, WARNING, f"lint could not run ({type(exc).__name__}: {exc}); "
                                         "applying without its findings", level="warning")
         return ()
-    return tuple(report.findings)
+    return tuple(report.findings) + tuple(report.unused_ignores)
 
 
 def up(project: Project, options: UpOptions = UpOptions(), confirm: Confirm | None = None) -> UpResult:
@@ -831,7 +831,7 @@ def diagnose(project: Project) -> Diagnosis:
 def lint(project_dir: str | Path | None = None, paths: list | None = None, fmt: str = "text",
          target_version: int | None = None, env: str | None = None):
     """Lint the project's migrations (or the given files and folders); returns (report, rendered text)."""
-    from .lint.engine import LintInput, LintOptions  # noqa: PLC0415
+    from .lint.engine import LintInput, LintOptions, LintReport  # noqa: PLC0415
     from .lint.engine import lint as run_lint  # noqa: PLC0415
     from .lint.output import render  # noqa: PLC0415
 
@@ -854,8 +854,19 @@ def lint(project_dir: str | Path | None = None, paths: list | None = None, fmt: 
         else:
             inputs.append(LintInput(_rel(target, cfg.root), discovery.read_text(target, str(target))))
     version = target_version or cfg.lint.target_version or cfg.target_version
-    report = run_lint(inputs, LintOptions(target_version=version, disable=cfg.lint.disable,
-                                          severity=cfg.lint.severity, ledger=cfg.ledger))
+    options = LintOptions(target_version=version, disable=cfg.lint.disable, severity=cfg.lint.severity,
+                          ledger=cfg.ledger)
+    # Without a database, nothing says which files are still pending: a table created by an earlier
+    # file may have been applied long ago and hold millions of rows. So each file is its own run
+    # here (only tables created earlier in the same file are exempt); `up` lints its pending files
+    # as one run.
+    reports = [run_lint([inp], options) for inp in inputs] or [run_lint([], options)]
+    report = LintReport(
+        findings=[f for r in reports for f in r.findings],
+        unused_ignores=[f for r in reports for f in r.unused_ignores],
+        has_errors=any(r.has_errors for r in reports),
+        files=sum(r.files for r in reports), statements=sum(r.statements for r in reports),
+        target_version=reports[0].target_version)
     return report, render(report, fmt)
 
 

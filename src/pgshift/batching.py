@@ -47,6 +47,9 @@ LOCK_NOT_AVAILABLE = "55P03"
 DEADLOCK = "40P01"
 
 SELF_LIMITING = "self-limiting"
+# statements before a batched one that may give its table a key (checked at run time then)
+_DDL_ON_A_TABLE = ("CreateStmt", "AlterTableStmt", "IndexStmt")
+_OPAQUE = ("DoStmt", "CallStmt", "ExecuteStmt", "CreateTableAsStmt", "RenameStmt", "DropStmt")
 KEY_RANGE = "key-range"
 
 
@@ -173,13 +176,17 @@ def precheck(conn, parsed: ParsedFile, start: int = 0) -> None:
     """
     from .statements import batch_shape, created_primary_key  # noqa: PLC0415
 
-    created: dict[tuple, object] = {}
+    created: dict[str, object] = {}   # table name -> its key as created in this file (None: cannot tell)
+    opaque = False                    # an earlier statement may have changed any table (DO, CALL, ...)
     for stmt in parsed.statements:
         node = stmt.node
-        if stmt.kind == "CreateStmt" and node is not None and node.relation is not None:
-            created[(node.relation.schemaname, node.relation.relname)] = created_primary_key(node)
-        elif stmt.kind in ("AlterTableStmt", "IndexStmt") and node is not None and node.relation is not None:
-            created[(node.relation.schemaname, node.relation.relname)] = None  # cannot tell any more
+        relation = getattr(node, "relation", None) if stmt.kind in _DDL_ON_A_TABLE else None
+        if stmt.kind == "CreateStmt" and relation is not None:
+            created[relation.relname] = created_primary_key(node)
+        elif relation is not None and hasattr(relation, "relname"):
+            created[relation.relname] = None
+        elif stmt.kind in _OPAQUE:
+            opaque = True
         if stmt.index < start or not stmt.directive("batch"):
             continue
         shape = batch_shape(stmt.node)
@@ -189,12 +196,12 @@ def precheck(conn, parsed: ParsedFile, start: int = 0) -> None:
         try:
             if shape.relation is None:
                 raise _refusal_for_shape(shape, spec)
-            if shape.relation in created:
-                keys = created[shape.relation]
+            if shape.relation[1] in created:
+                keys = created[shape.relation[1]]
                 if keys is not None and len(keys) != 1:
                     raise _refusal_for_key(shape, spec, keys)
                 continue
-            if relation_exists(conn, shape.relation):
+            if not opaque and relation_exists(conn, shape.relation):
                 _key_for(conn, shape, spec)
         except _Refused as refused:
             raise _input_error(parsed, stmt, refused) from None
@@ -208,11 +215,14 @@ def describe_batches(parsed: ParsedFile, conn=None) -> list[str]:
     from .statements import batch_shape, created_primary_key  # noqa: PLC0415
 
     out: list[str] = []
-    created: dict[tuple, object] = {}
+    created: dict[str, object] = {}
     for stmt in parsed.statements:
         node = stmt.node
-        if stmt.kind == "CreateStmt" and node is not None and node.relation is not None:
-            created[(node.relation.schemaname, node.relation.relname)] = created_primary_key(node)
+        relation = getattr(node, "relation", None) if stmt.kind in _DDL_ON_A_TABLE else None
+        if stmt.kind == "CreateStmt" and relation is not None:
+            created[relation.relname] = created_primary_key(node)
+        elif relation is not None and hasattr(relation, "relname"):
+            created[relation.relname] = None
         if not stmt.directive("batch"):
             continue
         spec = batch_spec(stmt)
@@ -231,15 +241,13 @@ def describe_batches(parsed: ParsedFile, conn=None) -> list[str]:
         try:
             if shape.relation is None:
                 raise _refusal_for_shape(shape, spec)
-            if conn is not None and relation_exists(conn, shape.relation):
+            known = created.get(shape.relation[1], ...)
+            if known is not ... and known is not None:
+                if len(known) != 1:
+                    raise _refusal_for_key(shape, spec, known)
+                key = known[0]
+            elif conn is not None and relation_exists(conn, shape.relation):
                 key, key_type = _key_for(conn, shape, spec)
-            elif created.get(shape.relation):
-                keys = created[shape.relation]
-                if len(keys) != 1:
-                    raise _refusal_for_key(shape, spec, keys)
-                key = keys[0]
-            elif shape.relation in created and created[shape.relation] == ():
-                raise _refusal_for_key(shape, spec, ())
         except _Refused as refused:
             out.append(f"{stmt.location}: {refused.message}\n    " + refused.hint.replace("\n", "\n    "))
             continue

@@ -1,0 +1,79 @@
+"""`pgshift lint` as a user runs it, and lint inside `up`."""
+from __future__ import annotations
+
+import json
+
+from conftest import run_cli, scalar
+
+RISKY = {
+    "20250101000001_t.sql": "CREATE TABLE t (id bigint PRIMARY KEY, v int);\n",
+    "rollbacks/20250101000001_rollback.sql": "DROP TABLE t;\n",
+    "20250101000002_idx.sql": "-- a plain index on a table that existed before\nCREATE INDEX t_v_idx ON t (v);\n",
+    "rollbacks/20250101000002_rollback.sql": "DROP INDEX t_v_idx;\n",
+}
+
+
+def test_lint_text_exit_code_and_formats(project):
+    root = project(RISKY)
+    text = run_cli("lint", "--project", str(root))
+    assert text.code == 1, text.all
+    assert "migrations/20250101000002_idx.sql:2:1  error  require-concurrent-index" in text.out
+    assert "CONCURRENTLY" in text.out  # the safe alternative
+    github = run_cli("lint", "--format", "github", "--project", str(root))
+    assert "::error file=migrations/20250101000002_idx.sql,line=2,col=1" in github.out
+    sarif = json.loads(run_cli("lint", "--format", "sarif", "--project", str(root)).out)
+    assert sarif["version"] == "2.1.0"
+    assert any(r["ruleId"] == "require-concurrent-index" for r in sarif["runs"][0]["results"])
+    as_json = json.loads(run_cli("--json", "lint", "--project", str(root)).out)
+    assert any(f["rule"] == "require-concurrent-index" and f["line"] == 2 for f in as_json["findings"])
+
+
+def test_lint_explain_and_list(project):
+    root = project(RISKY)
+    explain = run_cli("lint", "--explain", "require-concurrent-index", "--project", str(root))
+    assert explain.code == 0 and "CONCURRENTLY" in explain.out
+    unknown = run_cli("lint", "--explain", "no-such-rule", "--project", str(root))
+    assert unknown.code == 2
+    listing = run_cli("lint", "--list", "--project", str(root))
+    assert listing.code == 0 and "require-concurrent-index" in listing.out and "error" in listing.out
+
+
+def test_ignored_with_a_reason_passes(project):
+    files = dict(RISKY)
+    files["20250101000002_idx.sql"] = ("-- pgshift:ignore require-concurrent-index  t is tiny and new\n"
+                                       "CREATE INDEX t_v_idx ON t (v);\n")
+    root = project(files)
+    result = run_cli("lint", "--project", str(root))
+    assert result.code == 0, result.all
+
+
+def test_config_disables_and_overrides_severity(project):
+    root = project(RISKY, config='[pgshift]\n[env.dev]\n[lint]\nseverity = { require-concurrent-index = "warning" }\n')
+    result = run_cli("lint", "--project", str(root))
+    assert result.code == 0, result.all
+    assert "warning  require-concurrent-index" in result.out
+
+
+def test_up_prints_findings_but_applies_in_an_unprotected_environment(project, pgshift_database_url):
+    root = project(RISKY)
+    assert run_cli("up", "--target", "20250101000001", "--project", str(root), "--database-url",
+                   pgshift_database_url).code == 0
+    result = run_cli("up", "--project", str(root), "--database-url", pgshift_database_url)
+    assert result.code == 0, result.all
+    assert "error  require-concurrent-index" in result.err
+    assert scalar(pgshift_database_url, "SELECT to_regclass('t_v_idx')") is not None
+
+
+def test_up_exempts_tables_created_earlier_in_the_same_run(project, pgshift_database_url):
+    root = project(RISKY)
+    result = run_cli("up", "--project", str(root), "--database-url", pgshift_database_url)
+    assert result.code == 0 and "require-concurrent-index" not in result.err
+
+
+def test_up_dry_run_lists_findings_in_json(project, pgshift_database_url):
+    root = project(RISKY)
+    assert run_cli("up", "--target", "20250101000001", "--project", str(root), "--database-url",
+                   pgshift_database_url).code == 0
+    result = run_cli("--json", "up", "--dry-run", "--project", str(root), "--database-url", pgshift_database_url)
+    assert result.code == 0
+    assert any(f["rule"] == "require-concurrent-index" for f in json.loads(result.out)["findings"])
