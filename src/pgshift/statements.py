@@ -12,7 +12,7 @@ re-exported here so that pglast stays behind this one door.
 from __future__ import annotations
 
 from pglast import ast, enums  # noqa: F401 - re-exported for lint rules
-from pglast import parse_sql as _parse_sql
+from pglast import parse_sql as _pglast_parse_sql
 from pglast import parser as _parser
 
 from .errors import DirectiveError, SqlSyntaxError
@@ -121,6 +121,66 @@ def non_transactional_reason(node) -> str | None:
     if name == "TransactionStmt" and node.kind in (_TX.TRANS_STMT_COMMIT_PREPARED, _TX.TRANS_STMT_ROLLBACK_PREPARED):
         return "COMMIT PREPARED / ROLLBACK PREPARED"
     return None
+
+
+# --- fast parse trees ----------------------------------------------------------
+
+_COERCERS: dict = {}
+
+
+def _coercer(cls, name):
+    """What pglast's validating ``Node.__setattr__`` would do to a value of attribute
+    *name* of *cls*, as one cached function: the adaptor (bool ...), the enum
+    conversion, or nothing. The values come from the C parser, so they are valid."""
+    key = (cls, name)
+    found = _COERCERS.get(key)
+    if found is None:
+        info = cls.__slots__.get(name) if isinstance(cls.__slots__, dict) else None
+        found = _identity
+        if info is not None:
+            ctype, _ptype, adaptor = info
+            if adaptor is not None:
+                found = adaptor
+            elif ctype != "char*" and hasattr(enums, ctype):
+                enum = getattr(enums, ctype)
+
+                def found(value, enum=enum):
+                    if isinstance(value, enum):
+                        return value
+                    if isinstance(value, str) and len(value) > 1:
+                        return enum[value]
+                    return enum(value)
+        _COERCERS[key] = found
+    return found
+
+
+def _identity(value):
+    return value
+
+
+_PLAIN = (int, bool, str, dict, float)
+
+
+def _fast_setattr(self, name, value, _set=object.__setattr__, _plain=_PLAIN, _cache=_COERCERS):
+    # child nodes and tuples of them pass as they are; scalars may need an enum or an adaptor
+    if value is not None and type(value) in _plain:
+        cls = type(self)
+        coerce = _cache.get((cls, name)) or _coercer(cls, name)
+        value = coerce(value)
+    _set(self, name, value)
+
+
+def _parse_sql(sql: str):
+    """pglast's parse tree, built several times faster: while the C parser builds
+    the nodes, each attribute goes through a cached coercion instead of pglast's
+    general validation (same values and types: tests/unit/test_statements.py
+    compares the two trees)."""
+    validating = ast.Node.__setattr__
+    ast.Node.__setattr__ = _fast_setattr
+    try:
+        return _pglast_parse_sql(sql)
+    finally:
+        ast.Node.__setattr__ = validating
 
 
 # --- meta-commands, comments, directives ------------------------------------
