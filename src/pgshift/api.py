@@ -14,7 +14,7 @@ from typing import Callable
 from . import config as config_mod
 from . import discovery
 from .errors import ConfigError, InputError, MismatchError, PgshiftError, PlanError, SafetyRefusal
-from .events import CONFIRM, INFO, PLAN, WARNING, emit
+from .events import CONFIRM, INFO, PLAN, RUN_COMPLETED, WARNING, emit
 from .model import (
     APPLIED, CHANGED, MISSING, TX_FILE, MigrationFile, ParsedFile, Plan, RunResult, Step, VersionState,
 )
@@ -257,7 +257,11 @@ def _run_with_monitor(project, executor, plan, options) -> RunResult:
         if monitor_mod is not None:
             monitor = monitor_mod.start(project, executor.conn.info.backend_pid, database_url(project))
     try:
-        return executor.run(plan)
+        run = executor.run(plan)
+        total = sum(s.execution_ms for s in run.steps)
+        emit(project.reporter, RUN_COMPLETED, f"{len(run.steps)} file(s) run in {total / 1000:.2f}s",
+             level="debug", steps=len(run.steps))
+        return run
     finally:
         if monitor is not None:
             monitor.stop()

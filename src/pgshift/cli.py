@@ -56,8 +56,14 @@ def _g(name, default=None):
 def _reporter():
     from .reporting import make_reporter  # noqa: PLC0415
 
-    return make_reporter(json_mode=bool(_g("json_out")), verbose=bool(_g("verbose")), quiet=bool(_g("quiet")),
-                         color=not _g("no_color") and "NO_COLOR" not in os.environ)
+    ctx = click.get_current_context()
+    reporter = ctx.meta.get("pgshift.reporter")
+    if reporter is None:
+        reporter = make_reporter(json_mode=bool(_g("json_out")), verbose=bool(_g("verbose")),
+                                 quiet=bool(_g("quiet")), color=not _g("no_color") and "NO_COLOR" not in os.environ)
+        ctx.meta["pgshift.reporter"] = reporter
+        ctx.call_on_close(reporter.close)   # a live display never outlives the command, even on an error
+    return reporter
 
 
 def _project():

@@ -17,7 +17,8 @@ _ICONS = {"file_started": "→", "file_completed": "✓", "file_failed": "✗", 
 
 
 class PlainReporter:
-    """One line per event, timestamped: for CI logs and pipes."""
+    """One line per event, timestamped: for CI logs and pipes. Progress events (batches,
+    index builds) come at most every few seconds, as their senders pace them."""
 
     def __init__(self, stream=None, verbose: bool = False, quiet: bool = False):
         self.stream = stream or sys.stderr
@@ -34,16 +35,71 @@ class PlainReporter:
         for i, line in enumerate(event.message.split("\n")):
             print(f"{stamp} {prefix}{line}" if i == 0 else f"         {line}", file=self.stream, flush=True)
 
+    def close(self) -> None:
+        pass
+
 
 class RichReporter:
-    """Coloured lines on a terminal."""
+    """On a terminal: coloured lines, and a live progress display for the run — the
+    migrations done and to do, the current file and its elapsed time, a batched change's
+    rows and share of the key range, a concurrent index build's phase and percentage."""
 
     def __init__(self, console, verbose: bool = False, quiet: bool = False):
         self.console = console
         self.verbose = verbose
         self.quiet = quiet
+        self.progress = None
+        self.tasks: dict[str, object] = {}
+
+    def _start(self, total: int) -> None:
+        from rich.progress import (  # noqa: PLC0415
+            BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn,
+        )
+
+        self.progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                                 MofNCompleteColumn(), TimeElapsedColumn(), console=self.console, transient=True)
+        self.progress.start()
+        self.tasks["run"] = self.progress.add_task("migrations", total=total)
+
+    def _bar(self, key: str, description: str, completed: float | None, total: float | None = 100.0) -> None:
+        if self.progress is None:
+            return
+        if key not in self.tasks:
+            self.tasks[key] = self.progress.add_task(description, total=total)
+        self.progress.update(self.tasks[key], description=description, completed=completed or 0, total=total)
+
+    def _drop(self, *keys: str) -> None:
+        for key in keys:
+            if key in self.tasks and self.progress is not None:
+                self.progress.remove_task(self.tasks.pop(key))
 
     def emit(self, event: Event) -> None:
+        kind, data = event.kind, event.data
+        if kind == "plan" and data.get("steps") and not data.get("dry_run") and self.progress is None:
+            self._print(event)
+            self._start(len(data["steps"]))
+            return
+        if kind == "file_started" and self.progress is not None:
+            self.progress.update(self.tasks["run"], description=f"{data.get('action', 'migrate')} {data.get('file')}")
+        elif kind in ("file_completed", "file_failed") and self.progress is not None:
+            self._drop("batch", "index")
+            if kind == "file_completed":
+                self.progress.advance(self.tasks["run"])
+        elif kind == "batch_progress" and data.get("rows") is not None:
+            share = data.get("share")
+            self._bar("batch", f"  batches: {data.get('batches', 0)}, rows: {data.get('rows', 0):,}",
+                      share * 100 if share is not None else None, 100.0 if share is not None else None)
+            if not self.verbose:
+                return
+        elif kind == "index_progress" and data.get("percent") is not None:
+            self._bar("index", f"  index build: {data.get('phase', '')}", float(data["percent"]))
+            if not self.verbose:
+                return
+        elif kind == "run_completed":
+            self.close()
+        self._print(event)
+
+    def _print(self, event: Event) -> None:
         if event.level == "debug" and not self.verbose:
             return
         if self.quiet and event.level in ("info", "debug"):
@@ -56,7 +112,14 @@ class RichReporter:
             style = "green"
         text = Text(f"{icon} " if icon else "", style=style)
         text.append(event.message, style=style)
-        self.console.print(text, highlight=False, soft_wrap=True)
+        (self.progress.console if self.progress is not None else self.console).print(
+            text, highlight=False, soft_wrap=True)
+
+    def close(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+            self.progress = None
+            self.tasks.clear()
 
 
 def make_reporter(*, json_mode: bool, verbose: bool, quiet: bool, color: bool):
