@@ -864,7 +864,7 @@ def lint(project_dir: str | Path | None = None, paths: list | None = None, fmt: 
     # file may have been applied long ago and hold millions of rows. So each file is its own run
     # here (only tables created earlier in the same file are exempt); `up` lints its pending files
     # as one run.
-    reports = [run_lint([inp], options) for inp in inputs] or [run_lint([], options)]
+    reports = _lint_each(inputs, options) or [run_lint([], options)]
     report = LintReport(
         findings=[f for r in reports for f in r.findings],
         unused_ignores=[f for r in reports for f in r.unused_ignores],
@@ -872,6 +872,29 @@ def lint(project_dir: str | Path | None = None, paths: list | None = None, fmt: 
         files=sum(r.files for r in reports), statements=sum(r.statements for r in reports),
         target_version=reports[0].target_version)
     return report, render(report, fmt)
+
+
+def _lint_one_by_one(inputs: list, options) -> list:
+    from .lint.engine import lint as run_lint  # noqa: PLC0415
+
+    return [run_lint([inp], options) for inp in inputs]
+
+
+def _lint_each(inputs: list, options) -> list:
+    """Lint each file as its own run; many files are spread over the machine's cores
+    (forked workers, which already have the parser and the rules loaded)."""
+    import multiprocessing  # noqa: PLC0415
+    import os  # noqa: PLC0415
+
+    workers = min(os.cpu_count() or 1, 8)
+    if len(inputs) < 200 or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        return _lint_one_by_one(inputs, options)
+    from concurrent.futures import ProcessPoolExecutor  # noqa: PLC0415
+
+    size = -(-len(inputs) // workers)
+    chunks = [inputs[i:i + size] for i in range(0, len(inputs), size)]
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        return [report for part in pool.map(_lint_one_by_one, chunks, [options] * len(chunks)) for report in part]
 
 
 def _rel(path: Path, root: Path) -> str:
