@@ -284,3 +284,17 @@ def test_importing_pgshift_lint_is_cheap():
     code = "import sys, pgshift.lint; print(sorted(m for m in sys.modules if m.split('.')[0] in ('pglast', 'psycopg')))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_parallel_lint_finds_exactly_what_sequential_lint_finds():
+    from pgshift import api
+    from pgshift.lint.engine import LintInput, LintOptions
+
+    inputs = [LintInput(f"migrations/2025010100{i:04d}_m.sql",
+                        f"CREATE INDEX i{i} ON t (a);\nALTER TABLE t ADD COLUMN c{i} int NOT NULL;\n", has_rollback=i % 2 == 0)
+              for i in range(240)]
+    options = LintOptions()
+    parallel = api._lint_each(inputs, options)
+    sequential = api._lint_one_by_one(inputs, options)
+    assert [r.findings for r in parallel] == [r.findings for r in sequential]
+    assert sum(len(r.findings) for r in parallel) >= 480
