@@ -100,3 +100,21 @@ def test_a_held_lock_is_exit_3_naming_the_holder(project, pgshift_database_url):
     assert result.code == 3, result.all
     assert f"pid {pid}" in result.err and "deploy-job-42" in result.err
     assert scalar(pgshift_database_url, "SELECT to_regclass('a')") is None
+
+
+def test_a_dropped_connection_fails_cleanly_and_the_next_run_applies(project, pgshift_database_url):
+    root = project({"20250101000001_first.sql": "CREATE TABLE first (id int);\n",
+                    "20250101000002_slow.sql": f"CREATE TABLE slow (id int);\n{SLEEP}\n"})
+    proc = _start(root, pgshift_database_url)
+    _wait_for_sleep(pgshift_database_url)
+    query(pgshift_database_url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                "WHERE application_name = 'pgshift' AND query LIKE '%pg_sleep%'")
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 1, err
+    assert "migrations/20250101000002_slow.sql:2:1" in err and "terminat" in err
+    assert scalar(pgshift_database_url, "SELECT to_regclass('slow')") is None
+    query(pgshift_database_url, "CREATE TABLE go_on ()")
+    again = run_cli("up", "--project", str(root), "--database-url", pgshift_database_url)
+    assert again.code == 0, again.all
+    assert [(r[0], r[2]) for r in ledger_rows(pgshift_database_url)] == [
+        ("20250101000001", "completed"), ("20250101000002", "completed")]
