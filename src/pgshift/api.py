@@ -147,6 +147,7 @@ class UpResult:
     run: RunResult | None
     findings: tuple = ()
     database: str = ""
+    safety: dict | None = None      # protected environments: preflight checks and the backup
 
     def to_dict(self) -> dict:
         steps = [{"version": s.version, "name": s.migration.name, "file": s.relpath, "mode": s.mode,
@@ -154,6 +155,8 @@ class UpResult:
                   "resume_from": s.resume_from} for s in self.plan.steps]
         out = {"database": self.database, "dry_run": self.run is None, "plan": steps,
                "warnings": list(self.plan.warnings), "findings": [f.to_dict() for f in self.findings]}
+        if self.safety is not None:
+            out["safety"] = self.safety
         if self.run is not None:
             out["result"] = self.run.to_dict()
         return out
@@ -225,11 +228,28 @@ def up(project: Project, options: UpOptions = UpOptions(), confirm: Confirm | No
             if options.dry_run or plan.empty:
                 return UpResult(plan, None if options.dry_run else RunResult(()), findings, project.connection.masked)
             ledger_mod.ensure(conn, project.ledger, project.reporter)
+            safety = None
             if project.env.protected:
-                _protected_gate(project, conn, plan, options, confirm, files)
+                safety = _protected_gate(project, conn, plan, options, confirm, files)
             executor = Executor(conn, project.ledger, _exec_options(project, options), project.reporter)
-            run = _run_with_monitor(project, executor, plan, options)
-            return UpResult(plan, run, findings, project.connection.masked)
+            run = _run_with_backup_hint(safety, lambda: _run_with_monitor(project, executor, plan, options))
+            return UpResult(plan, run, findings, project.connection.masked, safety)
+
+
+def _run_with_backup_hint(safety: dict | None, work):
+    """A failure after a backup names the backup, as the guide's script does ("check backup at ...")."""
+    from .errors import PgshiftError  # noqa: PLC0415
+
+    try:
+        return work()
+    except PgshiftError as exc:
+        backup = (safety or {}).get("backup")
+        if backup:
+            exc.details.setdefault("backup", backup["path"])
+            exc.hint = ((exc.hint + "\n") if exc.hint else "") + (
+                f"the backup taken before this run: {backup['path']} "
+                f"(pgshift restore {backup['path']} --database-url URL)")
+        raise
 
 
 def _report_findings(reporter, findings, per_rule: int = 3) -> None:
@@ -267,8 +287,11 @@ def _run_with_monitor(project, executor, plan, options) -> RunResult:
             monitor.stop()
 
 
-def _protected_gate(project, conn, plan, options, confirm, files) -> None:
-    """Protected environments: promotion path, preflight, backup, confirmation."""
+def _protected_gate(project, conn, plan, options, confirm, files) -> dict | None:
+    """Protected environments: promotion path, preflight, backup, confirmation.
+
+    The gate refuses before the backup when confirmation is impossible (no --yes, no
+    confirm callback), so a refused run leaves no backup behind."""
     env = project.env
     if env.require_applied_in:
         _require_applied_in(project, plan)
@@ -276,9 +299,11 @@ def _protected_gate(project, conn, plan, options, confirm, files) -> None:
         from .safety import gate  # noqa: PLC0415
     except ImportError:
         gate = None
+    result = None
     if gate is not None:
-        gate.before_apply(project, conn, plan, options)
+        result = gate.before_apply(project, conn, plan, options, can_confirm=options.yes or confirm is not None)
     _confirm(project, f"apply {len(plan.steps)} migration(s) to {env.name}", env.name, options.yes, confirm)
+    return result.to_dict() if result is not None else None
 
 
 def _confirm(project: Project, action: str, word: str, yes: bool, confirm: Confirm | None) -> None:
@@ -476,12 +501,15 @@ class RollbackResult:
     steps: tuple[Step, ...]
     run: RunResult | None
     later_applied: tuple[str, ...] = ()
+    safety: dict | None = None      # protected environments: preflight checks and the emergency backup
 
     def to_dict(self) -> dict:
         out = {"dry_run": self.run is None,
                "plan": [{"version": s.version, "name": s.migration.name, "file": s.relpath, "mode": s.mode,
                          "statements": len(s.parsed.statements)} for s in self.steps],
                "later_applied": list(self.later_applied)}
+        if self.safety is not None:
+            out["safety"] = self.safety
         if self.run is not None:
             out["result"] = self.run.to_dict()
         return out
@@ -564,13 +592,15 @@ def _roll_back(project: Project, choose, options: RollbackOptions, confirm: Conf
             emit(project.reporter, PLAN, summary, steps=versions, dry_run=options.dry_run, later_applied=list(later))
             if options.dry_run:
                 return RollbackResult(tuple(steps), None, later)
+            safety = None
             if project.env.protected:
                 try:
                     from .safety import gate  # noqa: PLC0415
                 except ImportError:
                     gate = None
                 if gate is not None and hasattr(gate, "before_rollback"):
-                    gate.before_rollback(project, conn, steps, options)
+                    safety = gate.before_rollback(project, conn, steps, options,
+                                                  can_confirm=options.yes or confirm is not None).to_dict()
             what = "roll back " + ", ".join(versions) + (" (DATA MAY BE LOST)" if steps else "")
             if later:
                 what += f"; later versions {', '.join(later)} stay applied"
@@ -578,8 +608,9 @@ def _roll_back(project: Project, choose, options: RollbackOptions, confirm: Conf
             ledger_mod.ensure(conn, project.ledger, project.reporter)
             executor = Executor(conn, project.ledger, _exec_options(project, UpOptions(
                 lock_timeout=options.lock_timeout, statement_timeout=options.statement_timeout)), project.reporter)
-            run = _run_with_monitor(project, executor, Plan(tuple(steps), ()), options)
-            return RollbackResult(tuple(steps), run, later)
+            run = _run_with_backup_hint(safety, lambda: _run_with_monitor(project, executor, Plan(tuple(steps), ()),
+                                                                          options))
+            return RollbackResult(tuple(steps), run, later, safety)
 
 
 # --- test: a throwaway database ----------------------------------------------------------------
@@ -922,25 +953,24 @@ def check(project: Project):
     """The preflight checks alone; the report's ``ok`` is False when one failed."""
     from .safety import commands  # noqa: PLC0415
 
-    return commands.check(project)
+    return commands.check(project, database_url(project))
 
 
 def render_check(report) -> str:
-    from .safety import commands  # noqa: PLC0415
-
-    return commands.render_check(report) if hasattr(commands, "render_check") else str(report)
+    return report.render()
 
 
 def backup(project: Project, out: str | Path | None = None):
     from .safety import commands  # noqa: PLC0415
 
-    return commands.backup(project, out=out)
+    return commands.backup(project, out=out, url=database_url(project))
 
 
-def restore(file: str | Path, database_url: str, project: Project | None = None):
+def restore(file: str | Path, database_url: str, project: Project | None = None, no_owner: bool = False):
     from .safety import commands  # noqa: PLC0415
 
-    return commands.restore(project, file, database_url)
+    return commands.restore(project, file, database_url, no_owner=no_owner,
+                            reporter=project.reporter if project is not None else None)
 
 
 # --- the embedded server ------------------------------------------------------------------

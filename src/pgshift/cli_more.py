@@ -156,15 +156,16 @@ def register(cli, global_options, _g, _project, _out, _duration, _confirm_fn):  
 
     @cli.command()
     @click.argument("file", type=click.Path(exists=True, dir_okay=False))
+    @click.option("--no-owner", is_flag=True, help="Do not restore object owners (when the roles do not exist there).")
     @global_options
-    def restore(file):
+    def restore(file, no_owner):
         """Restore a backup into another database (--database-url is required)."""
         from . import api  # noqa: PLC0415
 
         url = _g("database_url")
         if not url:
             raise click.UsageError("restore needs --database-url URL: the database to restore into")
-        result = api.restore(file, url)
+        result = api.restore(file, url, project=_project(), no_owner=no_owner)
         _out(result, f"restored {file}")
 
 
