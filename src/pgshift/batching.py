@@ -145,6 +145,20 @@ def _refusal_for_shape(shape, spec: BatchSpec) -> _Refused:
         _alternative_hint(shape, spec, "give it a single source table, "))
 
 
+def _check_walk(shape, spec: BatchSpec, key: str) -> None:
+    """A statement that moves rows ahead of the walk would meet them again: refused."""
+    table = _display(shape.relation)
+    if key in shape.assigned_columns:
+        raise _Refused(f"cannot batch this UPDATE by key ranges: it changes {table}.{key}, the key pgshift walks, "
+                       "so rows could move into ranges still to come and be changed twice",
+                       _alternative_hint(shape, spec, "leave the key alone, "))
+    if shape.inserts_into_source:
+        raise _Refused(f"cannot batch this INSERT ... SELECT by key ranges: it inserts into {table}, the table "
+                       "whose key pgshift walks, so the walk would reach the rows it inserts",
+                       "select from a copy or a snapshot of the rows, or give the SELECT a LIMIT and a NOT EXISTS "
+                       "so that it limits itself")
+
+
 def _key_for(conn, shape, spec: BatchSpec) -> tuple[str, str]:
     """(column, type) of the key to walk; raises _Refused."""
     if shape.relation is None:
@@ -155,6 +169,7 @@ def _key_for(conn, shape, spec: BatchSpec) -> tuple[str, str]:
             raise _Refused(f"cannot batch this {shape.verb}: table {_display(shape.relation)} does not exist",
                            "create it in an earlier statement or migration")
         raise _refusal_for_key(shape, spec, [c for c, _ in cols])
+    _check_walk(shape, spec, cols[0][0])
     return cols[0]
 
 
@@ -174,18 +189,13 @@ def precheck(conn, parsed: ParsedFile, start: int = 0) -> None:
     file creates, one altered earlier in this file) is checked when its statement
     is reached. Only statements from index *start* on are checked (a resumed file).
     """
-    from .statements import batch_shape, created_primary_key  # noqa: PLC0415
+    from .statements import batch_shape  # noqa: PLC0415
 
     created: dict[str, object] = {}   # table name -> its key as created in this file (None: cannot tell)
     opaque = False                    # an earlier statement may have changed any table (DO, CALL, ...)
     for stmt in parsed.statements:
-        node = stmt.node
-        relation = getattr(node, "relation", None) if stmt.kind in _DDL_ON_A_TABLE else None
-        if stmt.kind == "CreateStmt" and relation is not None:
-            created[relation.relname] = created_primary_key(node)
-        elif relation is not None and hasattr(relation, "relname"):
-            created[relation.relname] = None
-        elif stmt.kind in _OPAQUE:
+        _track_created(created, stmt)
+        if stmt.kind in _OPAQUE:
             opaque = True
         if stmt.index < start or not stmt.directive("batch"):
             continue
@@ -200,6 +210,8 @@ def precheck(conn, parsed: ParsedFile, start: int = 0) -> None:
                 keys = created[shape.relation[1]]
                 if keys is not None and len(keys) != 1:
                     raise _refusal_for_key(shape, spec, keys)
+                if keys:
+                    _check_walk(shape, spec, keys[0])
                 continue
             if not opaque and relation_exists(conn, shape.relation):
                 _key_for(conn, shape, spec)
@@ -207,22 +219,34 @@ def precheck(conn, parsed: ParsedFile, start: int = 0) -> None:
             raise _input_error(parsed, stmt, refused) from None
 
 
-def describe_batches(parsed: ParsedFile, conn=None) -> list[str]:
+def _track_created(created: dict, stmt: Statement) -> None:
+    """Note what *stmt* tells of a table's key: a CREATE TABLE gives it (from the parse
+    tree), an ALTER TABLE or CREATE INDEX makes it unknowable from the text."""
+    from .statements import created_primary_key  # noqa: PLC0415
+
+    relation = getattr(stmt.node, "relation", None) if stmt.kind in _DDL_ON_A_TABLE else None
+    if relation is None or not hasattr(relation, "relname"):
+        return
+    created[relation.relname] = created_primary_key(stmt.node) if stmt.kind == "CreateStmt" else None
+
+
+def describe_batches(parsed: ParsedFile, conn=None, earlier: tuple[ParsedFile, ...] | list = ()) -> list[str]:
     """For ``--dry-run``: one entry per batched statement of *parsed*: its mode, and in
-    key-range mode the statement as each batch runs it. With *conn*, the key is read
-    from the catalog; without, it is named when the file itself creates the table.
-    Never raises for a statement that cannot be batched: the entry says why."""
-    from .statements import batch_shape, created_primary_key  # noqa: PLC0415
+    key-range mode the statement as each batch runs it.
+
+    The key is read from the CREATE TABLE when this file or one of the *earlier*
+    files of the plan creates the table, else from the catalog through *conn*.
+    Never raises for a statement that cannot be batched: the entry says why.
+    """
+    from .statements import batch_shape  # noqa: PLC0415
 
     out: list[str] = []
     created: dict[str, object] = {}
+    for other in earlier:
+        for stmt in other.statements:
+            _track_created(created, stmt)
     for stmt in parsed.statements:
-        node = stmt.node
-        relation = getattr(node, "relation", None) if stmt.kind in _DDL_ON_A_TABLE else None
-        if stmt.kind == "CreateStmt" and relation is not None:
-            created[relation.relname] = created_primary_key(node)
-        elif relation is not None and hasattr(relation, "relname"):
-            created[relation.relname] = None
+        _track_created(created, stmt)
         if not stmt.directive("batch"):
             continue
         spec = batch_spec(stmt)
@@ -246,8 +270,13 @@ def describe_batches(parsed: ParsedFile, conn=None) -> list[str]:
                 if len(known) != 1:
                     raise _refusal_for_key(shape, spec, known)
                 key = known[0]
+                _check_walk(shape, spec, key)
             elif conn is not None and relation_exists(conn, shape.relation):
-                key, key_type = _key_for(conn, shape, spec)
+                try:
+                    key, key_type = _key_for(conn, shape, spec)
+                except _Refused:
+                    if known is ...:   # an earlier statement may still give it a key
+                        raise
         except _Refused as refused:
             out.append(f"{stmt.location}: {refused.message}\n    " + refused.hint.replace("\n", "\n    "))
             continue
@@ -330,6 +359,7 @@ def run_batched(executor, step, stmt: Statement, event_id: int, details: dict) -
                 _wait_for_replicas(executor, step, stmt, spec.max_replica_lag, progress)
     except KeyboardInterrupt:
         _rollback_quietly(conn)
+        state = _recorded_state(executor, event_id) or state   # the truth, should a COMMIT have gone through
         emit(executor.reporter, WARNING,
              f"{where}: interrupted; {state['batches']} batch(es), {state['rows']:,} rows, are committed and "
              "recorded; `pgshift up` continues after the last of them", level="warning", version=step.version)
@@ -633,9 +663,10 @@ def _wait_for_replicas(executor, step, stmt, max_lag: float, progress: _Progress
                 waited = now - started
                 if progress is not None:
                     progress.paused += waited
-                emit(executor.reporter, BATCH_PROGRESS,
-                     f"{stmt.location}: replica lag is {format_duration(lag or 0.0)} again; going on after a pause "
-                     f"of {format_duration(waited)}",
+                now_text = ("the replicas have caught up" if lag is None else
+                            f"replica lag is down to {format_duration(lag)}")
+                emit(executor.reporter, INFO,
+                     f"{stmt.location}: {now_text}; going on after a pause of {format_duration(waited)}",
                      **(progress.data("running", lag=lag, paused=waited) if progress else {"lag": lag}))
                 return waited
             return 0.0
@@ -643,7 +674,7 @@ def _wait_for_replicas(executor, step, stmt, max_lag: float, progress: _Progress
             started = now
         if now - last_report >= LAG_REPORT_EVERY or last_report == 0.0:
             last_report = now
-            emit(executor.reporter, BATCH_PROGRESS,
+            emit(executor.reporter, WARNING,
                  f"{stmt.location}: replica {name or '?'} replay lag {format_duration(lag)} is above "
                  f"max-replica-lag {format_duration(max_lag)}; pausing the batches", level="warning",
                  **(progress.data("paused", lag=lag, replica=name) if progress else {"lag": lag, "replica": name}))
@@ -684,6 +715,17 @@ def _interrupted_progress(executor, step, stmt, event_id) -> dict | None:
     return None
 
 
+def _recorded_state(executor, event_id) -> dict | None:
+    """The batch state the last committed batch recorded, or None."""
+    try:
+        row = executor.conn.execute(f"SELECT details -> 'batch' FROM {executor.ledger.qualified} WHERE id = %s",
+                                    (event_id,)).fetchone()
+    except Exception:  # noqa: BLE001 - the connection may be gone
+        return None
+    value = row[0] if row else None
+    return value if isinstance(value, dict) and "batches" in value else None
+
+
 def _rollback_quietly(conn) -> None:
     from psycopg.pq import TransactionStatus  # noqa: PLC0415
 
@@ -696,12 +738,16 @@ def _rollback_quietly(conn) -> None:
 
 def _close_failed(executor, step, event_id, stmt, error: str, details: dict) -> None:
     """Mark the event failed (a refusal or Ctrl-C is not a psycopg error, which the
-    executor would record itself); best effort."""
+    executor would record itself); best effort.
+
+    The event's details are left as the last committed batch wrote them: they are
+    the truth, while the state in memory may be one batch behind (Ctrl-C during a
+    COMMIT that went through)."""
+    del details
     try:
         _rollback_quietly(executor.conn)
         ledger_mod.finish_event(executor.conn, executor.ledger, event_id, status="failed", execution_ms=None,
-                                error=error, statements_done=stmt.index, details=details or None,
-                                version=step.version)
+                                error=error, statements_done=stmt.index, details=None, version=step.version)
     except Exception:  # noqa: BLE001 - the connection may be gone; the running event says enough
         pass
 

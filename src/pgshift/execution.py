@@ -306,12 +306,56 @@ class Executor:
         delay = min(self.options.retry_max, self.options.retry_base * (2 ** (attempt - 1)))
         delay = random.uniform(delay / 2, delay)
         what = "lock timeout" if sqlstate == LOCK_NOT_AVAILABLE else "deadlock"
+        relations = self._relations(stmt)
+        holder = self._long_lock_holder(relations) if relations else None
         emit(self.reporter, RETRY,
              f"{stmt.location}: {what} ({_first_line(exc)}); retry {attempt} of "
-             f"{self.options.lock_retries - 1} in {format_duration(delay)}",
-             level="warning", version=step.version, attempt=attempt, delay=delay, sqlstate=sqlstate)
-        self.sleep(delay)
+             f"{self.options.lock_retries - 1} in at most {format_duration(delay)}, as soon as "
+             + (f"{holder} lets go" if holder else "the lock is free"),
+             level="warning", version=step.version, attempt=attempt, delay=delay, sqlstate=sqlstate,
+             holder=holder)
+        self._wait_for_lock(relations, delay)
         return True
+
+    def _relations(self, stmt: Statement) -> tuple[str, ...]:
+        from .statements import referenced_relations  # noqa: PLC0415
+
+        return referenced_relations(stmt.node) if stmt.node is not None else ()
+
+    def _long_lock_holder(self, relations: tuple[str, ...]) -> str | None:
+        """A session holding a lock on one of *relations* in a transaction older than half the
+        lock timeout: what the next attempt would queue behind."""
+        threshold = max(0.05, (self.options.lock_timeout or 1.0) / 2)
+        try:
+            row = self.conn.execute(
+                "SELECT a.pid, a.application_name, a.state, round(extract(epoch FROM now() - a.xact_start)::numeric, 1), "
+                "left(regexp_replace(a.query, '\\s+', ' ', 'g'), 80) "
+                "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+                "WHERE l.granted AND l.locktype = 'relation' AND l.pid <> pg_backend_pid() "
+                "AND l.relation = ANY (SELECT to_regclass(n) FROM unnest(%s::text[]) AS n) "
+                "AND a.xact_start < now() - make_interval(secs => %s) "
+                "ORDER BY a.xact_start LIMIT 1", (list(relations), threshold)).fetchone()
+        except Exception:  # noqa: BLE001 - only advice: never let it break a retry
+            return None
+        if row is None:
+            return None
+        pid, app, state, age, query = row
+        return f"pid {pid} ({app or 'no application_name'}, {state}, transaction {age}s old: {query})"
+
+    def _wait_for_lock(self, relations: tuple[str, ...], delay: float) -> None:
+        """Back off for *delay* at most, but retry as soon as no long transaction holds a lock
+        on the statement's tables: no attempt queues behind a blocker that is still there, and
+        none waits long after it has gone."""
+        start = time.monotonic()
+        deadline = start + delay
+        floor = start + min(delay, 0.1)
+        while True:
+            now = time.monotonic()
+            if now >= deadline:
+                return
+            if relations and now >= floor and self._long_lock_holder(relations) is None:
+                return
+            self.sleep(min(0.1, deadline - now))
 
     def _fail(self, step: Step, exc, stmt: Statement | None, started_at, retries: int, statements_done: int):
         error = self._migration_failed(step, exc, stmt, retries)

@@ -448,6 +448,25 @@ def _decide_mode(relpath, text, statements, file_directives) -> tuple[str, str]:
 
 # --- helpers for lint and batching -----------------------------------------
 
+def referenced_relations(node) -> tuple[str, ...]:
+    """Every table a statement names (its RangeVar nodes), as quoted, possibly qualified names."""
+    found: list[str] = []
+
+    def walk(value):
+        if isinstance(value, ast.RangeVar):
+            name = f'"{value.relname}"'
+            found.append(f'"{value.schemaname}".{name}' if value.schemaname else name)
+        if isinstance(value, ast.Node):
+            for attr in value.__slots__:
+                walk(getattr(value, attr, None))
+        elif isinstance(value, (tuple, list)):
+            for item in value:
+                walk(item)
+
+    walk(node)
+    return tuple(dict.fromkeys(found))
+
+
 def parse_one(sql: str):
     """The parse node of a single statement."""
     return _parse_sql(sql)[0].stmt
@@ -509,6 +528,22 @@ class BatchShape:
         if target is not None:
             self.relation = (target.schemaname, target.relname)
             self.ref = target.alias.aliasname if target.alias is not None else target.relname
+
+    @property
+    def assigned_columns(self) -> tuple[str, ...]:
+        """The columns an UPDATE sets."""
+        if self.kind != "UpdateStmt":
+            return ()
+        return tuple(t.name for t in self.node.targetList or () if isinstance(t, ast.ResTarget) and t.name)
+
+    @property
+    def inserts_into_source(self) -> bool:
+        """An INSERT ... SELECT reading the table it inserts into."""
+        if self.kind != "InsertStmt" or self.relation is None:
+            return False
+        target = self.node.relation
+        return target.relname == self.relation[1] and (
+            target.schemaname == self.relation[0] or None in (target.schemaname, self.relation[0]))
 
     @property
     def verb(self) -> str:

@@ -262,3 +262,24 @@ def test_retries_run_out_and_the_failure_says_why(project, pgshift_database_url)
                 (VERSION,))
     assert row == [("failed", 2)]
     assert scalar(url, "SELECT count(*) FROM pg_attribute WHERE attrelid = 't'::regclass AND attname = 'c'") == 0
+
+
+def test_a_retry_waits_for_the_blocker_by_name_and_goes_as_soon_as_it_leaves(project, pgshift_database_url):
+    """The backoff is capped at 30 s, but no retry waits long after the blocker has gone, and none
+    queues behind a blocker that is still there: the migration commits right after the release."""
+    url = pgshift_database_url
+    query(url, "CREATE TABLE t (id int)")
+    root = project({f"{VERSION}_add.sql": "ALTER TABLE t ADD COLUMN c int;\n"})
+    with psycopg.connect(url, application_name="nightly-report") as holder:
+        holder.execute("SELECT * FROM t").fetchall()
+        pid = holder.info.backend_pid
+        proc = start_cli("up", "--lock-timeout", "100ms", "--project", str(root), "--database-url", url)
+        time.sleep(3.5)
+        released = time.monotonic()
+    out, err = proc.communicate(timeout=60)
+    finished = time.monotonic()
+    assert proc.returncode == 0, err
+    assert f"as soon as pid {pid} (nightly-report" in err
+    assert finished - released < 2.0, f"committed {finished - released:.1f}s after the blocker left"
+    attempts = err.count("lock timeout (canceling statement due to lock timeout)")
+    assert 1 <= attempts <= 4, err   # it waited for the blocker instead of queueing behind it again and again
