@@ -148,11 +148,13 @@ class UpResult:
     findings: tuple = ()
     database: str = ""
     safety: dict | None = None      # protected environments: preflight checks and the backup
+    batches: dict = field(default_factory=dict)   # dry run: version -> batching.describe_batches lines
 
     def to_dict(self) -> dict:
         steps = [{"version": s.version, "name": s.migration.name, "file": s.relpath, "mode": s.mode,
                   "mode_reason": s.parsed.mode_reason, "statements": len(s.parsed.statements),
-                  "resume_from": s.resume_from} for s in self.plan.steps]
+                  "resume_from": s.resume_from, "batches": self.batches.get(s.version, [])}
+                 for s in self.plan.steps]
         out = {"database": self.database, "dry_run": self.run is None, "plan": steps,
                "warnings": list(self.plan.warnings), "findings": [f.to_dict() for f in self.findings]}
         if self.safety is not None:
@@ -223,10 +225,18 @@ def up(project: Project, options: UpOptions = UpOptions(), confirm: Confirm | No
                     hint="fix them, silence a reviewed one with `-- pgshift:ignore RULE`, or pass --force")
             for w in plan.warnings:
                 emit(project.reporter, WARNING, w, level="warning")
-            emit(project.reporter, PLAN, _plan_summary(plan), steps=[s.version for s in plan.steps],
+            batches = {}
+            if options.dry_run:
+                from . import batching  # noqa: PLC0415
+
+                batches = {s.version: batching.describe_batches(s.parsed, conn, [e.parsed for e in plan.steps[:i]])
+                           for i, s in enumerate(plan.steps)
+                           if any(st.directive("batch") for st in s.parsed.statements)}
+            emit(project.reporter, PLAN, _plan_summary(plan, batches), steps=[s.version for s in plan.steps],
                  dry_run=options.dry_run)
             if options.dry_run or plan.empty:
-                return UpResult(plan, None if options.dry_run else RunResult(()), findings, project.connection.masked)
+                return UpResult(plan, None if options.dry_run else RunResult(()), findings, project.connection.masked,
+                                batches=batches)
             ledger_mod.ensure(conn, project.ledger, project.reporter)
             safety = None
             if project.env.protected:
@@ -341,7 +351,7 @@ def _nothing():
     yield
 
 
-def _plan_summary(plan: Plan) -> str:
+def _plan_summary(plan: Plan, batches: dict | None = None) -> str:
     if plan.empty:
         return "nothing to apply: the database is up to date"
     lines = [f"{len(plan.steps)} migration(s) to apply:"]
@@ -349,6 +359,8 @@ def _plan_summary(plan: Plan) -> str:
         extra = f", resuming after statement {s.resume_from}" if s.resume_from else ""
         lines.append(f"  {s.version}  {s.migration.name}  [{s.mode}: {s.parsed.mode_reason}; "
                      f"{len(s.parsed.statements)} statements{extra}]")
+        for text in (batches or {}).get(s.version, ()):
+            lines.append("    " + text.replace("\n", "\n    "))
     return "\n".join(lines)
 
 

@@ -195,6 +195,8 @@ class Executor:
             emit(self.reporter, RESUME, f"resuming {step.parsed.relpath} after statement {start} of {len(stmts)}"
                  + (f" (next: line {at.line})" if at else "") + ", which an earlier run completed",
                  version=step.version, statements_done=start)
+        # a batched statement that cannot be batched is refused before anything of the file runs
+        batching.precheck(self.conn, step.parsed, start)
         event_id = ledger_mod.start_event(
             self.conn, self.ledger, version=step.version, name=step.migration.name,
             description=step.migration.description, migration_type=step.action, checksum=self._checksum(step),
@@ -231,7 +233,8 @@ class Executor:
                 except psycopg.Error as exc:
                     if self._in_transaction():
                         self.conn.execute("ROLLBACK")
-                    if self._should_retry(exc, attempt, step, stmt):
+                    # a batched statement retries each batch itself; when that gives up, so does the file
+                    if not stmt.directive("batch") and self._should_retry(exc, attempt, step, stmt):
                         attempt += 1
                         retries += 1
                         index = safe_point
