@@ -7,6 +7,8 @@ the variants interleaved (floor, pgshift, pgshift, floor, ...) and medians taken
 because these machines are shared and noisy:
 
 - floor: psql applying every file in one session and ONE transaction, no bookkeeping;
+- per-file floor: psql in one session, each file in its own transaction (BEGIN/COMMIT
+  around it), still no bookkeeping: what per-migration atomicity itself costs;
 - pgshift: `pgshift up`, every migration in its own transaction with its ledger event
   (process start-up included);
 - `pgshift status` on the fully applied database, and on a project of 10,000 files;
@@ -94,9 +96,11 @@ def main() -> None:
     try:
         project = make_project(work / "project", args.migrations)
         files = sorted((project / "migrations").glob("*.sql"))
-        floor_times, pgshift_times = [], []
+        floor_times, pgshift_times, pertx_times = [], [], []
+        pertx_script = work / "pertx.sql"
+        pertx_script.write_text("".join(f"BEGIN;\n{f.read_text()}COMMIT;\n" for f in files))
         for run in range(args.runs):
-            order = ["floor", "pgshift"] if run % 2 == 0 else ["pgshift", "floor"]
+            order = ["floor", "pertx", "pgshift"] if run % 2 == 0 else ["pgshift", "pertx", "floor"]
             for variant in order:
                 url = fresh_db(server, f"bench_{variant}_{run}")
                 if variant == "floor":
@@ -104,6 +108,9 @@ def main() -> None:
                     for f in files:
                         cmd += ["-f", str(f)]
                     floor_times.append(timed(cmd, env=libpq_env(url)))
+                elif variant == "pertx":
+                    pertx_times.append(timed([psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", str(pertx_script)],
+                                             env=libpq_env(url)))
                 else:
                     pgshift_times.append(timed(PGSHIFT + ["-q", "up", "--project", str(project), "--database-url", url]))
                     with psycopg.connect(url) as conn:
@@ -111,6 +118,7 @@ def main() -> None:
                                             ).fetchone()[0]
                     assert done == args.migrations, done
         floor, ours = statistics.median(floor_times), statistics.median(pgshift_times)
+        pertx = statistics.median(pertx_times)
 
         applied_url = with_db(server, f"bench_pgshift_{args.runs - 1}")
         big = make_project(work / "big", args.status_files)
@@ -127,14 +135,17 @@ def main() -> None:
         print("| measurement | median | ratio |")
         print("|---|---:|---:|")
         print(f"| floor: psql, all files in one transaction | {floor:.2f} s | 1.00 |")
-        print(f"| pgshift up: a transaction and a ledger event per migration | {ours:.2f} s | {ours / floor:.2f} × floor |")
+        print(f"| psql, each file in its own transaction (no bookkeeping) | {pertx:.2f} s | {pertx / floor:.2f} × floor |")
+        print(f"| pgshift up: a transaction and a ledger event per migration | {ours:.2f} s | {ours / floor:.2f} × floor, "
+              f"{ours / pertx:.2f} × per-file floor |")
         print(f"| pgshift status, {args.migrations} applied | {statistics.median(status_applied):.3f} s | "
               f"{statistics.median(status_applied) / py:.1f} × python start-up |")
         print(f"| pgshift status, {args.status_files} files | {statistics.median(status_big):.3f} s | "
               f"{statistics.median(status_big) / py:.1f} × python start-up |")
         print(f"| pgshift --help | {statistics.median(helps):.3f} s | {statistics.median(helps) / py:.1f} × python start-up |")
         print(f"| python -c pass (baseline) | {py:.3f} s | 1.0 |")
-        print(f"\nall runs: floor {[round(t, 2) for t in floor_times]}, pgshift {[round(t, 2) for t in pgshift_times]}")
+        print(f"\nall runs: floor {[round(t, 2) for t in floor_times]}, per-file {[round(t, 2) for t in pertx_times]}, "
+              f"pgshift {[round(t, 2) for t in pgshift_times]}")
     finally:
         embedded.stop(pgdata)
         shutil.rmtree(work, ignore_errors=True)

@@ -114,59 +114,73 @@ class Executor:
     # -- the transactional mode -------------------------------------------------------
 
     def _run_transactional(self, step: Step, durable: bool = True) -> "_Outcome":
-        """BEGIN, the statements one round trip each (so an error names its statement), then the
-        ledger event and COMMIT in a single round trip. With ``durable`` False the commit does not
-        wait for the WAL flush (synchronous_commit off): a server crash can then lose the newest
-        such migrations *together with* their ledger events, never one without the other, and the
-        run's last commit waits for the flush of everything before it."""
+        """The file's statements and its ledger event in one transaction, sent as one pipeline
+        (BEGIN, each statement, the event, COMMIT; one flush, one sync): the server works while
+        the client prepares, and no statement waits for a round trip. An error still names its
+        statement: the statements before it have results, it has none.
+
+        With ``durable`` False the commit does not wait for the WAL flush (synchronous_commit
+        off): a server crash can then lose the newest such migrations *together with* their
+        ledger events, never one without the other; the run's last commit flushes everything."""
         import datetime as dt  # noqa: PLC0415
 
         import psycopg  # noqa: PLC0415
 
         attempt = 0
         started_at = dt.datetime.now(dt.timezone.utc)
+        statements = step.parsed.statements
         while True:
             attempt += 1
-            current: Statement | None = None
-            begun = time.monotonic()
+            cursors: list = []
             try:
-                self.conn.execute("BEGIN" if durable else "BEGIN; SET LOCAL synchronous_commit = off")
-                rows = 0
-                for stmt in step.parsed.statements:
-                    current = stmt
-                    if self.verbose:
-                        emit(self.reporter, STATEMENT, f"{stmt.location}: {_summary(stmt)}", level="debug",
-                             index=stmt.index, file=step.parsed.relpath)
-                    cur = self.conn.execute(stmt.sql, prepare=False)
-                    rows += max(cur.rowcount, 0)
-                current = None
-                ms = int((time.monotonic() - begun) * 1000)
-                self.conn.execute(self._final_event_sql(step, "completed", started_at, ms, retries=attempt - 1,
-                                                        statements_done=len(step.parsed.statements)) + "; COMMIT")
-                return _Outcome(attempt - 1, rows)
+                with self.conn.pipeline():
+                    self.conn.execute("BEGIN")
+                    if not durable:
+                        self.conn.execute("SET LOCAL synchronous_commit = off")
+                    for stmt in statements:
+                        if self.verbose:
+                            emit(self.reporter, STATEMENT, f"{stmt.location}: {_summary(stmt)}", level="debug",
+                                 index=stmt.index, file=step.parsed.relpath)
+                        cursors.append(self.conn.execute(stmt.sql, prepare=False))
+                    self.conn.execute(self._final_event_sql(step, "completed", None, None, retries=attempt - 1,
+                                                            statements_done=len(statements)), prepare=False)
+                    self.conn.execute("COMMIT")
+                return _Outcome(attempt - 1, sum(max(c.rowcount, 0) for c in cursors))
             except psycopg.Error as exc:
+                # the first statement without a result is the one that failed (None: the event or COMMIT)
+                current = next((stmt for stmt, cur in zip(statements, cursors) if cur.pgresult is None), None)
+                if len(cursors) < len(statements) and current is None:
+                    current = statements[len(cursors)]
                 if self._in_transaction():
                     self.conn.execute("ROLLBACK")
                 if current is not None and self._should_retry(exc, attempt, step, current):
                     continue
                 self._fail(step, exc, current, started_at, attempt - 1, statements_done=0)
 
-    def _final_event_sql(self, step: Step, status: str, started_at, ms: int, *, retries: int, statements_done: int,
-                         error: str | None = None, details: dict | None = None) -> str:
+    def _final_event_sql(self, step: Step, status: str, started_at, ms: int | None, *, retries: int,
+                         statements_done: int, error: str | None = None, details: dict | None = None) -> str:
+        """The INSERT of a closed event. ``started_at`` None: the transaction's start (now());
+        ``ms`` None: measured by the server at the INSERT."""
         from psycopg import sql  # noqa: PLC0415
 
         m = step.migration
         info = dict(details or {})
         if retries:
             info["lock_retries"] = retries
-        values = [m.version, m.name, m.description, status, step.action, started_at, self._checksum(step), ms,
-                  self.options.applied_by, self.options.client_host, self.options.tool_version, error,
-                  statements_done, _json(info) if info else None]
+        values = [m.version, m.name, m.description, status, step.action]
+        tail = [self._checksum(step)]
+        rest = [self.options.applied_by, self.options.client_host, self.options.tool_version, error,
+                statements_done, _json(info) if info else None]
         query = sql.SQL(
             "INSERT INTO {} (version, name, description, status, migration_type, started_at, completed_at, checksum, "
             "execution_ms, applied_by, client_host, tool_version, error, statements_done, details, rolled_back_at) "
             "VALUES ({}, {}, {}, {}, {}, {}, clock_timestamp(), {}, {}, {}, {}, {}, {}, {}, {}::jsonb, {})").format(
             sql.Identifier(self.ledger.schema, self.ledger.table), *[sql.Literal(v) for v in values],
+            sql.SQL("now()") if started_at is None else sql.Literal(started_at),
+            *[sql.Literal(v) for v in tail],
+            sql.SQL("(extract(epoch FROM clock_timestamp() - now()) * 1000)::bigint") if ms is None
+            else sql.Literal(ms),
+            *[sql.Literal(v) for v in rest],
             sql.SQL("clock_timestamp()" if step.action == "rollback" and status == "completed" else "NULL"))
         return query.as_string(self.conn)
 
