@@ -13,10 +13,10 @@ from typing import Callable
 
 from . import config as config_mod
 from . import discovery
-from .errors import ConfigError, InputError, MismatchError, PgshiftError, PlanError, SafetyRefusal
+from .errors import ConfigError, InputError, PgshiftError, SafetyRefusal
 from .events import CONFIRM, INFO, PLAN, RUN_COMPLETED, WARNING, emit
 from .model import (
-    APPLIED, CHANGED, MISSING, TX_FILE, MigrationFile, ParsedFile, Plan, RunResult, Step, VersionState,
+    APPLIED, CHANGED, MISSING, MigrationFile, ParsedFile, Plan, RunResult, Step, VersionState,
 )
 
 Confirm = Callable[[str, str], bool]   # (prompt, the word to type) -> confirmed
@@ -1019,4 +1019,3 @@ def db_command(project_dir: str | Path | None, action: str, database: str | None
 
 
 __all__ = [name for name in dir() if not name.startswith("_")]
-_ = (field, TX_FILE, PlanError, MismatchError)

@@ -12,7 +12,7 @@ import sys
 import click
 
 from . import __version__
-from .errors import InputError, PgshiftError
+from .errors import PgshiftError
 
 _META = "pgshift.globals"
 
@@ -320,8 +320,6 @@ def _print_error(err: PgshiftError) -> None:
 
     click.echo(render_error(err, color=False), err=True)
 
-
-_ = InputError
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

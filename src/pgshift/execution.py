@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import random
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from . import ledger as ledger_mod
 from .errors import MigrationFailed
 from .events import (
-    FILE_COMPLETED, FILE_FAILED, FILE_STARTED, INFO, RESUME, RETRY, STATEMENT, WARNING, emit,
+    FILE_COMPLETED, FILE_FAILED, FILE_STARTED, RESUME, RETRY, STATEMENT, WARNING, emit,
 )
 from .model import (
     TX_BATCHED, TX_FILE, TX_NONE, TX_OWN, Location, Plan, RunResult, Statement, Step, StepResult,
@@ -44,12 +44,6 @@ class ExecOptions:
     applied_by: str = "unknown"
     client_host: str = "unknown"
     tool_version: str = "pgshift"
-
-
-@dataclass
-class _Attempt:
-    retries: int = 0
-    waits: list = field(default_factory=list)
 
 
 class Executor:
@@ -237,8 +231,6 @@ class Executor:
                     else:
                         if stmt.kind == "IndexStmt" and stmt.non_transactional:
                             self._drop_invalid_index(stmt)
-                        if not in_tx and stmt.tx_control == "commit":
-                            pass
                         if in_tx and stmt.tx_control == "commit":
                             # progress inside the file's own transaction: durable exactly when its work is
                             ledger_mod.record_progress(self.conn, self.ledger, event_id, statements_done=index + 1)
@@ -464,4 +456,4 @@ def _json(value) -> str:
     return json.dumps(value, default=str)
 
 
-__all__ = ["Executor", "ExecOptions", "locate", "INFO"]
+__all__ = ["Executor", "ExecOptions", "locate"]

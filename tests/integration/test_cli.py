@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
 
 from conftest import run_cli, scalar
 
@@ -87,5 +86,4 @@ def test_verbose_shows_every_statement(project, pgshift_database_url):
     root = project({"20250101000001_a.sql": "CREATE TABLE a (id int);\nCREATE TABLE b (id int);\n"})
     result = run_cli("-v", "up", "--project", str(root), "--database-url", pgshift_database_url)
     assert result.code == 0
-    _ = os
     assert "migrations/20250101000001_a.sql:2:1: CREATE TABLE b (id int)" in result.err
