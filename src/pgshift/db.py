@@ -36,11 +36,16 @@ def connect(url: str, *, autocommit: bool = True, application_name: str = APPLIC
             hint="check the URL, that the server runs, and the credentials",
         ) from None
     conn.prepare_threshold = None
+    session_settings(conn)
+    return conn
+
+
+def session_settings(conn) -> None:
+    """pgshift's own session settings (again after a file's RESET ALL)."""
     if conn.info.server_version >= 140000:
         # a killed pgshift must not leave its backend running (and holding the run lock and the
         # migration's locks) until the current statement ends: let the server check for us
         conn.execute("SET client_connection_check_interval = '1s'")
-    return conn
 
 
 def server_version(conn) -> int:

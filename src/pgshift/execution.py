@@ -88,12 +88,23 @@ class Executor:
         else:  # pragma: no cover - modes are closed
             raise ValueError(step.mode)
         ms = int((time.monotonic() - started) * 1000)
+        if any(s.kind == "VariableSetStmt" and not getattr(s.node, "is_local", False) for s in p.statements):
+            self._reset_session()
         emit(self.reporter, FILE_COMPLETED, f"{step.action} {p.relpath} done in {format_duration(ms / 1000)}",
              version=step.version, file=p.relpath, execution_ms=ms, retries=outcome.retries)
         return StepResult(step.version, step.migration.name, step.action, step.mode, "completed", ms,
                           len(p.statements), step.resume_from, outcome.retries, outcome.rows)
 
     # -- settings ---------------------------------------------------------------
+
+    def _reset_session(self) -> None:
+        """A file's own `SET search_path = ...` must not leak into the files after it: each file
+        starts from the session's defaults, as it would in a psql session of its own."""
+        from .db import session_settings  # noqa: PLC0415
+
+        self.conn.execute("RESET ALL")
+        session_settings(self.conn)
+        self._current_lock_timeout = None
 
     def _apply_session_timeouts(self, lock_timeout, statement_directive=None) -> None:
         statement_timeout = (parse_duration(statement_directive.args["value"]) if statement_directive

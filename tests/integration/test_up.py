@@ -310,3 +310,16 @@ def test_password_never_in_output_on_success(project, pgshift_server_url, pgshif
         assert "Sup3rSecretPw" not in result.all
     bad = run_cli("status", "--project", str(root), "--database-url", url.replace("dbname=", "dbname=nope_"))
     assert bad.code == 1 and "Sup3rSecretPw" not in bad.all and "********" in bad.err
+
+
+def test_a_files_session_settings_do_not_leak_into_the_next_file(project, pgshift_database_url):
+    root = project({
+        "20250101000001_elsewhere.sql": "CREATE SCHEMA elsewhere;\nSET search_path = elsewhere;\nCREATE TABLE a (id int);\n",
+        "20250101000002_plain.sql": "CREATE TABLE b (id int);\n",
+    })
+    result = run_cli("up", "--lock-timeout", "3s", "--project", str(root), "--database-url", pgshift_database_url)
+    assert result.code == 0, result.all
+    assert scalar(pgshift_database_url, "SELECT to_regclass('elsewhere.a')") is not None
+    # the second file ran with the session's own search_path, as it would in a psql session of its own
+    assert scalar(pgshift_database_url, "SELECT to_regclass('public.b')") is not None
+    assert scalar(pgshift_database_url, "SELECT to_regclass('elsewhere.b')") is None

@@ -24,7 +24,7 @@ ALLOWED = {
     "ledger": {"model", "errors", "events"},
     "embedded": {"model", "errors"},
     "batching": {"model", "errors", "events", "ledger", "statements"},
-    "execution": {"model", "errors", "events", "ledger", "batching", "statements"},
+    "execution": {"model", "errors", "events", "ledger", "batching", "statements", "db"},
     "safety": {"model", "errors", "events", "config", "db", "embedded", "ledger", "snapshot", "safety"},
     "api": {"model", "errors", "events", "config", "discovery", "statements", "planning", "db", "ledger",
             "execution", "batching", "safety", "lint", "embedded", "snapshot", "templates"},
