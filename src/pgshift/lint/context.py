@@ -333,6 +333,18 @@ class LintContext:
         schema, name = table_key(rv)
         return bool(self.run.tables.find(schema, name, before=self.pos))
 
+    def constraints_added_to_existing_table(self, contype):
+        """(table, constraint, column-or-None) for each constraint of *contype* this ALTER TABLE
+        adds to a table that existed before the run (ADD CONSTRAINT, or inside ADD COLUMN)."""
+        from . import nodes  # noqa: PLC0415
+
+        rel = self.node.relation
+        if rel is None or self.is_new_table(rel):
+            return
+        for con, column in nodes.added_constraints(self.node):
+            if con.contype == contype:
+                yield rel, con, column
+
     def is_new_table(self, rv) -> bool:
         """Created earlier in the run, so locking it blocks nobody (also true for
         temporary tables)."""

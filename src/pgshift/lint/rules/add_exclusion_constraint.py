@@ -29,12 +29,7 @@ NODES = ("AlterTableStmt:AT_AddConstraint",)
 
 
 def check(ctx):
-    rel = ctx.node.relation
-    if rel is None or ctx.is_new_table(rel):
-        return
-    for con, _column in nodes.added_constraints(ctx.node):
-        if con.contype != CT.CONSTR_EXCLUSION:
-            continue
+    for rel, con, _column in ctx.constraints_added_to_existing_table(CT.CONSTR_EXCLUSION):
         yield ctx.finding(
             ID, SEVERITY, con,
             f"EXCLUDE constraint on {nodes.relname(rel)} builds its index and checks every row under an ACCESS "

@@ -33,11 +33,8 @@ NODES = ("AlterTableStmt:AT_AddConstraint", "AlterTableStmt:AT_AddColumn")
 
 
 def check(ctx):
-    rel = ctx.node.relation
-    if rel is None or ctx.is_new_table(rel):
-        return
-    for con, _column in nodes.added_constraints(ctx.node):
-        if con.contype != CT.CONSTR_PRIMARY or con.indexname:
+    for rel, con, _column in ctx.constraints_added_to_existing_table(CT.CONSTR_PRIMARY):
+        if con.indexname:
             continue
         name = con.conname or f"{rel.relname}_pkey"
         yield ctx.finding(

@@ -32,11 +32,8 @@ NODES = ("AlterTableStmt:AT_AddConstraint", "AlterTableStmt:AT_AddColumn")
 
 
 def check(ctx):
-    rel = ctx.node.relation
-    if rel is None or ctx.is_new_table(rel):
-        return
-    for con, column in nodes.added_constraints(ctx.node):
-        if con.contype != CT.CONSTR_UNIQUE or con.indexname:
+    for rel, con, column in ctx.constraints_added_to_existing_table(CT.CONSTR_UNIQUE):
+        if con.indexname:
             continue
         name = con.conname or (f"{rel.relname}_{column.colname}_key" if column is not None else "name")
         yield ctx.finding(

@@ -32,11 +32,8 @@ NODES = ("AlterTableStmt:AT_AddConstraint", "AlterTableStmt:AT_AddColumn")
 
 
 def check(ctx):
-    rel = ctx.node.relation
-    if rel is None or ctx.is_new_table(rel):
-        return
-    for con, column in nodes.added_constraints(ctx.node):
-        if con.contype != CT.CONSTR_CHECK or con.skip_validation:
+    for rel, con, column in ctx.constraints_added_to_existing_table(CT.CONSTR_CHECK):
+        if con.skip_validation:
             continue
         name = f" {con.conname}" if con.conname else ""
         what = f"column {column.colname}" if column is not None else nodes.relname(rel)
