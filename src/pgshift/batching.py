@@ -230,6 +230,17 @@ def _track_created(created: dict, stmt: Statement) -> None:
     created[relation.relname] = created_primary_key(stmt.node) if stmt.kind == "CreateStmt" else None
 
 
+def _printed(stmt: Statement) -> str:
+    """The statement on one line as pglast prints it (comments dropped, so a `--` in the
+    file cannot swallow the rest of the line)."""
+    from .statements import deparse  # noqa: PLC0415
+
+    try:
+        return deparse(stmt.node)
+    except Exception:  # noqa: BLE001 - a printer gap must not break a dry run
+        return stmt.sql
+
+
 def describe_batches(parsed: ParsedFile, conn=None, earlier: tuple[ParsedFile, ...] | list = ()) -> list[str]:
     """For ``--dry-run``: one entry per batched statement of *parsed*: its mode, and in
     key-range mode the statement as each batch runs it.
@@ -259,7 +270,7 @@ def describe_batches(parsed: ParsedFile, conn=None, earlier: tuple[ParsedFile, .
         if shape.self_limiting:
             out.append(f"{stmt.location}: batched {shape.verb}, {SELF_LIMITING} (a LIMIT in its row selection): "
                        f"run again, one transaction each, until it changes no row{throttle}\n"
-                       f"    {' '.join(stmt.sql.split())}")
+                       f"    {_printed(stmt)}")
             continue
         key, key_type = "<primary key>", None
         try:
