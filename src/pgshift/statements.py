@@ -283,6 +283,11 @@ def _syntax_error(relpath: str, text: str, exc: Exception) -> SqlSyntaxError:
                 "e.g. DO $$ BEGIN RAISE NOTICE '...'; END $$;")
     elif text[index:index + 1] == "\\":
         hint = "psql meta-commands are not SQL; remove the line (pgshift connects to the configured database)"
+    if hint is None:
+        before = text[:index].rstrip().upper()
+        if before.endswith(("FROM STDIN;", "FROM STDIN", "FROM PSTDIN;")):
+            hint = ("this looks like COPY ... FROM STDIN data, which only psql can send; write the rows as INSERT "
+                    "statements, or COPY from a file on the database server")
     return SqlSyntaxError(f"syntax error: {message}", location=Location(relpath, line, col),
                           context=caret_context(text, index), hint=hint)
 
@@ -351,6 +356,13 @@ def parse_file(relpath: str, text: str, *, database: str | None = None) -> Parse
                                  location=d.location, context=caret_context(text, d.offset),
                                  hint="put it on the line before the statement it is for")
 
+    for stmt in statements:
+        if stmt.kind == "CopyStmt" and stmt.node.filename is None:
+            raise SqlSyntaxError(
+                f"COPY ... {'FROM STDIN' if stmt.node.is_from else 'TO STDOUT'} needs psql's data stream, "
+                "which a migration run by pgshift does not have",
+                location=stmt.location, context=caret_context(text, stmt.offset),
+                hint="write the rows as INSERT statements, or COPY from a file on the database server")
     _check_directive_placement(text, statements, file_directives)
     mode, reason = _decide_mode(relpath, text, statements, file_directives)
     return ParsedFile(relpath, text, tuple(statements), tuple(directives), file_directives, tuple(metas), mode, reason)

@@ -169,3 +169,19 @@ def test_the_fast_parse_tree_equals_pglasts_own_value_for_value_and_type():
     import pytest
     with pytest.raises(ValueError):
         ast.Constraint(contype="no such constraint type")
+
+
+@pytest.mark.parametrize("text, where, words", [
+    ("COPY t FROM STDIN;\n", "f.sql:1:1", "FROM STDIN needs psql's data stream"),
+    ("SELECT 1;\nCOPY (SELECT 1) TO STDOUT;\n", "f.sql:2:1", "TO STDOUT needs psql's data stream"),
+    ("CREATE TABLE t (a int);\nCOPY t FROM stdin;\n1\t2\n\\.\n", "f.sql:3:1", "COPY ... FROM STDIN data"),
+])
+def test_copy_with_psqls_data_stream_is_refused(text, where, words):
+    with pytest.raises(SqlSyntaxError) as err:
+        parse_file("f.sql", text)
+    assert str(err.value.location) == where
+    assert words in err.value.message + (err.value.hint or "")
+
+
+def test_copy_from_a_server_file_is_fine():
+    assert parse_file("f.sql", "COPY t FROM '/srv/data.csv' WITH (FORMAT csv);").statements[0].kind == "CopyStmt"
