@@ -1,0 +1,61 @@
+"""The reporters as a person sees them: rich on a terminal, plain lines otherwise."""
+import io
+
+from rich.console import Console
+
+from pgshift.events import Event
+from pgshift.reporting import PlainReporter, RichReporter, render_status
+
+RUN = [
+    Event("plan", "2 migration(s) to apply", data={"steps": ["1", "2"], "dry_run": False}),
+    Event("file_started", "migrate a.sql", data={"file": "a.sql", "action": "migrate"}),
+    Event("statement", "a.sql:1:1: CREATE TABLE a", level="debug"),
+    Event("batch_progress", "a.sql:3:1: batch 4: 4,000 rows", data={"rows": 4000, "batches": 4, "share": 0.4}),
+    Event("index_progress", "building", data={"percent": 55.0, "phase": "building index"}),
+    Event("retry", "a.sql:2:1: lock timeout; retry 1 of 7", level="warning"),
+    Event("file_completed", "migrate a.sql done in 5ms", data={"file": "a.sql"}),
+    Event("file_started", "migrate b.sql", data={"file": "b.sql", "action": "migrate"}),
+    Event("file_failed", "migrate b.sql failed", level="error"),
+]
+
+
+def test_rich_reporter_shows_lines_and_closes_its_live_display():
+    out = io.StringIO()
+    reporter = RichReporter(Console(file=out, force_terminal=True, width=120), verbose=False)
+    for event in RUN:
+        reporter.emit(event)
+    assert reporter.progress is not None          # a live display while the run goes on
+    reporter.close()
+    assert reporter.progress is None
+    text = out.getvalue()
+    for shown in ("2 migration(s) to apply", "migrate a.sql done in 5ms", "retry 1 of 7", "migrate b.sql failed"):
+        assert shown in text
+    assert "CREATE TABLE a" not in text           # statements only with -v
+
+
+def test_plain_reporter_levels():
+    out = io.StringIO()
+    quiet = PlainReporter(out, quiet=True)
+    for event in RUN:
+        quiet.emit(event)
+    lines = out.getvalue().splitlines()
+    assert any("WARNING" in line and "retry 1 of 7" in line for line in lines)
+    assert any("ERROR" in line and "b.sql failed" in line for line in lines)
+    assert not any("done in 5ms" in line for line in lines)
+    verbose_out = io.StringIO()
+    verbose = PlainReporter(verbose_out, verbose=True)
+    for event in RUN:
+        verbose.emit(event)
+    assert "CREATE TABLE a" in verbose_out.getvalue()
+
+
+def test_status_table_plain():
+    from pgshift.api import StatusResult
+    from pgshift.model import VersionState
+
+    result = StatusResult((VersionState("20250101000001", "a", "applied", "migrations/x.sql", True, None, 5),
+                           VersionState("20250101000002", "b", "pending", "migrations/y.sql")), "db", "l", True)
+    text = render_status(result, color=False)
+    assert text.splitlines()[0].split() == ["version", "name", "state", "applied", "at", "took", "rollback"]
+    assert "20250101000002  b     pending" in text
+    assert text.splitlines()[-1] == "db · ledger l · 1 applied, 1 pending"
