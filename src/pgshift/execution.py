@@ -194,9 +194,9 @@ class Executor:
         self.conn.execute(self._final_event_sql(step, status, started_at, ms, retries=retries,
                                                 statements_done=statements_done, error=error, details=details))
 
-    def _checksum(self, step: Step) -> str:
-        if step.action == "rollback" and step.migration.rollback is not None:
-            return step.migration.checksum  # the ledger keeps the migration's checksum
+    @staticmethod
+    def _checksum(step: Step) -> str:
+        """A rollback event records the migration's checksum too: it is the version's file."""
         return step.migration.checksum
 
     # -- statement by statement --------------------------------------------------------

@@ -323,3 +323,14 @@ def test_a_files_session_settings_do_not_leak_into_the_next_file(project, pgshif
     # the second file ran with the session's own search_path, as it would in a psql session of its own
     assert scalar(pgshift_database_url, "SELECT to_regclass('public.b')") is not None
     assert scalar(pgshift_database_url, "SELECT to_regclass('elsewhere.b')") is None
+
+
+def test_a_file_that_leaves_its_transaction_open_is_rolled_back_not_committed(project, pgshift_database_url):
+    root = project({"20250101000001_open.sql": "BEGIN;\nCREATE TABLE a (id int);\nCOMMIT;\nBEGIN;\nCREATE TABLE b (id int);\n"})
+    result = run_cli("up", "--project", str(root), "--database-url", pgshift_database_url)
+    assert result.code == 1, result.all
+    assert "ends inside a transaction it opened (BEGIN without COMMIT)" in result.err
+    assert "migrations/20250101000001_open.sql:5:1" in result.err
+    assert scalar(pgshift_database_url, "SELECT to_regclass('a')") is not None
+    assert scalar(pgshift_database_url, "SELECT to_regclass('b')") is None
+    assert ledger_rows(pgshift_database_url)[-1][2:4] == ("failed", 3)
