@@ -278,14 +278,15 @@ def _report_findings(reporter, findings, per_rule: int = 3) -> None:
 
 
 def _run_with_monitor(project, executor, plan, options) -> RunResult:
-    monitor = None
-    if options.monitor or project.env.protected:
-        try:
-            from .safety import monitor as monitor_mod  # noqa: PLC0415
-        except ImportError:
-            monitor_mod = None
-        if monitor_mod is not None:
-            monitor = monitor_mod.start(project, executor.conn.info.backend_pid, database_url(project))
+    """Run the plan under the monitor: from the start in protected environments or with
+    --monitor; otherwise only once the run has lasted a few seconds, so that a migration
+    stuck behind a lock is never silent (the monitor names who blocks it)."""
+    from .safety import monitor as monitor_mod  # noqa: PLC0415
+
+    pid = executor.conn.info.backend_pid
+    url = database_url(project)
+    eager = options.monitor or project.env.protected
+    watcher = _LateMonitor(monitor_mod, project, pid, url, delay=0.0 if eager else LATE_MONITOR_DELAY)
     try:
         run = executor.run(plan)
         total = sum(s.execution_ms for s in run.steps)
@@ -293,8 +294,47 @@ def _run_with_monitor(project, executor, plan, options) -> RunResult:
              level="debug", steps=len(run.steps))
         return run
     finally:
-        if monitor is not None:
-            monitor.stop()
+        watcher.stop()
+
+
+LATE_MONITOR_DELAY = 5.0
+
+
+class _LateMonitor:
+    """Starts the monitor after *delay* seconds unless stopped first; stops it with the run."""
+
+    def __init__(self, monitor_mod, project, pid: int, url: str, delay: float):
+        import threading  # noqa: PLC0415
+
+        self._lock = threading.Lock()
+        self._stopped = False
+        self._monitor = None
+        self._args = (monitor_mod, project, pid, url)
+        if delay <= 0:
+            self._start()
+            self._timer = None
+        else:
+            self._timer = threading.Timer(delay, self._start)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def _start(self) -> None:
+        monitor_mod, project, pid, url = self._args
+        with self._lock:
+            if self._stopped:
+                return
+            try:
+                self._monitor = monitor_mod.start(project, pid, url)
+            except Exception as exc:  # noqa: BLE001 - the watcher must never break the run it watches
+                emit(project.reporter, WARNING, f"the monitor could not start: {exc}", level="warning")
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stopped = True
+            if self._timer is not None:
+                self._timer.cancel()
+            if self._monitor is not None:
+                self._monitor.stop()
 
 
 def _protected_gate(project, conn, plan, options, confirm, files) -> dict | None:

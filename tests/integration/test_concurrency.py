@@ -119,3 +119,18 @@ def test_a_dropped_connection_fails_cleanly_and_the_next_run_applies(project, pg
     assert again.code == 0, again.all
     assert [(r[0], r[2]) for r in ledger_rows(pgshift_database_url)] == [
         ("20250101000001", "completed"), ("20250101000002", "completed")]
+
+
+def test_a_migration_stuck_behind_a_lock_is_never_silent(project, pgshift_database_url):
+    """No lock timeout (a dev environment) and no --monitor: after a few seconds the monitor
+    starts anyway and names the session the migration waits for."""
+    query(pgshift_database_url, "CREATE TABLE t (id int)")
+    root = project({"20250101000001_add.sql": "ALTER TABLE t ADD COLUMN c int;\n"})
+    with psycopg.connect(pgshift_database_url, application_name="long-report") as holder:
+        holder.execute("SELECT * FROM t").fetchall()
+        pid = holder.info.backend_pid
+        proc = _start(root, pgshift_database_url)
+        time.sleep(8)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert f"pid {pid}" in err and "long-report" in err, err
