@@ -213,7 +213,10 @@ def up(project: Project, options: UpOptions = UpOptions(), confirm: Confirm | No
             states = version_states(files, events)
             chosen = pending_versions(states, plan_options)
             by_version = {m.version: m for m in files}
-            parsed = {s.version: parse(by_version[s.version], database) for s in chosen}
+            from .statements import fast_trees  # noqa: PLC0415
+
+            with fast_trees():
+                parsed = {s.version: parse(by_version[s.version], database) for s in chosen}
             plan = build_plan(files, events, parsed, plan_options)
             findings = _lint_pending(project, list(plan.steps), files)
             _report_findings(project.reporter, findings)
@@ -959,8 +962,10 @@ def lint(project_dir: str | Path | None = None, paths: list | None = None, fmt: 
 
 def _lint_one_by_one(inputs: list, options) -> list:
     from .lint.engine import lint as run_lint  # noqa: PLC0415
+    from .statements import fast_trees  # noqa: PLC0415
 
-    return [run_lint([inp], options) for inp in inputs]
+    with fast_trees():
+        return [run_lint([inp], options) for inp in inputs]
 
 
 def _lint_each(inputs: list, options) -> list:

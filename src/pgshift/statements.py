@@ -158,29 +158,79 @@ def _identity(value):
     return value
 
 
-_PLAIN = (int, bool, str, dict, float)
+_READY = {"List*": tuple, "bool": bool, "char": str}   # C type -> the Python type needing no adaptor
 
 
-def _fast_setattr(self, name, value, _set=object.__setattr__, _plain=_PLAIN, _cache=_COERCERS):
-    # child nodes and tuples of them pass as they are; scalars may need an enum or an adaptor
-    if value is not None and type(value) in _plain:
-        cls = type(self)
-        coerce = _cache.get((cls, name)) or _coercer(cls, name)
-        value = coerce(value)
-    _set(self, name, value)
+def _fast_init(cls):
+    """An ``__init__`` for *cls* that stores what the C parser hands it: each attribute
+    with ``object.__setattr__``, through the cached coercion where pglast's validation
+    would convert it (an enum, an adaptor), and nothing else. Built once per class."""
+    names = list(cls.__slots__)
+    env = {"_set": object.__setattr__}
+    lines = [f"def __init__(self, {', '.join(f'{n}=None' for n in names)}):"]
+    for n in names:
+        coerce = _coercer(cls, n)
+        if coerce is _identity:
+            lines.append(f"    _set(self, {n!r}, {n})")
+            continue
+        env[f"_co_{n}"] = coerce
+        # what the C parser already hands over in final form passes as it is
+        ready = _READY.get(cls.__slots__[n][0])
+        if ready is not None:
+            env[f"_ok_{n}"] = ready
+            lines.append(f"    _set(self, {n!r}, {n} if {n} is None or type({n}) is _ok_{n} else _co_{n}({n}))")
+        else:
+            lines.append(f"    _set(self, {n!r}, None if {n} is None else _co_{n}({n}))")
+    if not names:
+        lines.append("    pass")
+    exec("\n".join(lines), env)  # noqa: S102 - generated from pglast's own slot table
+    return env["__init__"]
+
+
+_NODE_CLASSES: list = []
+_FAST: dict = {}
+_SLOW: dict = {}
+_fast_depth = 0
+
+
+def _node_classes() -> list:
+    if not _NODE_CLASSES:
+        for cls in vars(ast).values():
+            if isinstance(cls, type) and issubclass(cls, ast.Node) and "__init__" in cls.__dict__ \
+                    and isinstance(cls.__dict__.get("__slots__"), dict):
+                _NODE_CLASSES.append(cls)
+                _SLOW[cls] = cls.__dict__["__init__"]
+                _FAST[cls] = _fast_init(cls)
+    return _NODE_CLASSES
+
+
+class fast_trees:
+    """While active, pglast's node classes take the parser's values as they are (see
+    :func:`_fast_init`); pglast's validating constructors are back when it ends. Wrap a
+    loop over many files in it to pay the switch once; nesting is cheap."""
+
+    def __enter__(self):
+        global _fast_depth
+        if _fast_depth == 0:
+            for cls in _node_classes():
+                cls.__init__ = _FAST[cls]
+        _fast_depth += 1
+        return self
+
+    def __exit__(self, *exc):
+        global _fast_depth
+        _fast_depth -= 1
+        if _fast_depth == 0:
+            for cls in _NODE_CLASSES:
+                cls.__init__ = _SLOW[cls]
+        return False
 
 
 def _parse_sql(sql: str):
-    """pglast's parse tree, built several times faster: while the C parser builds
-    the nodes, each attribute goes through a cached coercion instead of pglast's
-    general validation (same values and types: tests/unit/test_statements.py
-    compares the two trees)."""
-    validating = ast.Node.__setattr__
-    ast.Node.__setattr__ = _fast_setattr
-    try:
+    """pglast's parse tree, built several times faster (same values and types:
+    tests/unit/test_statements.py compares the two trees)."""
+    with fast_trees():
         return _pglast_parse_sql(sql)
-    finally:
-        ast.Node.__setattr__ = validating
 
 
 # --- meta-commands, comments, directives ------------------------------------

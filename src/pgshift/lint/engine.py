@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from pgshift.errors import ConfigError, DirectiveError, SqlSyntaxError
 from pgshift.model import Finding, Location, ParsedFile
-from pgshift.statements import parse_file
+from pgshift.statements import fast_trees, parse_file
 
 from .context import NEWEST_VERSION, FileFacts, LintContext, ParseProblem, RunFacts
 from .registry import SEVERITIES, Rule, all_rules, explain, get_rule, list_rules
@@ -246,6 +246,11 @@ def _meta_problem(location: Location, raw: str, command: str) -> ParseProblem:
 def lint(inputs: Sequence[LintInput], options: LintOptions | None = None) -> LintReport:
     """Lint files given in run order. Never raises for bad SQL (that is a
     finding); raises ConfigError for unknown rules or severities in *options*."""
+    with fast_trees():
+        return _lint(inputs, options)
+
+
+def _lint(inputs: Sequence[LintInput], options: LintOptions | None) -> LintReport:
     options = options or LintOptions()
     version, effective = _resolve(options)
     ledger = options.ledger
