@@ -59,8 +59,8 @@ def _reporter():
     ctx = click.get_current_context()
     reporter = ctx.meta.get("pgshift.reporter")
     if reporter is None:
-        reporter = make_reporter(json_mode=bool(_g("json_out")), verbose=bool(_g("verbose")),
-                                 quiet=bool(_g("quiet")), color=not _g("no_color") and "NO_COLOR" not in os.environ)
+        reporter = make_reporter(verbose=bool(_g("verbose")), quiet=bool(_g("quiet")),
+                                 color=not _g("no_color") and "NO_COLOR" not in os.environ)
         ctx.meta["pgshift.reporter"] = reporter
         ctx.call_on_close(reporter.close)   # a live display never outlives the command, even on an error
     return reporter

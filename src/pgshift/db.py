@@ -53,12 +53,6 @@ def server_version(conn) -> int:
     return conn.info.server_version // 10000
 
 
-def set_timeouts(conn, *, lock_timeout: float | None, statement_timeout: float | None, local: bool = False) -> None:
-    scope = "LOCAL " if local else ""
-    conn.execute(f"SET {scope}lock_timeout = '{int((lock_timeout or 0) * 1000)}ms'")
-    conn.execute(f"SET {scope}statement_timeout = '{int((statement_timeout or 0) * 1000)}ms'")
-
-
 def whoami() -> tuple[str, str]:
     try:
         user = getpass.getuser()

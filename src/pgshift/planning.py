@@ -41,15 +41,6 @@ def latest_events(events: list[LedgerEvent]) -> dict[str, LedgerEvent]:
     return latest
 
 
-def last_applied_event(events: list[LedgerEvent], version: str) -> LedgerEvent | None:
-    found = None
-    for event in events:
-        v, kind = _normalise(event)
-        if v == version and kind in ("migrate", "baseline") and (event.status or "") == "completed":
-            found = event
-    return found
-
-
 def event_state(event: LedgerEvent) -> str:
     _, kind = _normalise(event)
     status = (event.status or "running").strip().lower()

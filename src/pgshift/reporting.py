@@ -122,7 +122,7 @@ class RichReporter:
             self.tasks.clear()
 
 
-def make_reporter(*, json_mode: bool, verbose: bool, quiet: bool, color: bool):
+def make_reporter(*, verbose: bool, quiet: bool, color: bool):
     if sys.stderr.isatty() and color:
         from rich.console import Console  # noqa: PLC0415
 
