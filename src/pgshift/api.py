@@ -184,12 +184,11 @@ def _lint_pending(project: Project, steps: list[Step], all_files: list[Migration
         return ()
     cfg = project.config
     try:
-        from .lint.engine import LintInput, LintOptions, lint  # noqa: PLC0415
+        from .lint.engine import LintInput, lint  # noqa: PLC0415
 
         inputs = [LintInput(s.relpath, s.parsed.text, has_rollback=s.migration.rollback is not None,
                             parsed=s.parsed) for s in steps]
-        report = lint(inputs, LintOptions(target_version=cfg.lint.target_version or cfg.target_version,
-                                          disable=cfg.lint.disable, severity=cfg.lint.severity, ledger=cfg.ledger))
+        report = lint(inputs, _lint_options(cfg))
     except Exception as exc:  # noqa: BLE001 - a linter bug must not stop a migration; it is said, not hidden
         emit(project.reporter, WARNING, f"lint could not run ({type(exc).__name__}: {exc}); "
                                         "applying without its findings", level="warning")
@@ -921,7 +920,7 @@ def diagnose(project: Project) -> Diagnosis:
 def lint(project_dir: str | Path | None = None, paths: list | None = None, fmt: str = "text",
          target_version: int | None = None, env: str | None = None):
     """Lint the project's migrations (or the given files and folders); returns (report, rendered text)."""
-    from .lint.engine import LintInput, LintOptions, LintReport  # noqa: PLC0415
+    from .lint.engine import LintInput, LintReport  # noqa: PLC0415
     from .lint.engine import lint as run_lint  # noqa: PLC0415
     from .lint.output import render  # noqa: PLC0415
 
@@ -943,9 +942,7 @@ def lint(project_dir: str | Path | None = None, paths: list | None = None, fmt: 
                     inputs.append(LintInput(_rel(path, cfg.root), discovery.read_text(path, str(path))))
         else:
             inputs.append(LintInput(_rel(target, cfg.root), discovery.read_text(target, str(target))))
-    version = target_version or cfg.lint.target_version or cfg.target_version
-    options = LintOptions(target_version=version, disable=cfg.lint.disable, severity=cfg.lint.severity,
-                          ledger=cfg.ledger)
+    options = _lint_options(cfg, target_version)
     # Without a database, nothing says which files are still pending: a table created by an earlier
     # file may have been applied long ago and hold millions of rows. So each file is its own run
     # here (only tables created earlier in the same file are exempt); `up` lints its pending files
@@ -958,6 +955,14 @@ def lint(project_dir: str | Path | None = None, paths: list | None = None, fmt: 
         files=sum(r.files for r in reports), statements=sum(r.statements for r in reports),
         target_version=reports[0].target_version)
     return report, render(report, fmt)
+
+
+def _lint_options(cfg: config_mod.Config, target_version: int | None = None):
+    """The project's lint settings: [lint] and target_version from the configuration."""
+    from .lint.engine import LintOptions  # noqa: PLC0415
+
+    return LintOptions(target_version=target_version or cfg.lint.target_version or cfg.target_version,
+                       disable=cfg.lint.disable, severity=cfg.lint.severity, ledger=cfg.ledger)
 
 
 def _lint_one_by_one(inputs: list, options) -> list:

@@ -161,20 +161,15 @@ def finish_event(conn, ledger: Ledger, event_id: int, *, status: str, execution_
         newer = conn.execute(
             f"SELECT 1 FROM {ledger.qualified} WHERE id > %s AND (version = %s OR version LIKE %s) LIMIT 1",
             (event_id, version, version + "\\_%")).fetchone()
-    rolled = ", rolled_back_at = clock_timestamp()" if status == "completed" and _is_rollback(conn, ledger, event_id) else ""
     row = conn.execute(
         f"UPDATE {ledger.qualified} SET status = %s, completed_at = clock_timestamp(), execution_ms = %s, "
-        f"error = %s, statements_done = coalesce(%s, statements_done), "
-        f"details = coalesce(%s::jsonb, details){rolled}{', id = DEFAULT' if newer else ''} "
+        f"error = %s, statements_done = coalesce(%s, statements_done), details = coalesce(%s::jsonb, details), "
+        f"rolled_back_at = CASE WHEN %s = 'completed' AND migration_type = 'rollback' THEN clock_timestamp() "
+        f"ELSE rolled_back_at END{', id = DEFAULT' if newer else ''} "
         f"WHERE id = %s RETURNING id",
         (status, execution_ms, error, statements_done, json.dumps(details) if details is not None else None,
-         event_id)).fetchone()
+         status, event_id)).fetchone()
     return row[0]
-
-
-def _is_rollback(conn, ledger: Ledger, event_id: int) -> bool:
-    row = conn.execute(f"SELECT migration_type FROM {ledger.qualified} WHERE id = %s", (event_id,)).fetchone()
-    return bool(row and row[0] == "rollback")
 
 
 def record_progress(conn, ledger: Ledger, event_id: int, *, statements_done: int, details: dict | None = None) -> None:
