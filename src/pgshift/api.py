@@ -821,44 +821,12 @@ def _prove_rollback(probe: Project, m: MigrationFile, before, after, snap) -> Ve
 
 
 def _restore_backup(path: Path, url: str, reporter) -> None:
+    """A pg_dump (custom format or plain SQL) into the throwaway database."""
+    from .safety.backup import restore_file  # noqa: PLC0415
+
     if not path.is_file():
         raise InputError(f"backup file {path} does not exist")
-    try:
-        from .safety.backup import restore_file  # noqa: PLC0415
-    except ImportError:
-        restore_file = None
-    if restore_file is not None:
-        restore_file(path, url, reporter=reporter)
-        return
-    _restore_plain(path, url, reporter)
-
-
-def _restore_plain(path: Path, url: str, reporter) -> None:
-    """pg_restore for a custom-format dump, psql for plain SQL; no shell, no password on the command line."""
-    import subprocess  # noqa: PLC0415
-
-    from psycopg.conninfo import conninfo_to_dict  # noqa: PLC0415
-
-    from . import embedded  # noqa: PLC0415
-
-    params = conninfo_to_dict(url)
-    env = dict(__import__("os").environ)
-    mapping = {"host": "PGHOST", "port": "PGPORT", "user": "PGUSER", "password": "PGPASSWORD", "dbname": "PGDATABASE"}
-    for key, var in mapping.items():
-        if params.get(key):
-            env[var] = str(params[key])
-    with path.open("rb") as fh:
-        custom = fh.read(5) == b"PGDMP"
-    if custom:
-        cmd = [embedded.tool("pg_restore"), "--no-owner", "--exit-on-error", "-d", params.get("dbname", ""), str(path)]
-    else:
-        cmd = [embedded.tool("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", str(path)]
-    emit(reporter, INFO, f"restoring {path.name} ({'custom format' if custom else 'plain SQL'})")
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
-    if proc.returncode != 0:
-        from .errors import OperationError  # noqa: PLC0415
-
-        raise OperationError(f"restoring {path} failed: {config_mod.scrub(proc.stderr.strip()[-2000:], url)}")
+    restore_file(path, url, reporter=reporter)
 
 
 # --- diagnose -----------------------------------------------------------------------------------
