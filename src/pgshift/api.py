@@ -888,34 +888,30 @@ def diagnose(project: Project) -> Diagnosis:
 def lint(project_dir: str | Path | None = None, paths: list | None = None, fmt: str = "text",
          target_version: int | None = None, env: str | None = None):
     """Lint the project's migrations (or the given files and folders); returns (report, rendered text)."""
-    from .lint.engine import LintInput, LintReport  # noqa: PLC0415
+    from .lint.engine import LintReport  # noqa: PLC0415
     from .lint.engine import lint as run_lint  # noqa: PLC0415
     from .lint.output import render  # noqa: PLC0415
 
     cfg = config_mod.load(project_dir)
-    inputs: list = []
+    sources: list[_LintSource] = []
     targets = [Path(p) for p in (paths or [])] or [cfg.migrations_dir]
     for target in targets:
         if target.is_dir():
             if (target / discovery.ROLLBACK_DIR).is_dir() or any(target.glob("[0-9]*_*.sql")):
-                for m in discovery.discover(target, cfg.root):
-                    inputs.append(LintInput(m.relpath, discovery.read_text(m.path, m.relpath),
-                                            has_rollback=m.rollback is not None))
+                for m in discovery.discover(target, cfg.root, read=False):
+                    sources.append(_LintSource(m.relpath, m.abspath, m.rollback is not None))
                     if m.rollback is not None:
-                        inputs.append(LintInput(m.rollback.relpath,
-                                                discovery.read_text(m.rollback.path, m.rollback.relpath),
-                                                is_rollback=True))
+                        sources.append(_LintSource(m.rollback.relpath, str(m.rollback.path), is_rollback=True))
             else:
-                for path in sorted(target.rglob("*.sql")):
-                    inputs.append(LintInput(_rel(path, cfg.root), discovery.read_text(path, str(path))))
+                sources.extend(_LintSource(_rel(path, cfg.root), str(path)) for path in sorted(target.rglob("*.sql")))
         else:
-            inputs.append(LintInput(_rel(target, cfg.root), discovery.read_text(target, str(target))))
+            sources.append(_LintSource(_rel(target, cfg.root), str(target)))
     options = _lint_options(cfg, target_version)
     # Without a database, nothing says which files are still pending: a table created by an earlier
     # file may have been applied long ago and hold millions of rows. So each file is its own run
     # here (only tables created earlier in the same file are exempt); `up` lints its pending files
     # as one run.
-    reports = _lint_each(inputs, options) or [run_lint([], options)]
+    reports = _lint_each(sources, options) or [run_lint([], options)]
     report = LintReport(
         findings=[f for r in reports for f in r.findings],
         unused_ignores=[f for r in reports for f in r.unused_ignores],
@@ -923,6 +919,15 @@ def lint(project_dir: str | Path | None = None, paths: list | None = None, fmt: 
         files=sum(r.files for r in reports), statements=sum(r.statements for r in reports),
         target_version=reports[0].target_version)
     return report, render(report, fmt)
+
+
+@dataclass(frozen=True)
+class _LintSource:
+    """A file to lint, not read yet (the workers read their own share)."""
+    relpath: str
+    path: str
+    has_rollback: bool | None = None
+    is_rollback: bool = False
 
 
 def _lint_options(cfg: config_mod.Config, target_version: int | None = None):
@@ -933,29 +938,32 @@ def _lint_options(cfg: config_mod.Config, target_version: int | None = None):
                        disable=cfg.lint.disable, severity=cfg.lint.severity, ledger=cfg.ledger)
 
 
-def _lint_one_by_one(inputs: list, options) -> list:
-    from .lint.engine import lint as run_lint  # noqa: PLC0415
-    from .statements import fast_trees  # noqa: PLC0415
+def _lint_one_by_one(sources: list, options) -> list:
+    """Read and lint each file as its own run."""
+    from .lint.engine import LintInput, lint_each  # noqa: PLC0415
 
-    with fast_trees():
-        return [run_lint([inp], options) for inp in inputs]
+    inputs = [s if isinstance(s, LintInput) else
+              LintInput(s.relpath, discovery.read_text(s.path, s.relpath), has_rollback=s.has_rollback,
+                        is_rollback=s.is_rollback) for s in sources]
+    return lint_each(inputs, options)
 
 
-def _lint_each(inputs: list, options) -> list:
+def _lint_each(sources: list, options) -> list:
     """Lint each file as its own run; many files are spread over the machine's cores
     (forked workers, which already have the parser and the rules loaded)."""
-    import multiprocessing  # noqa: PLC0415
-    import os  # noqa: PLC0415
+    from . import parallel  # noqa: PLC0415
 
-    workers = min(os.cpu_count() or 1, 8)
-    if len(inputs) < 200 or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
-        return _lint_one_by_one(inputs, options)
-    from concurrent.futures import ProcessPoolExecutor  # noqa: PLC0415
+    workers = parallel.workers_available()
+    if len(sources) < 200 or workers < 2:
+        return _lint_one_by_one(sources, options)
+    from .lint.registry import all_rules  # noqa: PLC0415
+    from .statements import fast_trees  # noqa: PLC0415
 
-    size = -(-len(inputs) // workers)
-    chunks = [inputs[i:i + size] for i in range(0, len(inputs), size)]
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-        return [report for part in pool.map(_lint_one_by_one, chunks, [options] * len(chunks)) for report in part]
+    all_rules()  # the rules and the fast parse trees are made once, before the fork
+    shares = parallel.split(sources, workers)
+    with fast_trees():
+        parts = parallel.map_shares(lambda share: _lint_one_by_one(share, options), shares)
+    return [r for part in parts for r in part]
 
 
 def _rel(path: Path, root: Path) -> str:

@@ -154,8 +154,11 @@ class StatCache:
 
 
 def discover(migrations_dir: Path, project_root: Path | None = None,
-             cache: StatCache | None = None) -> list[MigrationFile]:
-    """Every migration in version order, each with its rollback. Raises DiscoveryError."""
+             cache: StatCache | None = None, *, read: bool = True) -> list[MigrationFile]:
+    """Every migration in version order, each with its rollback. Raises DiscoveryError.
+
+    ``read=False`` checks the names only: checksums are empty and headers unknown (for
+    callers that read the files themselves, like lint)."""
     migrations_dir = Path(migrations_dir)
     rb_dir = migrations_dir / ROLLBACK_DIR
     root = Path(project_root) if project_root else migrations_dir.parent
@@ -186,7 +189,9 @@ def discover(migrations_dir: Path, project_root: Path | None = None,
         by_version.setdefault(version, []).append(path)
         relpath = rel(path)
         hit = cache.lookup(path) if cache is not None else None
-        if hit is not None:
+        if not read:
+            digest, description, author, date = "", None, None, None
+        elif hit is not None:
             digest, description, author, date = hit
         else:
             data = path.read_bytes()
@@ -219,7 +224,8 @@ def discover(migrations_dir: Path, project_root: Path | None = None,
             if version not in migrations and version not in by_version:
                 problems.append((rel(path), f"rollback {path.name} has no migration with version {version}"))
                 continue
-            rollbacks[version] = RollbackFile(version, Path(path.path), rel(path), checksum(path.read_bytes()))
+            rollbacks[version] = RollbackFile(version, Path(path.path), rel(path),
+                                              checksum(path.read_bytes()) if read else "")
 
     if problems:
         first_file, first_message = problems[0]

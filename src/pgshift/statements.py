@@ -11,6 +11,8 @@ re-exported here so that pglast stays behind this one door.
 """
 from __future__ import annotations
 
+import gc
+
 from pglast import ast, enums  # noqa: F401 - re-exported for lint rules
 from pglast import parse_sql as _pglast_parse_sql
 from pglast import parser as _parser
@@ -163,24 +165,25 @@ _READY = {"List*": tuple, "bool": bool, "char": str}   # C type -> the Python ty
 
 def _fast_init(cls):
     """An ``__init__`` for *cls* that stores what the C parser hands it: each attribute
-    with ``object.__setattr__``, through the cached coercion where pglast's validation
+    with a plain slot store (:class:`fast_trees` lifts pglast's validating
+    ``Node.__setattr__`` meanwhile), through the cached coercion where pglast's validation
     would convert it (an enum, an adaptor), and nothing else. Built once per class."""
     names = list(cls.__slots__)
-    env = {"_set": object.__setattr__}
+    env: dict = {}
     lines = [f"def __init__(self, {', '.join(f'{n}=None' for n in names)}):"]
     for n in names:
         coerce = _coercer(cls, n)
         if coerce is _identity:
-            lines.append(f"    _set(self, {n!r}, {n})")
+            lines.append(f"    self.{n} = {n}")
             continue
         env[f"_co_{n}"] = coerce
         # what the C parser already hands over in final form passes as it is
         ready = _READY.get(cls.__slots__[n][0])
         if ready is not None:
             env[f"_ok_{n}"] = ready
-            lines.append(f"    _set(self, {n!r}, {n} if {n} is None or type({n}) is _ok_{n} else _co_{n}({n}))")
+            lines.append(f"    self.{n} = {n} if {n} is None or type({n}) is _ok_{n} else _co_{n}({n})")
         else:
-            lines.append(f"    _set(self, {n!r}, None if {n} is None else _co_{n}({n}))")
+            lines.append(f"    self.{n} = None if {n} is None else _co_{n}({n})")
     if not names:
         lines.append("    pass")
     exec("\n".join(lines), env)  # noqa: S102 - generated from pglast's own slot table
@@ -204,16 +207,33 @@ def _node_classes() -> list:
     return _NODE_CLASSES
 
 
+_gc_was_enabled = False
+_VALIDATING_SETATTR = ast.Node.__dict__.get("__setattr__")
+
+
 class fast_trees:
     """While active, pglast's node classes take the parser's values as they are (see
     :func:`_fast_init`); pglast's validating constructors are back when it ends. Wrap a
-    loop over many files in it to pay the switch once; nesting is cheap."""
+    loop over many files in it to pay the switch once; nesting is cheap.
+
+    Meanwhile an attribute set on a node is stored as it is, without pglast's validation
+    (it is the slot store that makes the trees fast); pgshift's own code sets only values
+    of the right type.
+
+    The cyclic garbage collector is paused meanwhile: a parse tree has no cycles (reference
+    counting frees it), but its tens of thousands of new objects would start a collection
+    every 700 of them, each walking everything still alive. That was more than half the
+    time of a tree for 1,000 files."""
 
     def __enter__(self):
-        global _fast_depth
+        global _fast_depth, _gc_was_enabled
         if _fast_depth == 0:
             for cls in _node_classes():
                 cls.__init__ = _FAST[cls]
+            if _VALIDATING_SETATTR is not None:
+                del ast.Node.__setattr__
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
         _fast_depth += 1
         return self
 
@@ -223,6 +243,10 @@ class fast_trees:
         if _fast_depth == 0:
             for cls in _NODE_CLASSES:
                 cls.__init__ = _SLOW[cls]
+            if _VALIDATING_SETATTR is not None:
+                ast.Node.__setattr__ = _VALIDATING_SETATTR
+            if _gc_was_enabled:
+                gc.enable()
         return False
 
 

@@ -27,13 +27,14 @@ ALLOWED = {
     "execution": {"model", "errors", "events", "ledger", "batching", "statements", "db"},
     "safety": {"model", "errors", "events", "config", "db", "embedded", "ledger", "snapshot", "safety"},
     "api": {"model", "errors", "events", "config", "discovery", "statements", "planning", "db", "ledger",
-            "execution", "batching", "safety", "lint", "embedded", "snapshot", "templates"},
+            "execution", "batching", "safety", "lint", "embedded", "snapshot", "templates", "parallel"},
     "reporting": {"events", "model", "errors"},
     "cli": {"api", "reporting", "errors", "model", "__init__", "config", "cli_more", "events"},
     "cli_more": {"api", "reporting", "errors", "model", "config", "events"},
     "testing": {"api", "embedded", "model", "errors", "config"},
     "__main__": {"cli"},
     "__init__": {"api"},
+    "parallel": set(),
 }
 THIRD_PARTY_ALLOWED = {
     "psycopg": {"db", "ledger", "execution", "batching", "safety", "api", "embedded", "snapshot", "testing"},

@@ -169,6 +169,10 @@ def test_the_fast_parse_tree_equals_pglasts_own_value_for_value_and_type():
     import pytest
     with pytest.raises(ValueError):
         ast.Constraint(contype="no such constraint type")
+    with pytest.raises(ValueError):
+        ast.RangeVar().relname = 12
+    import gc
+    assert gc.isenabled()
 
 
 @pytest.mark.parametrize("text, where, words", [

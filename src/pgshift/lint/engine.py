@@ -21,7 +21,7 @@ from pgshift.statements import fast_trees, parse_file
 from .context import NEWEST_VERSION, FileFacts, LintContext, ParseProblem, RunFacts
 from .registry import SEVERITIES, Rule, all_rules, explain, get_rule, list_rules
 
-__all__ = ["LintOptions", "LintInput", "LintReport", "lint", "lint_text", "explain", "list_rules"]
+__all__ = ["LintOptions", "LintInput", "LintReport", "lint", "lint_each", "lint_text", "explain", "list_rules"]
 
 GUIDE_LEDGERS = ("shared.migration_log",)
 _MAX_RECOVERIES = 500
@@ -69,8 +69,9 @@ class LintReport:
 
     def counts(self) -> dict[str, int]:
         out = {s: 0 for s in SEVERITIES}
-        for f in self.all_findings():
-            out[f.severity] = out.get(f.severity, 0) + 1
+        for group in (self.findings, self.unused_ignores):
+            for f in group:
+                out[f.severity] = out.get(f.severity, 0) + 1
         return out
 
     def to_dict(self) -> dict:
@@ -250,12 +251,33 @@ def lint(inputs: Sequence[LintInput], options: LintOptions | None = None) -> Lin
         return _lint(inputs, options)
 
 
-def _lint(inputs: Sequence[LintInput], options: LintOptions | None) -> LintReport:
-    options = options or LintOptions()
-    version, effective = _resolve(options)
-    ledger = options.ledger
-    ledger_names = _ledger_names(ledger)
+def lint_each(inputs: Sequence[LintInput], options: LintOptions | None = None) -> list[LintReport]:
+    """Lint each file as a run of its own (nothing it sees was created by another file):
+    one report per input, in order."""
+    with fast_trees():
+        return [_lint([inp], options) for inp in inputs]
 
+
+@dataclass(frozen=True)
+class _Plan:
+    """Which rules run, and on what: worked out once per target version and severities."""
+    version: int
+    effective: dict[str, str]
+    active: frozenset[str]
+    by_kind: dict[str, tuple[Rule, ...]]
+    every: tuple[Rule, ...]
+    file_rules: tuple[Rule, ...]
+
+
+_PLANS: dict[tuple, _Plan] = {}
+
+
+def _plan(options: LintOptions) -> _Plan:
+    key = (options.target_version, tuple(options.disable), tuple(sorted((options.severity or {}).items())))
+    plan = _PLANS.get(key)
+    if plan is not None:
+        return plan
+    version, effective = _resolve(options)
     by_kind: dict[str, list[Rule]] = {}
     every: list[Rule] = []
     file_rules: list[Rule] = []
@@ -272,6 +294,20 @@ def _lint(inputs: Sequence[LintInput], options: LintOptions | None) -> LintRepor
             else:
                 for kind in rule.nodes:
                     by_kind.setdefault(kind, []).append(rule)
+    plan = _Plan(version, effective, frozenset(active), {k: tuple(v) for k, v in by_kind.items()},
+                 tuple(every), tuple(file_rules))
+    if len(_PLANS) < 64:
+        _PLANS[key] = plan
+    return plan
+
+
+def _lint(inputs: Sequence[LintInput], options: LintOptions | None) -> LintReport:
+    options = options or LintOptions()
+    plan = _plan(options)
+    version, effective, active = plan.version, plan.effective, plan.active
+    by_kind, every, file_rules = plan.by_kind, plan.every, plan.file_rules
+    ledger = options.ledger
+    ledger_names = _ledger_names(ledger)
 
     files = [_parse(inp, number) for number, inp in enumerate(inputs)]
     run = RunFacts()

@@ -59,7 +59,7 @@ def relname(rv) -> str:
 
 
 def name_list(items) -> tuple[str, ...]:
-    return tuple(getattr(i, "sval", None) or "" for i in items or ())
+    return tuple([getattr(i, "sval", None) or "" for i in items]) if items else ()
 
 
 def dotted(items) -> str:
@@ -70,8 +70,8 @@ def type_name(typename) -> str:
     """The bare type name of a TypeName: ``int4``, ``varchar``, ``serial``, ``text`` ..."""
     if typename is None:
         return ""
-    names = name_list(typename.names)
-    return names[-1].lower() if names else ""
+    names = typename.names
+    return (getattr(names[-1], "sval", None) or "").lower() if names else ""
 
 
 def typmods(typename) -> tuple[int, ...]:

@@ -298,3 +298,21 @@ def test_parallel_lint_finds_exactly_what_sequential_lint_finds():
     sequential = api._lint_one_by_one(inputs, options)
     assert [r.findings for r in parallel] == [r.findings for r in sequential]
     assert sum(len(r.findings) for r in parallel) >= 480
+
+
+def test_lint_over_many_files_names_the_file_that_is_not_utf8(tmp_path):
+    from pgshift import api
+    from pgshift.errors import DiscoveryError
+
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    for i in range(260):
+        (folder / f"2025010100{i:04d}_m{i}.sql").write_text(f"CREATE TABLE t{i} (id bigint PRIMARY KEY);\n")
+    (folder / "20250101000250_m250.sql").write_bytes(b"SELECT '\xff';\n")
+    with pytest.raises(DiscoveryError) as err:
+        api.lint(tmp_path, [str(folder)], "json")
+    assert "migrations/20250101000250_m250.sql is not UTF-8" in err.value.message
+    (folder / "20250101000250_m250.sql").write_text("SELECT 1;\n")
+    report, text = api.lint(tmp_path, [str(folder)], "json")
+    assert report.files == 260 and report.statements == 260
+    assert {f.rule for f in report.findings} == {"missing-rollback"}

@@ -1,0 +1,62 @@
+"""pgshift.parallel: shares done in forked children come back in order, failures too."""
+from __future__ import annotations
+
+import os
+import signal
+import threading
+
+import pytest
+
+from pgshift import parallel
+from pgshift.errors import DiscoveryError
+from pgshift.model import Location
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+
+
+def test_split_keeps_order_and_sizes_nearly_equal():
+    shares = parallel.split(list(range(10)), 3)
+    assert [list(s) for s in shares] == [[0, 1, 2, 3], [4, 5, 6], [7, 8, 9]]
+    assert parallel.split([1], 4) == [[1]]
+
+
+def test_results_come_back_in_share_order_from_other_processes():
+    results = parallel.map_shares(lambda share: (os.getpid(), [x * 2 for x in share]),
+                                  parallel.split(list(range(9)), 3))
+    assert [r[1] for r in results] == [[0, 2, 4], [6, 8, 10], [12, 14, 16]]
+    assert results[0][0] == os.getpid()
+    assert len({pid for pid, _ in results}) == 3  # the other shares ran in children
+
+
+def test_an_error_in_a_child_is_raised_here_with_its_location():
+    def work(share):
+        if 5 in share:
+            raise DiscoveryError("m/5.sql is not UTF-8 text (byte 3)", location=Location("m/5.sql", 1, 1))
+        return list(share)
+
+    with pytest.raises(DiscoveryError) as err:
+        parallel.map_shares(work, parallel.split(list(range(8)), 2))
+    assert str(err.value.location) == "m/5.sql:1:1"
+    assert "not UTF-8" in err.value.message
+
+
+def test_a_child_killed_without_a_result_is_an_error_not_a_missing_share():
+    def work(share):
+        if 3 in share:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return list(share)
+
+    with pytest.raises(RuntimeError, match="ended without a result .*signal 9"):
+        parallel.map_shares(work, parallel.split(list(range(4)), 2))
+
+
+def test_with_other_threads_running_everything_runs_here():
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        results = parallel.map_shares(lambda share: os.getpid(), parallel.split(list(range(4)), 2))
+    finally:
+        stop.set()
+        thread.join()
+    assert results == [os.getpid(), os.getpid()]
