@@ -13,6 +13,8 @@ because these machines are shared and noisy:
   (process start-up included);
 - `pgshift status` on the fully applied database, and on a project of 10,000 files;
 - `pgshift --help`, against `python -c pass` (the interpreter's own start-up).
+
+pgshift is byte-compiled first, as an installed wheel is (see _common.compile_pgshift).
 """
 from __future__ import annotations
 
@@ -29,6 +31,7 @@ from pathlib import Path
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 import psycopg
+from _common import compile_pgshift
 from pgshift import embedded
 
 PGSHIFT = [sys.executable, "-m", "pgshift"]
@@ -87,6 +90,7 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--status-files", type=int, default=10_000)
     args = ap.parse_args()
+    compile_pgshift()
 
     work = Path(tempfile.mkdtemp(prefix="pgshift-bench-"))
     os.chmod(work, 0o755)

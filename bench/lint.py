@@ -25,6 +25,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from _common import compile_pgshift
+
 TEMPLATE = """\
 -- Migration: {version}_{name}.sql
 -- Description: generated benchmark migration {i}
@@ -164,6 +166,7 @@ def main() -> int:
     parser.add_argument("--keep", type=Path, help="write the files here and keep them")
     args = parser.parse_args()
     runs = max(3, args.runs)
+    compile_pgshift()
 
     tmp = args.keep or Path(tempfile.mkdtemp(prefix="pgshift-bench-lint-"))
     folder = tmp / "migrations"

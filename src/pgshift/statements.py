@@ -203,8 +203,19 @@ def _node_classes() -> list:
                     and isinstance(cls.__dict__.get("__slots__"), dict):
                 _NODE_CLASSES.append(cls)
                 _SLOW[cls] = cls.__dict__["__init__"]
-                _FAST[cls] = _fast_init(cls)
+                _FAST[cls] = _first_init(cls)
     return _NODE_CLASSES
+
+
+def _first_init(cls):
+    """Stands in for the fast ``__init__`` of *cls* until a node of it is first made: a
+    file uses a few dozen of pglast's 260 node types, so only those get generated."""
+    def __init__(self, *args, **kwargs):
+        fast = _FAST[cls] = _fast_init(cls)
+        if cls.__dict__.get("__init__") is __init__:
+            cls.__init__ = fast
+        fast(self, *args, **kwargs)
+    return __init__
 
 
 _gc_was_enabled = False
