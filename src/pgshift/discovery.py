@@ -8,6 +8,7 @@ file, found before anything runs; every such error is reported at once.
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 
 from .errors import DiscoveryError
@@ -59,9 +60,15 @@ def _looks_like_migration(name: str) -> bool:
     return name.lower().endswith(".sql") or name[:1].isdigit()
 
 
+_WELL_FORMED = re.compile(r"([0-9]{%d})_([a-z0-9_]+)\.sql" % VERSION_DIGITS).fullmatch
+
+
 def _name_problem(stem_and_ext: str) -> tuple[str | None, str | None, str | None]:
     """(version, name, problem) for a migration file name."""
     filename = stem_and_ext
+    good = _WELL_FORMED(filename)
+    if good is not None:  # the common case, in one step; the checks below say what is wrong
+        return good[1], good[2], None
     if not filename.endswith(".sql"):
         ext = filename[filename.rfind("."):] if "." in filename else "(none)"
         return None, None, f"the extension must be .sql in lower case, not {ext}"
