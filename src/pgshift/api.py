@@ -698,7 +698,8 @@ class TestResult:
                 "restored_from": self.restored_from, "versions": [c.to_dict() for c in self.checks]}
 
 
-def _with_dbname(url: str, name: str) -> str:
+def with_dbname(url: str, name: str) -> str:
+    """*url* with another database name (any conninfo or URL form)."""
     from psycopg.conninfo import conninfo_to_dict, make_conninfo  # noqa: PLC0415
 
     params = conninfo_to_dict(url)
@@ -724,7 +725,7 @@ def test(project: Project, from_backup: str | Path | None = None, roundtrip: boo
     with db.connect(base_url) as admin:
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     emit(project.reporter, INFO, f"created throwaway database {name}")
-    url = _with_dbname(base_url, name)
+    url = with_dbname(base_url, name)
     scratch = Project(project.config, config_mod.Environment(name="test"),
                       config_mod.Connection(url, "pgshift test"), project.reporter)
     checks: list[VersionCheck] = []
@@ -786,7 +787,7 @@ def _roundtrip(scratch: Project, files: list[MigrationFile], base_url: str) -> t
         with db.connect(base_url) as admin:
             admin.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(probe_name),
                                                                            sql.Identifier(scratch_name)))
-        probe = Project(scratch.config, scratch.env, config_mod.Connection(_with_dbname(base_url, probe_name),
+        probe = Project(scratch.config, scratch.env, config_mod.Connection(with_dbname(base_url, probe_name),
                                                                             "pgshift test"), scratch.reporter)
         try:
             checks.append(_prove_rollback(probe, m, before, after, snap))

@@ -26,7 +26,8 @@ from pathlib import Path
 import psycopg
 import pytest
 from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from pgshift.api import with_dbname
 
 from conftest import query, run_cli, scalar, write_project
 
@@ -58,12 +59,6 @@ def _cli(*args: str, url: str, project: Path | None = None, timeout: float = 180
     return run_cli(*args, "--project", str(project or PROJECT), "--database-url", url, timeout=timeout)
 
 
-def _with_dbname(url: str, name: str) -> str:
-    params = conninfo_to_dict(url)
-    params["dbname"] = name
-    return make_conninfo(**params)
-
-
 @contextmanager
 def _database(server_url: str, prefix: str = "thorbis"):
     """A new empty database on the session server; dropped afterwards."""
@@ -71,7 +66,7 @@ def _database(server_url: str, prefix: str = "thorbis"):
     with psycopg.connect(server_url, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     try:
-        yield _with_dbname(server_url, name)
+        yield with_dbname(server_url, name)
     finally:
         with psycopg.connect(server_url, autocommit=True) as conn:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))

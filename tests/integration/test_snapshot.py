@@ -9,8 +9,8 @@ import uuid
 import psycopg
 import pytest
 from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from pgshift.api import with_dbname
 from pgshift.errors import InputError
 from pgshift.snapshot import Difference, Snapshot, diff, take
 
@@ -90,12 +90,6 @@ CREATE TRIGGER ledger_touch BEFORE UPDATE ON shared.migration_log FOR EACH ROW E
 """
 
 
-def _with_database(url: str, name: str) -> str:
-    params = conninfo_to_dict(url)
-    params["dbname"] = name
-    return make_conninfo(**params)
-
-
 @pytest.fixture(scope="session")
 def reader(pgshift_server_url):
     """A role to grant to; dropped when the session ends (after every database)."""
@@ -120,7 +114,7 @@ def other_conn(pgshift_server_url):
     with psycopg.connect(pgshift_server_url, autocommit=True) as c:
         c.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     try:
-        with psycopg.connect(_with_database(pgshift_server_url, name), autocommit=True) as c:
+        with psycopg.connect(with_dbname(pgshift_server_url, name), autocommit=True) as c:
             yield c
     finally:
         with psycopg.connect(pgshift_server_url, autocommit=True) as c:

@@ -42,25 +42,19 @@ def pgshift_server_url():
         shutil.rmtree(base, ignore_errors=True)
 
 
-def _with_database(url: str, name: str) -> str:
-    from psycopg.conninfo import conninfo_to_dict, make_conninfo
-
-    params = conninfo_to_dict(url)
-    params["dbname"] = name
-    return make_conninfo(**params)
-
-
 @pytest.fixture
 def pgshift_database_url(pgshift_server_url):
     """A new, empty database for this test; dropped afterwards."""
     import psycopg
     from psycopg import sql
 
+    from pgshift import api
+
     name = f"t_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(pgshift_server_url, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     try:
-        yield _with_database(pgshift_server_url, name)
+        yield api.with_dbname(pgshift_server_url, name)
     finally:
         with psycopg.connect(pgshift_server_url, autocommit=True) as conn:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
