@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -28,6 +28,11 @@ class Project:
     env: config_mod.Environment
     connection: config_mod.Connection
     reporter: object = None
+    stands_for: str | None = None   # a throwaway copy: the name of the database it copies
+
+    def database_name(self, conn) -> str:
+        """The database a file's ``\\c`` may name: the one connected to, or the one this copy stands for."""
+        return self.stands_for or conn.info.dbname
 
     @property
     def ledger(self):
@@ -66,6 +71,15 @@ def connected(project: Project):
         yield conn
     finally:
         conn.close()
+
+
+def _shown_database(project: Project, conn) -> str:
+    """The database a result names: the masked DSN; with libpq's variables alone (no url), where
+    libpq connected (host, port, user, database; never a password)."""
+    if project.connection.url or project.connection.embedded:
+        return project.connection.masked
+    info = conn.info
+    return f"host={info.host} port={info.port} user={info.user} dbname={info.dbname} (libpq environment)"
 
 
 @contextmanager
@@ -119,8 +133,9 @@ def status(project: Project, fresh: bool = False) -> StatusResult:
     with connected(project) as conn:
         exists = ledger_mod.exists(conn, project.ledger)
         events = ledger_mod.read(conn, project.ledger) if exists else []
+        shown = _shown_database(project, conn)
     states = version_states(files, events)
-    return StatusResult(tuple(states), project.connection.masked, project.config.ledger, exists)
+    return StatusResult(tuple(states), shown, project.config.ledger, exists)
 
 
 # --- up ------------------------------------------------------------------------
@@ -139,6 +154,7 @@ class UpOptions:
     no_backup: bool = False
     monitor: bool = False
     lock_retries: int | None = None
+    parse_all: bool = True               # also the pending files after --target (off: only those it applies)
 
 
 @dataclass(frozen=True)
@@ -179,7 +195,9 @@ def _exec_options(project: Project, options: UpOptions):
         applied_by=user, client_host=host, tool_version=db.tool_version())
 
 
-def _lint_pending(project: Project, steps: list[Step], all_files: list[MigrationFile]) -> tuple:
+def _lint_pending(project: Project, steps: list[Step], all_files: list[MigrationFile],
+                  server_version: int | None = None) -> tuple:
+    """Lint the files about to run, as one run, for the server's version unless one is configured."""
     if not steps:
         return ()
     cfg = project.config
@@ -188,7 +206,7 @@ def _lint_pending(project: Project, steps: list[Step], all_files: list[Migration
 
         inputs = [LintInput(s.relpath, s.parsed.text, has_rollback=s.migration.rollback is not None,
                             parsed=s.parsed) for s in steps]
-        report = lint(inputs, _lint_options(cfg))
+        report = lint(inputs, _lint_options(cfg, env=project.env, server_version=server_version))
     except Exception as exc:  # noqa: BLE001 - a linter bug must not stop a migration; it is said, not hidden
         emit(project.reporter, WARNING, f"lint could not run ({type(exc).__name__}: {exc}); "
                                         "applying without its findings", level="warning")
@@ -204,20 +222,23 @@ def up(project: Project, options: UpOptions = UpOptions(), confirm: Confirm | No
     files = _files(project)
     plan_options = PlanOptions(options.target, options.out_of_order, options.allow_changed)
     with connected(project) as conn:
-        database = conn.info.dbname
+        database = project.database_name(conn)
         lock = run_lock(project, conn, options.lock_wait) if not options.dry_run else _nothing()
         with lock:
             # read-only until every pending file has been read, named, split and parsed
             events = ledger_mod.read(conn, project.ledger)
             states = version_states(files, events)
-            chosen = pending_versions(states, plan_options)
+            pending_versions(states, plan_options)  # changed or out-of-order versions stop it before parsing
+            # every pending file, those after --target too: a syntax error anywhere stops everything
+            pending = pending_versions(states, replace(plan_options, target=None, out_of_order=True)
+                                       if options.parse_all else plan_options)
             by_version = {m.version: m for m in files}
             from .statements import fast_trees  # noqa: PLC0415
 
             with fast_trees():
-                parsed = {s.version: parse(by_version[s.version], database) for s in chosen}
+                parsed = {s.version: parse(by_version[s.version], database) for s in pending}
             plan = build_plan(files, events, parsed, plan_options)
-            findings = _lint_pending(project, list(plan.steps), files)
+            findings = _lint_pending(project, list(plan.steps), files, conn.info.server_version // 10000)
             _report_findings(project.reporter, findings)
             errors = [f for f in findings if f.severity == "error"]
             if errors and project.env.protected and not options.force and not options.dry_run:
@@ -237,15 +258,15 @@ def up(project: Project, options: UpOptions = UpOptions(), confirm: Confirm | No
             emit(project.reporter, PLAN, _plan_summary(plan, batches), steps=[s.version for s in plan.steps],
                  dry_run=options.dry_run)
             if options.dry_run or plan.empty:
-                return UpResult(plan, None if options.dry_run else RunResult(()), findings, project.connection.masked,
-                                batches=batches)
+                return UpResult(plan, None if options.dry_run else RunResult(()), findings,
+                                _shown_database(project, conn), batches=batches)
             ledger_mod.ensure(conn, project.ledger, project.reporter)
             safety = None
             if project.env.protected:
                 safety = _protected_gate(project, conn, plan, options, confirm, files)
             executor = Executor(conn, project.ledger, _exec_options(project, options), project.reporter)
             run = _run_with_backup_hint(safety, lambda: _run_with_monitor(project, executor, plan, options))
-            return UpResult(plan, run, findings, project.connection.masked, safety)
+            return UpResult(plan, run, findings, _shown_database(project, conn), safety)
 
 
 def _run_with_backup_hint(safety: dict | None, work):
@@ -374,7 +395,7 @@ def _require_applied_in(project: Project, plan: Plan) -> None:
     from . import ledger as ledger_mod  # noqa: PLC0415
     from .planning import event_state, latest_events  # noqa: PLC0415
 
-    other = open_project(project.config.root, project.env.require_applied_in, None, project.reporter)
+    other = _checked_environment(project)
     with connected(other) as conn:
         events = ledger_mod.read(conn, other.ledger)
     latest = latest_events(events)
@@ -386,6 +407,28 @@ def _require_applied_in(project: Project, plan: Plan) -> None:
             f"requires first: {', '.join(missing)}",
             hint=f"apply them to {other.env.name} first (`pgshift --env {other.env.name} up`)",
             details={"missing": missing})
+
+
+def _checked_environment(project: Project) -> Project:
+    """The environment named by ``require_applied_in``, reached through its own configured url.
+
+    --database-url, PGSHIFT_DATABASE_URL, DATABASE_URL and libpq's variables name the environment
+    being deployed; read for the check, they would make pgshift ask the deployed database itself."""
+    import os  # noqa: PLC0415
+
+    name = project.env.require_applied_in
+    env = project.config.environment(name)
+    if not env.url:
+        raise ConfigError(f"[env.{project.env.name}] require_applied_in names {name!r}, which has no url of its own: "
+                          f"pgshift cannot read {name}'s ledger to check what it has applied",
+                          hint=f"set url in [env.{name}]: require_applied_in reads {name}'s ledger through it")
+    environ = {k: v for k, v in os.environ.items() if k not in ("PGSHIFT_DATABASE_URL", "DATABASE_URL")}
+    try:
+        connection = config_mod.resolve_connection(project.config, env, None, environ)
+    except ConfigError as exc:
+        exc.hint = f"export it: require_applied_in = {name!r} reads {name}'s ledger through [env.{name}] url"
+        raise
+    return Project(project.config, env, connection, project.reporter)
 
 
 @contextmanager
@@ -607,7 +650,7 @@ def _roll_back(project: Project, choose, options: RollbackOptions, confirm: Conf
     files = _files(project)
     by_version = {m.version: m for m in files}
     with connected(project) as conn:
-        database = conn.info.dbname
+        database = project.database_name(conn)
         lock = run_lock(project, conn, options.lock_wait) if not options.dry_run else _nothing()
         with lock:
             events = ledger_mod.read(conn, project.ledger)
@@ -724,10 +767,11 @@ def test(project: Project, from_backup: str | Path | None = None, roundtrip: boo
     name = f"pgshift_test_{_time.strftime('%Y%m%d%H%M%S')}_{secrets.token_hex(3)}"
     with db.connect(base_url) as admin:
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        configured = admin.info.dbname
     emit(project.reporter, INFO, f"created throwaway database {name}")
     url = with_dbname(base_url, name)
     scratch = Project(project.config, config_mod.Environment(name="test"),
-                      config_mod.Connection(url, "pgshift test"), project.reporter)
+                      config_mod.Connection(url, "pgshift test"), project.reporter, stands_for=configured)
     checks: list[VersionCheck] = []
     applied = 0
     try:
@@ -776,7 +820,9 @@ def _roundtrip(scratch: Project, files: list[MigrationFile], base_url: str) -> t
         if m.version not in pending:
             continue
         before = snap(scratch)
-        up(scratch, UpOptions(target=m.version, out_of_order=True, lock_wait=5))
+        # the first run reads every pending file (a syntax error anywhere stops it before anything
+        # runs); the ones after it need not read them all again
+        up(scratch, UpOptions(target=m.version, out_of_order=True, lock_wait=5, parse_all=applied == 0))
         applied += 1
         if m.rollback is None:
             checks.append(VersionCheck(m.version, m.name, "no-rollback"))
@@ -787,8 +833,7 @@ def _roundtrip(scratch: Project, files: list[MigrationFile], base_url: str) -> t
         with db.connect(base_url) as admin:
             admin.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(probe_name),
                                                                            sql.Identifier(scratch_name)))
-        probe = Project(scratch.config, scratch.env, config_mod.Connection(with_dbname(base_url, probe_name),
-                                                                            "pgshift test"), scratch.reporter)
+        probe = replace(scratch, connection=config_mod.Connection(with_dbname(base_url, probe_name), "pgshift test"))
         try:
             checks.append(_prove_rollback(probe, m, before, after, snap))
         finally:
@@ -905,9 +950,13 @@ def lint(project_dir: str | Path | None = None, paths: list | None = None, fmt: 
                         sources.append(_LintSource(m.rollback.relpath, str(m.rollback.path), is_rollback=True))
             else:
                 sources.extend(_LintSource(_rel(path, cfg.root), str(path)) for path in sorted(target.rglob("*.sql")))
+        elif target.parent.name == discovery.ROLLBACK_DIR:
+            sources.append(_LintSource(_rel(target, cfg.root), str(target), is_rollback=True))
         else:
-            sources.append(_LintSource(_rel(target, cfg.root), str(target)))
-    options = _lint_options(cfg, target_version)
+            named = discovery.is_migration_name(target.name)
+            has_rollback = (discovery.rollback_for(target) is not None) if named else None
+            sources.append(_LintSource(_rel(target, cfg.root), str(target), has_rollback))
+    options = _lint_options(cfg, target_version, cfg.environments.get(env or config_mod.DEFAULT_ENV))
     # Without a database, nothing says which files are still pending: a table created by an earlier
     # file may have been applied long ago and hold millions of rows. So each file is its own run
     # here (only tables created earlier in the same file are exempt); `up` lints its pending files
@@ -931,12 +980,17 @@ class _LintSource:
     is_rollback: bool = False
 
 
-def _lint_options(cfg: config_mod.Config, target_version: int | None = None):
-    """The project's lint settings: [lint] and target_version from the configuration."""
+def _lint_options(cfg: config_mod.Config, target_version: int | None = None,
+                  env: config_mod.Environment | None = None, server_version: int | None = None):
+    """The project's lint settings. The PostgreSQL version linted for is the first given of:
+    --target-version, the environment's target_version, [lint] target_version,
+    [pgshift] target_version, the connected server's major version; else the newest."""
     from .lint.engine import LintOptions  # noqa: PLC0415
 
-    return LintOptions(target_version=target_version or cfg.lint.target_version or cfg.target_version,
-                       disable=cfg.lint.disable, severity=cfg.lint.severity, ledger=cfg.ledger)
+    version = (target_version or (env.target_version if env is not None else None) or cfg.lint.target_version
+               or cfg.target_version or server_version)
+    return LintOptions(target_version=version, disable=cfg.lint.disable, severity=cfg.lint.severity,
+                       ledger=cfg.ledger)
 
 
 def _lint_one_by_one(sources: list, options) -> list:
@@ -978,6 +1032,13 @@ def lint_explain(rule: str) -> str:
     from .lint.engine import explain  # noqa: PLC0415
 
     return explain(rule)
+
+
+def lint_rule(rule: str) -> dict:
+    """One rule's id, severity, versions, aliases, summary and documentation."""
+    from .lint.registry import describe  # noqa: PLC0415
+
+    return describe(rule)
 
 
 def lint_rules() -> list[dict]:

@@ -117,7 +117,10 @@ def register(cli, global_options, _g, _project, _out, _duration, _confirm_fn):  
         from . import api  # noqa: PLC0415
 
         if explain:
-            click.echo(api.lint_explain(explain))
+            if _g("json_out"):
+                _out(api.lint_rule(explain))
+            else:
+                click.echo(api.lint_explain(explain))
             return
         if list_rules:
             rules = api.lint_rules()

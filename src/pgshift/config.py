@@ -20,11 +20,17 @@ DEFAULT_LEDGER = "pgshift.migration_log"
 DEFAULT_ENV = "dev"
 CONFIG_FILE = "pgshift.toml"
 
-_ENV_KEYS = {
-    "url", "protected", "backup_dir", "backup_retention", "require_applied_in", "lock_timeout",
-    "statement_timeout", "lock_retries", "lock_retry_max_delay", "database", "checks", "monitor",
-    "target_version",
+# what each setting holds: a TOML type, or "duration" (a string like "2s", or a number of seconds)
+_TOP_TYPES = {"migrations": str, "ledger": str, "target_version": int}
+_ENV_TYPES = {
+    "url": str, "protected": bool, "backup_dir": str, "backup_retention": int, "require_applied_in": str,
+    "lock_timeout": "duration", "statement_timeout": "duration", "lock_retries": int,
+    "lock_retry_max_delay": "duration", "database": str, "checks": dict, "monitor": bool, "target_version": int,
 }
+_LINT_TYPES = {"disable": list, "severity": dict, "target_version": int}
+_ENV_KEYS = set(_ENV_TYPES)
+_TYPE_WORDS = {str: "a string", bool: "true or false", int: "a whole number", dict: "a table", list: "a list",
+               "duration": 'a duration like "2s" or "500ms"'}
 
 
 @dataclass(frozen=True)
@@ -147,14 +153,44 @@ def load(project: str | Path | None = None) -> Config:
     return _build(root, source, data)
 
 
+def _check_types(source: Path | None, section: str, values: dict, types: dict) -> None:
+    """Unknown settings and values of the wrong type are errors at their line: a quoted
+    ``protected = "false"`` must not quietly mean true, nor a typo quietly mean nothing."""
+    where = f" in {section}" if section else ""
+    for key, value in values.items():
+        expected = types.get(key)
+        if expected is None:
+            raise ConfigError(f"unknown setting {key!r}{where}", location=_where(source, key) if source else None,
+                              hint="settings are: " + ", ".join(sorted(types)))
+        if expected == "duration":
+            ok = isinstance(value, str | int | float) and not isinstance(value, bool)
+        elif expected is int:
+            ok = isinstance(value, int) and not isinstance(value, bool)
+        else:
+            ok = isinstance(value, expected)
+        if not ok:
+            raise ConfigError(f"{key}{where} must be {_TYPE_WORDS[expected]}, not {value!r}",
+                              location=_where(source, key) if source else None)
+        if key == "target_version" and not 9 <= value <= 99:
+            raise ConfigError(f"target_version{where} must be a PostgreSQL major version like 15, not {value}",
+                              location=_where(source, key) if source else None)
+
+
 def _build(root: Path, source: Path | None, data: dict) -> Config:
     envs_raw = data.pop("env", {}) or {}
     lint_raw = data.pop("lint", {}) or {}
-    allowed = {"migrations", "ledger", "target_version"}
-    for key in data:
-        if key not in allowed:
-            raise ConfigError(f"unknown setting {key!r}", location=_where(source, key) if source else None,
-                              hint="settings are: " + ", ".join(sorted(allowed)))
+    _check_types(source, "", data, _TOP_TYPES)
+    if not isinstance(lint_raw, dict):
+        raise ConfigError("[lint] must be a table", location=_where(source, "lint") if source else None)
+    _check_types(source, "[lint]", lint_raw, _LINT_TYPES)
+    for name in lint_raw.get("disable", ()):
+        if not isinstance(name, str):
+            raise ConfigError(f"[lint] disable must list rule ids as strings, not {name!r}",
+                              location=_where(source, "disable") if source else None)
+    for name, level in lint_raw.get("severity", {}).items():
+        if not isinstance(level, str):
+            raise ConfigError(f"[lint] severity of {name} must be a string (error, warning, info or off), "
+                              f"not {level!r}", location=_where(source, name) if source else None)
     ledger = str(data.get("ledger", DEFAULT_LEDGER))
     if ledger.count(".") > 1 or not all(part.replace("_", "a").isalnum() for part in ledger.split(".")):
         raise ConfigError(f"ledger must be `schema.table` of plain lowercase names, not {ledger!r}",
@@ -180,11 +216,7 @@ def _build(root: Path, source: Path | None, data: dict) -> Config:
 
 
 def _environment(source: Path | None, name: str, values: dict) -> Environment:
-    for key in values:
-        if key not in _ENV_KEYS:
-            raise ConfigError(f"unknown setting {key!r} in [env.{name}]",
-                              location=_where(source, key) if source else None,
-                              hint="settings are: " + ", ".join(sorted(_ENV_KEYS)))
+    _check_types(source, f"[env.{name}]", values, _ENV_TYPES)
     kwargs = dict(values)
     try:
         for key in ("lock_timeout", "statement_timeout", "lock_retry_max_delay"):

@@ -160,6 +160,26 @@ class StatCache:
             pass  # a read-only project: no cache, just slower
 
 
+def is_migration_name(filename: str) -> bool:
+    """``<14-digit version>_<name>.sql``, as a migration is named."""
+    return _name_problem(filename)[2] is None
+
+
+def rollback_for(path: Path) -> Path | None:
+    """The rollback file beside the migration at *path* (``rollbacks/<version>_rollback*.sql``),
+    or None; for a file linted on its own, outside a discovery of its folder."""
+    path = Path(path)
+    version, _name, problem = _name_problem(path.name)
+    folder = path.parent / ROLLBACK_DIR
+    if problem or not folder.is_dir():
+        return None
+    for candidate in sorted(folder.glob(f"{version}_rollback*.sql")):
+        rb_version, rb_name, rb_problem = _name_problem(candidate.name)
+        if not rb_problem and rb_version == version and (rb_name == "rollback" or rb_name.startswith("rollback_")):
+            return candidate
+    return None
+
+
 def discover(migrations_dir: Path, project_root: Path | None = None,
              cache: StatCache | None = None, *, read: bool = True) -> list[MigrationFile]:
     """Every migration in version order, each with its rollback. Raises DiscoveryError.

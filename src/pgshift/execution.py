@@ -137,30 +137,39 @@ class Executor:
         while True:
             attempt += 1
             cursors: list = []
+            early: psycopg.Error | None = None
             try:
                 with self.conn.pipeline():
-                    self.conn.execute("BEGIN")
-                    if not durable:
-                        self.conn.execute("SET LOCAL synchronous_commit = off")
-                    for stmt in statements:
-                        if self.verbose:
-                            emit(self.reporter, STATEMENT, f"{stmt.location}: {_summary(stmt)}", level="debug",
-                                 index=stmt.index, file=step.parsed.relpath)
-                        cursors.append(self.conn.execute(stmt.sql, prepare=False))
-                    self.conn.execute(self._final_event_sql(step, "completed", None, None, retries=attempt - 1,
-                                                            statements_done=len(statements)), prepare=False)
-                    self.conn.execute("COMMIT")
+                    try:
+                        self.conn.execute("BEGIN")
+                        if not durable:
+                            self.conn.execute("SET LOCAL synchronous_commit = off")
+                        for stmt in statements:
+                            if self.verbose:
+                                emit(self.reporter, STATEMENT, f"{stmt.location}: {_summary(stmt)}", level="debug",
+                                     index=stmt.index, file=step.parsed.relpath)
+                            cursors.append(self.conn.execute(stmt.sql, prepare=False))
+                        self.conn.execute(self._final_event_sql(step, "completed", None, None, retries=attempt - 1,
+                                                                statements_done=len(statements)), prepare=False)
+                        self.conn.execute("COMMIT")
+                    except psycopg.Error as exc:
+                        # an error that arrives while statements are still being sent: kept, so that the
+                        # pipeline is left normally and psycopg logs no "error ignored terminating" line
+                        early = exc
+                if early is not None:
+                    raise early
                 return _Outcome(attempt - 1, sum(max(c.rowcount, 0) for c in cursors))
             except psycopg.Error as exc:
+                error = early or exc  # leaving an aborted pipeline fails again, with "pipeline aborted"
                 # the first statement without a result is the one that failed (None: the event or COMMIT)
                 current = next((stmt for stmt, cur in zip(statements, cursors) if cur.pgresult is None), None)
                 if len(cursors) < len(statements) and current is None:
                     current = statements[len(cursors)]
                 if self._in_transaction():
                     self.conn.execute("ROLLBACK")
-                if current is not None and self._should_retry(exc, attempt, step, current):
+                if current is not None and self._should_retry(error, attempt, step, current):
                     continue
-                self._fail(step, exc, current, started_at, attempt - 1, statements_done=0)
+                self._fail(step, error, current, started_at, attempt - 1, statements_done=0)
 
     def _final_event_sql(self, step: Step, status: str, started_at, ms: int | None, *, retries: int,
                          statements_done: int, error: str | None = None, details: dict | None = None) -> str:
@@ -240,8 +249,7 @@ class Executor:
                     if stmt.directive("batch"):
                         rows += batching.run_batched(self, step, stmt, event_id, details)
                     else:
-                        if stmt.kind == "IndexStmt" and stmt.non_transactional:
-                            self._drop_invalid_index(stmt)
+                        self._drop_invalid_index(stmt)
                         if in_tx and stmt.tx_control == "commit":
                             # progress inside the file's own transaction: durable exactly when its work is
                             ledger_mod.record_progress(self.conn, self.ledger, event_id, statements_done=index + 1)
@@ -284,7 +292,14 @@ class Executor:
         except psycopg.Error as exc:
             done = safe_point if current is not None else index
             self._close_failed(event_id, step, begun, _error_text(exc), done)
-            raise self._migration_failed(step, exc, current, retries) from None
+            error = self._migration_failed(step, exc, current, retries)
+            invalid = self._invalid_index(current) if current is not None else None
+            if invalid:
+                error.details["invalid_index"] = invalid
+                note = (f"index {invalid} is left INVALID by the failed concurrent build: the next `pgshift up` "
+                        f"drops it before building it again (to drop it now: DROP INDEX CONCURRENTLY {invalid};)")
+                error.hint = f"{error.hint}\n{note}" if error.hint else note
+            raise error from None
 
     def _close_failed(self, event_id, step, begun, error, done) -> None:
         try:
@@ -301,19 +316,27 @@ class Executor:
 
         return self.conn.info.transaction_status in (TransactionStatus.INTRANS, TransactionStatus.INERROR)
 
-    def _drop_invalid_index(self, stmt: Statement) -> None:
+    def _invalid_index(self, stmt: Statement) -> str | None:
+        """The index a concurrent build names, when it exists and is INVALID (a failed build leaves it so)."""
         node = stmt.node
-        if not node.idxname:
-            return
+        if stmt.kind != "IndexStmt" or not stmt.non_transactional or not node.idxname:
+            return None
         schema = node.relation.schemaname if node.relation is not None else None
         name = f'"{schema}"."{node.idxname}"' if schema else f'"{node.idxname}"'
-        row = self.conn.execute(
-            "SELECT i.indisvalid, c.oid::regclass::text FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
-            "WHERE i.indexrelid = to_regclass(%s)", (name,)).fetchone()
-        if row and not row[0]:
-            emit(self.reporter, WARNING, f"{stmt.location}: index {row[1]} is INVALID (left by a failed concurrent "
+        try:
+            row = self.conn.execute(
+                "SELECT i.indisvalid, c.oid::regclass::text FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+                "WHERE i.indexrelid = to_regclass(%s)", (name,)).fetchone()
+        except Exception:  # noqa: BLE001 - the connection may be gone after a failure
+            return None
+        return row[1] if row and not row[0] else None
+
+    def _drop_invalid_index(self, stmt: Statement) -> None:
+        invalid = self._invalid_index(stmt)
+        if invalid:
+            emit(self.reporter, WARNING, f"{stmt.location}: index {invalid} is INVALID (left by a failed concurrent "
                                          "build); dropping it before building it again", level="warning")
-            self.conn.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {row[1]}")
+            self.conn.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {invalid}")
 
     # -- failures and retries -----------------------------------------------------------
 
@@ -321,8 +344,7 @@ class Executor:
         sqlstate = getattr(exc, "sqlstate", None)
         if sqlstate not in (LOCK_NOT_AVAILABLE, DEADLOCK) or attempt >= max(1, self.options.lock_retries):
             return False
-        if stmt.non_transactional and stmt.kind == "IndexStmt":
-            self._drop_invalid_index(stmt)
+        self._drop_invalid_index(stmt)
         delay = min(self.options.retry_max, self.options.retry_base * (2 ** (attempt - 1)))
         delay = random.uniform(delay / 2, delay)
         what = "lock timeout" if sqlstate == LOCK_NOT_AVAILABLE else "deadlock"

@@ -465,6 +465,9 @@ def _directives(relpath, text, cleaned, spans) -> list[Directive]:
     if "pgshift:" not in cleaned.lower():
         return found  # no directive can be there: skip the scan
     for tok in _parser.scan(cleaned):
+        if tok.name == "C_COMMENT":
+            _refuse_block_directive(relpath, text, tok.start, cleaned[tok.start:tok.end + 1])
+            continue
         if tok.name != "SQL_COMMENT":
             continue
         comment = cleaned[tok.start:tok.end + 1]
@@ -485,6 +488,20 @@ def _directives(relpath, text, cleaned, spans) -> list[Directive]:
                 )
         found.append(directive)
     return found
+
+
+def _refuse_block_directive(relpath: str, text: str, start: int, comment: str) -> None:
+    """``/* pgshift:... */`` looks like a directive but would be ignored: say so, rather than
+    run a file meant as no-transaction inside a transaction."""
+    body = comment[2:-2].strip().lstrip("*").strip()
+    if not body.lower().startswith("pgshift:"):
+        return
+    line, col = line_col(text, start)
+    name = body[len("pgshift:"):].split(None, 1)[0] if body[len("pgshift:"):].split() else ""
+    raise DirectiveError(
+        f"`pgshift:{name}` is written in a /* */ comment, where pgshift does not read directives",
+        location=Location(relpath, line, col), context=caret_context(text, start),
+        hint=f"write it as a line comment of its own: -- pgshift:{body[len('pgshift:'):].strip()}")
 
 
 def _check_directive_placement(text, statements, file_directives) -> None:

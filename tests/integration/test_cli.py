@@ -87,3 +87,22 @@ def test_verbose_shows_every_statement(project, pgshift_database_url):
     result = run_cli("-v", "up", "--project", str(root), "--database-url", pgshift_database_url)
     assert result.code == 0
     assert "migrations/20250101000001_a.sql:2:1: CREATE TABLE b (id int)" in result.err
+
+
+def test_a_connection_from_libpq_variables_alone_is_named_without_its_password(project, pgshift_database_url):
+    from psycopg.conninfo import conninfo_to_dict
+
+    params = conninfo_to_dict(pgshift_database_url)
+    env = {"PGHOST": params["host"], "PGUSER": params["user"], "PGDATABASE": params["dbname"],
+           "PGPASSWORD": "Sup3rSecretPw"}
+    root = project({"20250101000001_a.sql": "CREATE TABLE a (id int);\n"})
+    port = scalar(pgshift_database_url, "SELECT current_setting('port')")
+    shown = f"host={params['host']} port={port} user={params['user']} dbname={params['dbname']} (libpq environment)"
+    up = run_cli("--json", "up", "--project", str(root), env=env)
+    assert up.code == 0, up.all
+    assert json.loads(up.out)["database"] == shown
+    status = run_cli("status", "--project", str(root), env=env)
+    assert status.code == 0, status.all
+    assert status.out.splitlines()[-1] == f"{shown} · ledger pgshift.migration_log · 1 applied"
+    assert json.loads(run_cli("--json", "status", "--project", str(root), env=env).out)["database"] == shown
+    assert "Sup3rSecretPw" not in up.all + status.all

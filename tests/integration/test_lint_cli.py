@@ -34,6 +34,10 @@ def test_lint_explain_and_list(project):
     assert explain.code == 0 and "CONCURRENTLY" in explain.out
     unknown = run_cli("lint", "--explain", "no-such-rule", "--project", str(root))
     assert unknown.code == 2
+    as_json = json.loads(run_cli("--json", "lint", "--explain", "require-concurrent-index", "--project", str(root)).out)
+    assert as_json["id"] == "require-concurrent-index" and as_json["severity"] == "error"
+    assert "CONCURRENTLY" in as_json["doc"]
+    assert run_cli("--json", "lint", "--explain", "no-such-rule", "--project", str(root)).code == 2
     listing = run_cli("lint", "--list", "--project", str(root))
     assert listing.code == 0 and "require-concurrent-index" in listing.out and "error" in listing.out
 
@@ -77,3 +81,48 @@ def test_up_dry_run_lists_findings_in_json(project, pgshift_database_url):
     result = run_cli("--json", "up", "--dry-run", "--project", str(root), "--database-url", pgshift_database_url)
     assert result.code == 0
     assert any(f["rule"] == "require-concurrent-index" for f in json.loads(result.out)["findings"])
+
+
+ENUM = {
+    "20250101000001_status.sql": "CREATE TYPE status AS ENUM ('new');\n",
+    "rollbacks/20250101000001_rollback.sql": "DROP TYPE status;\n",
+    "20250101000002_more.sql": "ALTER TYPE status ADD VALUE 'old';\n",
+    "rollbacks/20250101000002_rollback.sql": "SELECT 1;\n",
+}
+
+
+def test_lint_targets_the_environments_postgresql_version(project):
+    root = project(ENUM, config='[pgshift]\n[env.dev]\n[env.legacy]\nurl = "postgresql://legacy/db"\n'
+                                'target_version = 11\n')
+    newest = run_cli("lint", "--project", str(root))
+    assert "(PostgreSQL 18)" in newest.out and "enum-add-value" not in newest.out
+    legacy = run_cli("lint", "--env", "legacy", "--project", str(root))
+    assert "(PostgreSQL 11)" in legacy.out, legacy.all
+    assert "migrations/20250101000002_more.sql:1:1  error  enum-add-value" in legacy.out
+    flag = run_cli("lint", "--env", "legacy", "--target-version", "13", "--project", str(root))
+    assert "(PostgreSQL 13)" in flag.out and "enum-add-value" not in flag.out
+
+
+def test_up_lints_for_the_environments_version(project, pgshift_database_url):
+    root = project(ENUM, config='[pgshift]\n[env.dev]\ntarget_version = 11\n')
+    result = run_cli("--json", "up", "--dry-run", "--project", str(root), "--database-url", pgshift_database_url)
+    assert result.code == 0, result.all
+    assert any(f["rule"] == "enum-add-value" for f in json.loads(result.out)["findings"])
+
+
+def test_one_file_linted_on_its_own_knows_its_rollback(project):
+    root = project({
+        "20250101000001_a.sql": "-- pgshift:ignore missing-rollback  reviewed\nCREATE TABLE a (id bigint PRIMARY KEY);\n",
+        "20250101000002_b.sql": "CREATE TABLE b (id bigint PRIMARY KEY);\n",
+        "rollbacks/20250101000002_rollback.sql": "DROP TABLE b;\n",
+    })
+    (root / "notes.sql").write_text("-- pgshift:ignore missing-rollback  not a migration\nSELECT 1;\n")
+    silenced = run_cli("lint", "--project", str(root), str(root / "migrations" / "20250101000001_a.sql"))
+    assert silenced.code == 0 and "unused-ignore" not in silenced.out, silenced.all
+    (root / "migrations" / "20250101000001_a.sql").write_text("CREATE TABLE a (id bigint PRIMARY KEY);\n")
+    missing = run_cli("lint", "--project", str(root), str(root / "migrations" / "20250101000001_a.sql"))
+    assert "migrations/20250101000001_a.sql:1:1  warning  missing-rollback" in missing.out, missing.all
+    present = run_cli("lint", "--project", str(root), str(root / "migrations" / "20250101000002_b.sql"))
+    assert "missing-rollback" not in present.out, present.all
+    unknown = run_cli("lint", "--project", str(root), str(root / "notes.sql"))
+    assert unknown.code == 0 and "unused-ignore" not in unknown.out and "missing-rollback" not in unknown.out

@@ -177,6 +177,35 @@ def test_roundtrip_stops_when_a_version_cannot_be_applied_again(project, pgshift
     assert "index public.customers_name_idx exists after its rollback" in data["versions"][1]["differences"][0]
 
 
+def test_connect_to_the_configured_database_is_skipped_in_the_throwaway_copy(project, pgshift_database_url):
+    """The guide's `\\c <database>` names the environment's database; on its throwaway copy it is
+    the database connected to, skipped with the same warning as `up`."""
+    dbname = scalar(pgshift_database_url, "SELECT current_database()")
+    files = dict(PROJECT)
+    files["20250101000001_customers.sql"] = f"\\c {dbname};\n" + PROJECT["20250101000001_customers.sql"]
+    files["rollbacks/20250101000001_rollback_customers.sql"] = f"\\c {dbname}\nDROP TABLE customers;\n"
+    root = project(files)
+    before = _test_dbs(pgshift_database_url)
+    plain = run_cli("--json", "test", "--project", str(root), "--database-url", pgshift_database_url)
+    assert plain.code == 0, plain.all
+    assert json.loads(plain.out)["applied"] == 4
+    assert f"skipped psql meta-command `\\c {dbname};`" in plain.err
+
+    roundtrip = run_cli("--json", "test", "--roundtrip", "--project", str(root), "--database-url",
+                        pgshift_database_url)
+    assert roundtrip.code == 0, roundtrip.all
+    assert [v["status"] for v in json.loads(roundtrip.out)["versions"]] == ["passed"] * 4
+    assert f"skipped psql meta-command `\\c {dbname}`" in roundtrip.err
+    assert _test_dbs(pgshift_database_url) == before
+    assert scalar(pgshift_database_url, "SELECT to_regclass('customers')") is None
+
+    other = dict(files)
+    other["20250101000002_customer_index.sql"] = "\\c elsewhere\n" + PROJECT["20250101000002_customer_index.sql"]
+    refused = run_cli("test", "--project", str(project(other, name="other")), "--database-url", pgshift_database_url)
+    assert refused.code == 2, refused.all
+    assert f"switches to database elsewhere, but pgshift is connected to {dbname}" in refused.err
+
+
 def test_throwaway_database_is_dropped_after_a_failure(project, pgshift_database_url):
     files = dict(PROJECT)
     files["20250101000005_broken.sql"] = "SELECT 1/0;\n"

@@ -419,6 +419,52 @@ def test_require_applied_in_refuses_a_version_staging_lacks(project, pgshift_dat
     assert [r[0] for r in ledger_rows(prod)] == [V1, V2]
 
 
+def test_require_applied_in_reads_the_named_environments_own_url(project, pgshift_database_url, second_database):
+    """PGSHIFT_DATABASE_URL, DATABASE_URL and --database-url name the environment being deployed;
+    the environment checked is read through its own configured url."""
+    staging = pgshift_database_url
+    prod = second_database()
+    config = ("[pgshift]\n\n[env.staging]\nurl = \"${STAGING_URL}\"\n\n"
+              "[env.prod]\nprotected = true\nrequire_applied_in = \"staging\"\n")
+    root = project(FILES, config)
+    assert run_cli("--env", "staging", "up", "--target", V1, "--project", str(root),
+                   env={"STAGING_URL": staging}).code == 0
+
+    for env in ({"STAGING_URL": staging, "PGSHIFT_DATABASE_URL": prod}, {"STAGING_URL": staging, "DATABASE_URL": prod}):
+        refused = run_cli("--env", "prod", "up", "--yes", "--no-backup", "--project", str(root), env=env)
+        assert refused.code == 3, refused.all
+        assert f"not applied in 'staging', which 'prod' requires first: {V2}" in refused.err
+    ok = run_cli("--env", "prod", "up", "--target", V1, "--yes", "--no-backup", "--project", str(root),
+                 env={"STAGING_URL": staging, "PGSHIFT_DATABASE_URL": prod})
+    assert ok.code == 0, ok.all
+    flag = run_cli("--env", "prod", "up", "--yes", "--no-backup", "--project", str(root), "--database-url", prod,
+                   env={"STAGING_URL": staging})
+    assert flag.code == 3 and f"requires first: {V2}" in flag.err, flag.all
+    assert [r[0] for r in ledger_rows(prod)] == [V1]
+    assert [r[0] for r in ledger_rows(staging)] == [V1]
+
+
+def test_require_applied_in_an_environment_without_a_url_is_a_config_error(project, pgshift_database_url):
+    def config(staging: str) -> str:
+        return (f"[pgshift]\n\n[env.staging]\n{staging}\n"
+                "[env.prod]\nurl = \"${PROD_URL}\"\nprotected = true\nrequire_applied_in = \"staging\"\n")
+
+    root = project(FILES, config(""))
+    # the deployed environment's DATABASE_URL is not where staging's ledger is
+    result = run_cli("--env", "prod", "up", "--yes", "--no-backup", "--project", str(root),
+                     env={"PROD_URL": pgshift_database_url, "DATABASE_URL": pgshift_database_url})
+    assert result.code == 2, result.all
+    assert "require_applied_in names 'staging', which has no url of its own" in result.err
+    assert "set url in [env.staging]" in result.err
+
+    (root / "pgshift.toml").write_text(config('url = "${STAGING_URL}"\n'))
+    unset = run_cli("--env", "prod", "up", "--yes", "--no-backup", "--project", str(root),
+                    env={"PROD_URL": pgshift_database_url})
+    assert unset.code == 2, unset.all
+    assert "environment variable STAGING_URL is not set" in unset.err
+    assert "require_applied_in" in unset.err and "--database-url" not in unset.err
+    assert scalar(pgshift_database_url, "SELECT to_regclass('accounts')") is None
+
 # --- the library: a confirm callback, and the safety steps in the result (needs api to pass can_confirm) ---
 
 def test_library_caller_confirms_with_a_callback_and_gets_the_safety_steps(project, pgshift_database_url):

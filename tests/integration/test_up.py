@@ -82,6 +82,31 @@ def test_syntax_error_in_third_file_applies_nothing(project, pgshift_database_ur
     assert catalog_fingerprint(pgshift_database_url) == before
 
 
+def test_target_still_parses_every_pending_file(project, pgshift_database_url):
+    """A syntax error in a pending file after --target stops the run before anything is applied
+    (and the dry run says the same); once it is fixed, --target applies only up to its version."""
+    files = dict(THREE)
+    files["20250101000003_create_orders.sql"] = "CREATE TABLE orders (id bigint);\nCREAT INDEX x ON orders (id);\n"
+    root = project(files)
+    before = catalog_fingerprint(pgshift_database_url)
+    for extra in ((), ("--dry-run",)):
+        result = run_cli("up", "--target", "20250101000002", *extra, "--project", str(root), "--database-url",
+                         pgshift_database_url)
+        assert result.code == 2, result.all
+        assert "migrations/20250101000003_create_orders.sql:2:1: syntax error" in result.err
+        assert catalog_fingerprint(pgshift_database_url) == before
+
+    (root / "migrations" / "20250101000003_create_orders.sql").write_text("CREATE TABLE orders (id bigint);\n")
+    dry = run_cli("--json", "up", "--target", "20250101000002", "--dry-run", "--project", str(root),
+                  "--database-url", pgshift_database_url)
+    assert [s["version"] for s in json.loads(dry.out)["plan"]] == ["20250101000001", "20250101000002"]
+    applied = run_cli("up", "--target", "20250101000002", "--project", str(root), "--database-url",
+                      pgshift_database_url)
+    assert applied.code == 0, applied.all
+    assert [r[0] for r in ledger_rows(pgshift_database_url)] == ["20250101000001", "20250101000002"]
+    assert scalar(pgshift_database_url, "SELECT to_regclass('orders')") is None
+
+
 def test_runtime_error_mid_file_rolls_back_that_file_only(project, pgshift_database_url):
     files = dict(THREE)
     files["20250101000002_add_email.sql"] = (
@@ -107,6 +132,20 @@ def test_runtime_error_mid_file_rolls_back_that_file_only(project, pgshift_datab
     status = json.loads(run_cli("status", "--json", "--project", str(root), "--database-url",
                                 pgshift_database_url).out)
     assert [v["state"] for v in status["versions"]] == ["applied", "failed", "pending"]
+
+
+def test_a_failed_transactional_file_prints_only_pgshifts_own_error(project, pgshift_database_url):
+    # many statements after the failing one: the server's error arrives while they are still being sent
+    inserts = "".join(f"INSERT INTO t VALUES ({i});\n" for i in range(3000))
+    root = project({"20250101000001_t.sql": "CREATE TABLE t (id int);\nSELECT nope FROM t;\n" + inserts})
+    for _ in range(3):
+        result = run_cli("up", "--project", str(root), "--database-url", pgshift_database_url)
+        assert result.code == 1, result.all
+        assert "migrations/20250101000001_t.sql:2:8: statement 2 of 3002 failed: column \"nope\" does not exist" \
+            in result.err
+        assert "pipeline" not in result.all and "error ignored" not in result.all, result.err
+    assert scalar(pgshift_database_url, "SELECT to_regclass('t')") is None
+    assert [r[2] for r in ledger_rows(pgshift_database_url)] == ["failed"] * 3
 
 
 def test_error_position_points_into_the_file(project, pgshift_database_url):
@@ -202,6 +241,27 @@ def test_invalid_index_from_failed_build_is_dropped_before_retry(project, pgshif
     assert retried.code == 0, retried.all
     assert "INVALID" in retried.err and "dropping it" in retried.err
     assert scalar(pgshift_database_url, "SELECT indisvalid FROM pg_index WHERE indexrelid = 't_v_key'::regclass") is True
+
+
+def test_a_failed_concurrent_build_says_it_left_an_invalid_index(project, pgshift_database_url):
+    root = project({
+        "20250101000001_t.sql": "CREATE TABLE t (id int, v int);\nINSERT INTO t VALUES (1, 1), (2, 1);\n",
+        "20250101000002_idx.sql": "CREATE UNIQUE INDEX CONCURRENTLY t_v_key ON t (v);\n",
+    })
+    failed = run_cli("up", "--project", str(root), "--database-url", pgshift_database_url)
+    assert failed.code == 1, failed.all
+    assert "migrations/20250101000002_idx.sql:1:1: statement 1 of 1 failed: could not create unique index" in failed.err
+    assert ("index t_v_key is left INVALID by the failed concurrent build: the next `pgshift up` drops it "
+            "before building it again (to drop it now: DROP INDEX CONCURRENTLY t_v_key;)") in failed.err
+    as_json = run_cli("--json", "up", "--project", str(root), "--database-url", pgshift_database_url)
+    assert as_json.code == 1
+    assert json.loads(as_json.out)["details"]["invalid_index"] == "t_v_key"
+    # a build that fails before creating its index leaves none, and says nothing about one
+    query(pgshift_database_url, "DROP INDEX t_v_key")
+    (root / "migrations" / "20250101000002_idx.sql").write_text("CREATE INDEX CONCURRENTLY t_w_idx ON t (w);\n")
+    other = run_cli("up", "--project", str(root), "--database-url", pgshift_database_url)
+    assert other.code == 1 and 'column "w" does not exist' in other.err
+    assert "INVALID" not in other.err
 
 
 def test_no_transaction_file_resumes_after_last_completed_statement(project, pgshift_database_url):

@@ -99,3 +99,31 @@ def test_mask_dsn(dsn, shown):
 def test_scrub_removes_the_password_anywhere():
     dsn = "postgresql://bob:hunter22@db/app"
     assert "hunter22" not in config.scrub("FATAL: password for hunter22 at postgresql://bob:hunter22@db/app", dsn)
+
+
+@pytest.mark.parametrize("text, words, line", [
+    ('[lint]\ndisabel = ["set-not-null"]\n', "unknown setting 'disabel' in [lint]", 2),
+    ('[env.production]\nurl = "postgresql://p/db"\nprotected = "false"\n',
+     "protected in [env.production] must be true or false, not 'false'", 3),
+    ('[env.production]\nlock_retries = "many"\n', "lock_retries in [env.production] must be a whole number", 2),
+    ('[env.dev]\nlock_timeout = true\n', 'lock_timeout in [env.dev] must be a duration like "2s"', 2),
+    ('[pgshift]\ntarget_version = "15"\n', "target_version must be a whole number, not '15'", 2),
+    ('[pgshift]\ntarget_version = 150\n', "target_version must be a PostgreSQL major version like 15, not 150", 2),
+    ('[lint]\ndisable = "set-not-null"\n', "disable in [lint] must be a list", 2),
+    ('[lint]\nseverity = { set-not-null = 1 }\n', "severity of set-not-null must be a string", 2),
+])
+def test_a_setting_of_the_wrong_type_or_an_unknown_one_is_an_error_at_its_line(tmp_path, text, words, line):
+    with pytest.raises(ConfigError) as err:
+        _cfg(tmp_path, text)
+    assert words in err.value.message
+    assert err.value.exit_code == 2
+    assert err.value.location.line == line
+
+
+def test_settings_of_the_right_types_are_read(tmp_path):
+    cfg = _cfg(tmp_path, '[pgshift]\ntarget_version = 14\n[lint]\ndisable = ["prefer-text"]\n'
+                         'severity = { set-not-null = "warning" }\ntarget_version = 13\n'
+                         '[env.prod]\nurl = "postgresql://p/db"\nprotected = true\nlock_timeout = 1\n'
+                         'lock_retries = 3\ntarget_version = 15\n')
+    assert (cfg.target_version, cfg.lint.target_version, cfg.environment("prod").target_version) == (14, 13, 15)
+    assert cfg.lint.disable == ("prefer-text",) and cfg.environment("prod").effective_lock_timeout == 1

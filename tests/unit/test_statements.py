@@ -91,11 +91,20 @@ def test_directives():
     ("-- pgshift:lock-timeout soon\nSELECT 1;", "not a duration", "f.sql:1:1"),
     ("SELECT 1;\n-- pgshift:batch size=5\n", "applies to nothing", "f.sql:2:1"),
     ("SELECT 1,\n-- pgshift:no-transaction\n2;", "inside a statement", "f.sql:2:1"),
+    ("/* pgshift:no-transaction */\nCREATE INDEX CONCURRENTLY i ON t (a);", "written in a /* */ comment",
+     "f.sql:1:1"),
+    ("SELECT 1;\n  /*\n   * pgshift:ignore drop-table\n   */\nDROP TABLE t;", "`pgshift:ignore` is written in a /* */",
+     "f.sql:2:3"),
 ])
 def test_bad_directives(text, message, where):
     with pytest.raises(DirectiveError) as err:
         parse_file("f.sql", text)
     assert message in err.value.message and str(err.value.location) == where
+
+
+def test_a_block_comment_that_only_mentions_pgshift_is_just_a_comment():
+    parsed = parse_file("f.sql", "/* written for pgshift: see the README */\nSELECT 1;\n")
+    assert len(parsed.statements) == 1 and parsed.directives == ()
 
 
 def test_directive_inside_a_function_body_is_just_text():

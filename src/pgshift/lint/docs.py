@@ -17,9 +17,11 @@ docstrings in src/pgshift/lint/rules/. Do not edit by hand. -->
 `pgshift lint` reads migration files with PostgreSQL's own parser and reports
 what would block or break production, each finding with `file:line:col`, the
 rule id, what is wrong and the safe alternative. Rules know the PostgreSQL
-major version they target (`target_version` in `[lint]`, else the server's,
-else the newest) and leave alone tables created earlier in the same migration
-or the same run, where a lock hurts nobody.
+major version they target: the first given of `--target-version`, the
+environment's `target_version` (`[env.NAME]`), `target_version` in `[lint]`,
+then in `[pgshift]`, the connected server's version (`pgshift up` lints with
+it), else the newest. They leave alone tables created earlier in the same
+migration or the same run, where a lock hurts nobody.
 
 Silencing: `-- pgshift:ignore rule-a,rule-b  reason` on the line before a
 statement, or before the first statement for the whole file; `disable = [...]`

@@ -175,6 +175,9 @@ def _parse(inp: LintInput, number: int) -> FileFacts:
             if index >= 0 and work.startswith("--", index):
                 work = _blank(work, index, _line_end(work, index))  # read the rest without it
                 continue
+            if index >= 0 and work.startswith("/*", index) and work.find("*/", index) > 0:
+                work = _blank(work, index, work.find("*/", index) + 2)
+                continue
             return facts
         except SqlSyntaxError as exc:
             if exc.location is None:
@@ -429,6 +432,8 @@ def _silence(files: list[FileFacts], raw: list[tuple[FileFacts, Finding]], effec
                         continue
                     if name in g.used or any(c not in active for c in canon) or "unused-ignore" in canon:
                         continue
+                    if facts.has_rollback is None and "missing-rollback" in canon:
+                        continue  # whether the file has a rollback is unknown: the rule did not look
                     scope = "this file" if g in groups else "the next statement"
                     unused.append(_unused(g.directive, level,
                                           f"`-- pgshift:ignore {name}` silences nothing in {scope}",

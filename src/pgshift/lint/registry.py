@@ -174,8 +174,8 @@ def list_rules() -> list[dict]:
              "aliases": list(r.aliases)} for r in all_rules()]
 
 
-def explain(rule_id: str) -> str:
-    """The documentation of one rule (``pgshift lint --explain RULE``).
+def describe(rule_id: str) -> dict:
+    """One rule as data: id, severity, versions, aliases, summary and its documentation.
 
     Raises UnknownRule (an InputError and a KeyError) when the id is unknown.
     """
@@ -185,7 +185,14 @@ def explain(rule_id: str) -> str:
         raise UnknownRule(f"unknown lint rule {rule_id!r}"
                           + (f" (did you mean {', '.join(close)}?)" if close else ""),
                           hint="`pgshift lint --list` lists the rules")
-    head = f"{rule.id}  ({rule.severity}; PostgreSQL versions: {rule.versions_text})"
-    if rule.aliases:
-        head += f"\nalso accepted as: {', '.join(rule.aliases)}"
-    return f"{head}\n\n{rule.doc}\n"
+    return {"id": rule.id, "severity": rule.severity, "versions": rule.versions_text, "aliases": list(rule.aliases),
+            "summary": rule.summary, "doc": rule.doc}
+
+
+def explain(rule_id: str) -> str:
+    """The documentation of one rule (``pgshift lint --explain RULE``)."""
+    rule = describe(rule_id)
+    head = f"{rule['id']}  ({rule['severity']}; PostgreSQL versions: {rule['versions']})"
+    if rule["aliases"]:
+        head += f"\nalso accepted as: {', '.join(rule['aliases'])}"
+    return f"{head}\n\n{rule['doc']}\n"

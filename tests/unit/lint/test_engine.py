@@ -82,6 +82,10 @@ def test_invalid_directive_then_the_rest_of_the_file():
     report = lint_sql("-- pgshift:frobnicate\nCREATE INDEX i ON orders (a);")
     assert [(f.rule, f.location.line) for f in loud(report)] == [
         ("invalid-directive", 1), ("require-concurrent-index", 2)]
+    report = lint_sql("/* pgshift:no-transaction */\nCREATE INDEX i ON orders (a);")
+    assert [(f.rule, f.location.line) for f in loud(report)] == [
+        ("invalid-directive", 1), ("require-concurrent-index", 2)]
+    assert "-- pgshift:no-transaction" in loud(report)[0].hint
 
 
 # --- run facts -------------------------------------------------------------------
@@ -316,3 +320,19 @@ def test_lint_over_many_files_names_the_file_that_is_not_utf8(tmp_path):
     report, text = api.lint(tmp_path, [str(folder)], "json")
     assert report.files == 260 and report.statements == 260
     assert {f.rule for f in report.findings} == {"missing-rollback"}
+
+
+def test_the_version_linted_for_comes_from_the_flag_then_environment_then_config_then_server(tmp_path):
+    from pgshift import api, config
+
+    (tmp_path / "pgshift.toml").write_text("[pgshift]\ntarget_version = 14\n[lint]\ntarget_version = 13\n"
+                                           "[env.dev]\ntarget_version = 12\n[env.other]\n")
+    cfg = config.load(tmp_path)
+    dev, other = cfg.environment("dev"), cfg.environment("other")
+    assert api._lint_options(cfg, 16, dev, 15).target_version == 16
+    assert api._lint_options(cfg, None, dev, 15).target_version == 12
+    assert api._lint_options(cfg, None, other, 15).target_version == 13
+    (tmp_path / "pgshift.toml").write_text("[env.dev]\n")
+    bare = config.load(tmp_path)
+    assert api._lint_options(bare, None, bare.environment("dev"), 15).target_version == 15
+    assert api._lint_options(bare).target_version is None  # the engine takes the newest
