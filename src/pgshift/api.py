@@ -78,8 +78,9 @@ def _shown_database(project: Project, conn) -> str:
     libpq connected (host, port, user, database; never a password)."""
     if project.connection.url or project.connection.embedded:
         return project.connection.masked
-    info = conn.info
-    return f"host={info.host} port={info.port} user={info.user} dbname={info.dbname} (libpq environment)"
+    from . import db  # noqa: PLC0415
+
+    return db.libpq_target(conn)
 
 
 @contextmanager

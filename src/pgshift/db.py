@@ -48,6 +48,13 @@ def session_settings(conn) -> None:
         conn.execute("SET client_connection_check_interval = '1s'")
 
 
+def libpq_target(conn) -> str:
+    """Where a connection made from libpq's variables alone went: host, port, user and
+    database, never a password."""
+    info = conn.info
+    return f"host={info.host} port={info.port} user={info.user} dbname={info.dbname} (libpq environment)"
+
+
 def server_version(conn) -> int:
     """The server's major version, e.g. 18."""
     return conn.info.server_version // 10000

@@ -105,4 +105,6 @@ def test_a_connection_from_libpq_variables_alone_is_named_without_its_password(p
     assert status.code == 0, status.all
     assert status.out.splitlines()[-1] == f"{shown} · ledger pgshift.migration_log · 1 applied"
     assert json.loads(run_cli("--json", "status", "--project", str(root), env=env).out)["database"] == shown
-    assert "Sup3rSecretPw" not in up.all + status.all
+    check = run_cli("--json", "check", "--project", str(root), env=env)
+    assert json.loads(check.out)["database"] == shown, check.all
+    assert "Sup3rSecretPw" not in up.all + status.all + check.all

@@ -68,6 +68,8 @@ def check(project, url: str | None = None) -> CheckReport:
         emit(project.reporter, CHECK, f"FAIL {result.line()}", level="error", check=result.to_dict())
         return CheckReport(project.env.name, masked, (result,))
     with conn:
+        if not url:
+            masked = db.libpq_target(conn)
         results = preflight.run_checks(conn, project.env, backup_dir(project), backup=True)
     return CheckReport(project.env.name, masked, tuple(results))
 
