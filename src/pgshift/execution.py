@@ -26,7 +26,8 @@ from .events import (
     FILE_COMPLETED, FILE_FAILED, FILE_STARTED, RESUME, RETRY, STATEMENT, WARNING, emit,
 )
 from .model import (
-    TX_BATCHED, TX_FILE, TX_NONE, TX_OWN, Location, Plan, RunResult, Statement, Step, StepResult,
+    STATUS_COMPLETED, STATUS_ROLLED_BACK, TX_BATCHED, TX_FILE, TX_NONE, TX_OWN, TYPE_ROLLBACK, Location, Plan,
+    RunResult, Statement, Step, StepResult,
     caret_context, format_duration, line_col, parse_duration,
 )
 
@@ -149,7 +150,7 @@ class Executor:
                                 emit(self.reporter, STATEMENT, f"{stmt.location}: {_summary(stmt)}", level="debug",
                                      index=stmt.index, file=step.parsed.relpath)
                             cursors.append(self.conn.execute(stmt.sql, prepare=False))
-                        self.conn.execute(self._final_event_sql(step, "completed", None, None, retries=attempt - 1,
+                        self.conn.execute(self._final_event_sql(step, _done(step), None, None, retries=attempt - 1,
                                                                 statements_done=len(statements)), prepare=False)
                         self.conn.execute("COMMIT")
                     except psycopg.Error as exc:
@@ -195,7 +196,7 @@ class Executor:
             sql.SQL("(extract(epoch FROM clock_timestamp() - now()) * 1000)::bigint") if ms is None
             else sql.Literal(ms),
             *[sql.Literal(v) for v in rest],
-            sql.SQL("clock_timestamp()" if step.action == "rollback" and status == "completed" else "NULL"))
+            sql.SQL("clock_timestamp()" if status == STATUS_ROLLED_BACK else "NULL"))
         return query.as_string(self.conn)
 
     def _insert_final(self, step: Step, status: str, started_at, ms: int, *, retries: int, statements_done: int,
@@ -276,7 +277,7 @@ class Executor:
                 raise _FileLeftTransactionOpen()
             current = None
             ms = int((time.monotonic() - begun) * 1000)
-            ledger_mod.finish_event(self.conn, self.ledger, event_id, status="completed", execution_ms=ms,
+            ledger_mod.finish_event(self.conn, self.ledger, event_id, status=_done(step), execution_ms=ms,
                                     statements_done=len(stmts),
                                     details={**details, **({"lock_retries": retries} if retries else {})} or None,
                                     version=step.version)
@@ -490,3 +491,9 @@ def _json(value) -> str:
 
 
 __all__ = ["Executor", "ExecOptions", "locate"]
+
+
+def _done(step: Step) -> str:
+    """The status a successful event closes with: ``completed``; for a rollback ``rolled_back``
+    (PRODUCT.md section 3; what the guide's own queries look for)."""
+    return STATUS_ROLLED_BACK if step.action == TYPE_ROLLBACK else STATUS_COMPLETED

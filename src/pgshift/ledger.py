@@ -1,7 +1,7 @@
 """The ledger: one table recording every event (PRODUCT.md section 3).
 
 One row per attempt: a migrate, rollback or baseline event whose status moves
-from ``running`` to ``completed`` or ``failed``. The current state of a version
+from ``running`` to ``completed`` (a rollback: ``rolled_back``) or ``failed``. The current state of a version
 is its latest event. An existing table of the guide's shape
 (``shared.migration_log``) is adopted: missing columns are added, history kept.
 """
@@ -164,7 +164,7 @@ def finish_event(conn, ledger: Ledger, event_id: int, *, status: str, execution_
     row = conn.execute(
         f"UPDATE {ledger.qualified} SET status = %s, completed_at = clock_timestamp(), execution_ms = %s, "
         f"error = %s, statements_done = coalesce(%s, statements_done), details = coalesce(%s::jsonb, details), "
-        f"rolled_back_at = CASE WHEN %s = 'completed' AND migration_type = 'rollback' THEN clock_timestamp() "
+        f"rolled_back_at = CASE WHEN %s = 'rolled_back' THEN clock_timestamp() "
         f"ELSE rolled_back_at END{', id = DEFAULT' if newer else ''} "
         f"WHERE id = %s RETURNING id",
         (status, execution_ms, error, statements_done, json.dumps(details) if details is not None else None,

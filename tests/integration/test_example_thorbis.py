@@ -358,7 +358,7 @@ def test_applies_rolls_back_to_nothing_and_applies_again(pgshift_server_url, pgs
         {v: "rolled_back" for v in VERSIONS}
     events = query(url, f"SELECT version, migration_type, status FROM {LEDGER} ORDER BY id")
     assert events == [(v, "migrate", "completed") for v in VERSIONS] + \
-        [(v, "rollback", "completed") for v in reversed(VERSIONS)]
+        [(v, "rollback", "rolled_back") for v in reversed(VERSIONS)]
 
     again = _cli("up", url=url)
     assert again.code == 0, again.all

@@ -47,7 +47,7 @@ def test_rollback_then_up_again(project, pgshift_database_url):
     assert again.code == 0 and "applied 1 migration(s)" in again.out
     assert _states(root, url)["20250101000004"] == "applied"
     rows = [(r[0], r[1], r[2]) for r in ledger_rows(url)]
-    assert rows[-3:] == [("20250101000004", "migrate", "completed"), ("20250101000004", "rollback", "completed"),
+    assert rows[-3:] == [("20250101000004", "migrate", "completed"), ("20250101000004", "rollback", "rolled_back"),
                          ("20250101000004", "migrate", "completed")]
     assert scalar(url, "SELECT rolled_back_at IS NOT NULL FROM pgshift.migration_log "
                        "WHERE migration_type = 'rollback'") is True
@@ -111,7 +111,7 @@ def test_down_steps_newest_first_and_stops_at_a_failure(project, pgshift_databas
     assert states == {"20250101000001": "applied", "20250101000002": "applied", "20250101000003": "applied",
                       "20250101000004": "rolled_back"}
     assert [(r[0], r[1], r[2]) for r in ledger_rows(url)][-2:] == [
-        ("20250101000004", "rollback", "completed"), ("20250101000003", "rollback", "failed")]
+        ("20250101000004", "rollback", "rolled_back"), ("20250101000003", "rollback", "failed")]
 
 
 def test_down_rolls_back_two_in_reverse_order(project, pgshift_database_url):
