@@ -123,10 +123,12 @@ class RichReporter:
 
 
 def make_reporter(*, verbose: bool, quiet: bool, color: bool):
-    if sys.stderr.isatty() and color:
+    """The live progress display on a terminal (without colours under --no-color or
+    NO_COLOR); plain timestamped lines anywhere else."""
+    if sys.stderr.isatty():
         from rich.console import Console  # noqa: PLC0415
 
-        return RichReporter(Console(stderr=True), verbose, quiet)
+        return RichReporter(Console(stderr=True, no_color=not color), verbose, quiet)
     return PlainReporter(sys.stderr, verbose, quiet or False)
 
 

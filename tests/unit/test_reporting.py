@@ -59,3 +59,28 @@ def test_status_table_plain():
     assert text.splitlines()[0].split() == ["version", "name", "state", "applied", "at", "took", "rollback"]
     assert "20250101000002  b     pending" in text
     assert text.splitlines()[-1] == "db · ledger l · 1 applied, 1 pending"
+
+
+def test_no_color_on_a_terminal_keeps_the_live_display_without_colours(monkeypatch):
+    import re
+    import sys
+
+    from pgshift.reporting import make_reporter
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    monkeypatch.setattr(sys, "stderr", Terminal())
+    reporter = make_reporter(verbose=False, quiet=False, color=False)
+    assert isinstance(reporter, RichReporter)
+    out = io.StringIO()
+    reporter.console = Console(file=out, force_terminal=True, no_color=reporter.console.no_color, width=120)
+    for event in RUN:
+        reporter.emit(event)
+    assert reporter.progress is not None  # the live display is there
+    reporter.close()
+    assert "migrate b.sql failed" in out.getvalue()
+    assert not re.search(r"\x1b\[(?:3[0-7]|9[0-7]|38;)", out.getvalue())  # no colour codes
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    assert isinstance(make_reporter(verbose=False, quiet=False, color=True), PlainReporter)
