@@ -33,6 +33,7 @@ from .model import (
 
 LOCK_NOT_AVAILABLE = "55P03"
 DEADLOCK = "40P01"
+DUPLICATE_SCHEMA = "42P06"
 
 
 @dataclass(frozen=True)
@@ -427,6 +428,11 @@ class Executor:
             hint_parts.append(f"the lock was not granted within lock_timeout after {retries + 1} attempt(s); "
                               "a long transaction holds it (see `pgshift diagnose`); run again later or raise "
                               "--lock-timeout")
+        if getattr(exc, "sqlstate", None) == DUPLICATE_SCHEMA and stmt.kind == "CreateSchemaStmt" \
+                and (stmt.node.schemaname or "") == self.ledger.schema:
+            hint_parts.append(f"pgshift created schema {self.ledger.schema} for its ledger "
+                              f"({self.ledger.schema}.{self.ledger.table}) before the first migration: "
+                              f"write CREATE SCHEMA IF NOT EXISTS {self.ledger.schema}")
         if step.mode != TX_FILE:
             hint_parts.append("statements before it stay applied; a rerun of the unchanged file resumes at this one")
         else:

@@ -394,3 +394,13 @@ def test_a_file_that_leaves_its_transaction_open_is_rolled_back_not_committed(pr
     assert scalar(pgshift_database_url, "SELECT to_regclass('a')") is not None
     assert scalar(pgshift_database_url, "SELECT to_regclass('b')") is None
     assert ledger_rows(pgshift_database_url)[-1][2:4] == ("failed", 3)
+
+
+def test_creating_the_ledgers_schema_says_pgshift_made_it(project, pgshift_database_url):
+    root = project({"20250101000001_shared.sql": "CREATE SCHEMA shared;\nCREATE TABLE shared.t (id int);\n"},
+                   config='[pgshift]\nledger = "shared.migration_log"\n[env.dev]\n')
+    result = run_cli("up", "--project", str(root), "--database-url", pgshift_database_url)
+    assert result.code == 1
+    assert "migrations/20250101000001_shared.sql:1:1" in result.err
+    assert "write CREATE SCHEMA IF NOT EXISTS shared" in result.err
+    assert scalar(pgshift_database_url, "SELECT to_regclass('shared.t')") is None
