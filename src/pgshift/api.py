@@ -98,7 +98,11 @@ def _files(project: Project, cached: bool = False) -> list[MigrationFile]:
     cache = None
     if cached:
         cache = discovery.StatCache(project.config.root / ".pgshift" / "discovery-cache.json")
-    return discovery.discover(project.config.migrations_dir, project.config.root, cache)
+    files = discovery.discover(project.config.migrations_dir, project.config.root, cache)
+    for folder in discovery.stray_folders(project.config.migrations_dir):
+        emit(project.reporter, WARNING, f"{project.config.migrations}/{folder}/ holds .sql files that pgshift does not "
+             "read: migrations live in the migrations folder itself, rollbacks in rollbacks/", level="warning")
+    return files
 
 
 def parse(migration: MigrationFile, database: str | None = None, rollback: bool = False) -> ParsedFile:

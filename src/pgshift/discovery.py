@@ -160,6 +160,23 @@ class StatCache:
             pass  # a read-only project: no cache, just slower
 
 
+def stray_folders(migrations_dir: Path) -> list[str]:
+    """Folders inside the migrations folder (other than rollbacks/) that hold .sql files:
+    pgshift reads neither, and a migration put there would silently never run."""
+    import os  # noqa: PLC0415
+
+    stray = []
+    try:
+        with os.scandir(migrations_dir) as it:
+            folders = sorted(e.name for e in it if e.is_dir() and e.name != ROLLBACK_DIR and not e.name.startswith("."))
+    except OSError:
+        return []
+    for name in folders:
+        if any(Path(migrations_dir, name).rglob("*.sql")):
+            stray.append(name)
+    return stray
+
+
 def is_migration_name(filename: str) -> bool:
     """``<14-digit version>_<name>.sql``, as a migration is named."""
     return _name_problem(filename)[2] is None

@@ -404,3 +404,13 @@ def test_creating_the_ledgers_schema_says_pgshift_made_it(project, pgshift_datab
     assert "migrations/20250101000001_shared.sql:1:1" in result.err
     assert "write CREATE SCHEMA IF NOT EXISTS shared" in result.err
     assert scalar(pgshift_database_url, "SELECT to_regclass('shared.t')") is None
+
+
+def test_sql_files_in_a_subfolder_are_named_not_silently_skipped(project, pgshift_database_url):
+    root = project({"20250101000001_a.sql": "CREATE TABLE a (id int);\n",
+                    "2025/20250101000002_b.sql": "CREATE TABLE b (id int);\n"})
+    result = run_cli("up", "--project", str(root), "--database-url", pgshift_database_url)
+    assert result.code == 0, result.all
+    assert "migrations/2025/ holds .sql files that pgshift does not read" in result.err
+    status = run_cli("status", "--project", str(root), "--database-url", pgshift_database_url)
+    assert "migrations/2025/ holds .sql files" in status.err
