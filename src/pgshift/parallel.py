@@ -74,6 +74,12 @@ def map_shares(func: Callable[[Sequence[T]], R], shares: Sequence[Sequence[T]]) 
     return results
 
 
+def together(*calls: Callable[[], R]) -> list[R]:
+    """Run independent calls at once: the first here, the others in forked children; their
+    results in order (an exception is raised here, as with :func:`map_shares`)."""
+    return map_shares(lambda call: call(), calls)
+
+
 def _spawn(func, share) -> tuple[int, int]:
     read_fd, write_fd = os.pipe()
     sys.stdout.flush()

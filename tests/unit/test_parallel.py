@@ -60,3 +60,9 @@ def test_with_other_threads_running_everything_runs_here():
         stop.set()
         thread.join()
     assert results == [os.getpid(), os.getpid()]
+
+
+def test_together_runs_different_calls_at_once_and_keeps_their_order():
+    here, there = parallel.together(lambda: ("files", os.getpid()), lambda: ("ledger", os.getpid()))
+    assert here == ("files", os.getpid())
+    assert there[0] == "ledger" and there[1] != os.getpid()
