@@ -393,8 +393,8 @@ def _silence(files: list[FileFacts], raw: list[tuple[FileFacts, Finding]], effec
     starts: dict[int, list[tuple[int, int]]] = {}
     for facts in files:
         parsed = facts.parsed
-        if parsed is None:
-            continue
+        if parsed is None or not any(d.name == "ignore" for d in parsed.directives):
+            continue  # no ignore in the file: nothing to silence, nothing to track
         file_level = {d.offset for d in parsed.file_directives}
         file_ignores[facts.number] = [_Ignore(d, _names(d)) for d in parsed.file_directives if d.name == "ignore"]
         for s in parsed.statements:
@@ -410,7 +410,7 @@ def _silence(files: list[FileFacts], raw: list[tuple[FileFacts, Finding]], effec
             continue
         if level is not None and level != get_rule(f.rule).severity:
             f = dataclasses.replace(f, severity=level)
-        if _suppressed(facts, f, starts, stmt_ignores, file_ignores):
+        if facts.number in starts and _suppressed(facts, f, starts, stmt_ignores, file_ignores):
             continue
         kept.append(f)
 
