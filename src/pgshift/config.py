@@ -7,11 +7,12 @@ every DSN shown anywhere goes through.
 from __future__ import annotations
 
 import os
+import re
 import string
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode
 
 from .errors import ConfigError
 from .model import Location, parse_duration
@@ -105,12 +106,20 @@ def _load_toml(path: Path) -> dict:
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
-        line = getattr(exc, "lineno", None) or 1
-        col = getattr(exc, "colno", None) or 1
+        line = getattr(exc, "lineno", None)
+        col = getattr(exc, "colno", None)
+        if line is None:  # before Python 3.14 the position is only in the message
+            found = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
+            line, col = (int(found[1]), int(found[2])) if found else (1, 1)
         raise ConfigError(f"{path.name} is not valid TOML: {exc.msg if hasattr(exc, 'msg') else exc}",
                           location=Location(str(path), line, col)) from None
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def locate(config: Config, needle: str) -> Location | None:
+    """Where *needle* first appears in the configuration file (for errors found after loading)."""
+    return _where(config.source, needle) if config.source else None
 
 
 def _where(path: Path, needle: str) -> Location:
@@ -135,22 +144,34 @@ def load(project: str | Path | None = None) -> Config:
     if candidate.is_file():
         source = candidate
         raw = _load_toml(candidate)
-        data = dict(raw.get("pgshift", {}))
-        data["env"] = raw.get("env", {})
-        data["lint"] = raw.get("lint", data.get("lint", {}))
         unknown = set(raw) - {"pgshift", "env", "lint"}
         if unknown:
             name = sorted(unknown)[0]
             raise ConfigError(f"unknown section [{name}] in {CONFIG_FILE}", location=_where(candidate, f"[{name}"),
                               hint="sections are [pgshift], [env.NAME] and [lint]")
+        data = dict(_table(candidate, raw, "pgshift", "[pgshift]"))
+        data["env"] = _table(candidate, raw, "env", "[env.NAME]")
+        data["lint"] = raw.get("lint", data.get("lint", {}))
     elif (root / "pyproject.toml").is_file():
-        raw = _load_toml(root / "pyproject.toml")
-        section = raw.get("tool", {}).get("pgshift")
+        pyproject = root / "pyproject.toml"
+        raw = _load_toml(pyproject)
+        section = _table(pyproject, _table(pyproject, raw, "tool", "[tool]"), "pgshift", "[tool.pgshift]", None)
         if section is not None:
-            source = root / "pyproject.toml"
+            source = pyproject
             data = dict(section)
             data.setdefault("env", {})
     return _build(root, source, data)
+
+
+def _table(source: Path, raw: dict, key: str, shown: str, default: object = ...) -> dict | None:
+    """``raw[key]``, which must be a TOML table (``{}`` or *default* when absent)."""
+    if key not in raw:
+        return {} if default is ... else default
+    value = raw[key]
+    if not isinstance(value, dict):
+        raise ConfigError(f"{shown} must be a table of settings, not {value!r}", location=_where(source, key),
+                          hint=f"write it as a section: {shown}")
+    return value
 
 
 def _check_types(source: Path | None, section: str, values: dict, types: dict) -> None:
@@ -179,6 +200,9 @@ def _check_types(source: Path | None, section: str, values: dict, types: dict) -
 def _build(root: Path, source: Path | None, data: dict) -> Config:
     envs_raw = data.pop("env", {}) or {}
     lint_raw = data.pop("lint", {}) or {}
+    if not isinstance(envs_raw, dict):
+        raise ConfigError(f"[env.NAME] must be tables of settings, not {envs_raw!r}",
+                          location=_where(source, "env") if source else None, hint="write [env.dev], [env.production]")
     _check_types(source, "", data, _TOP_TYPES)
     if not isinstance(lint_raw, dict):
         raise ConfigError("[lint] must be a table", location=_where(source, "lint") if source else None)
@@ -215,8 +239,30 @@ def _build(root: Path, source: Path | None, data: dict) -> Config:
                   target_version=data.get("target_version"))
 
 
+#: ``checks`` keys: the thresholds (numbers) and the checks that can be switched off with false;
+#: safety.preflight holds their defaults and meaning (a test keeps the two lists the same)
+CHECK_THRESHOLDS = ("active_connections", "disk_usage_percent", "long_transaction_seconds", "replica_lag_seconds")
+CHECK_NAMES = ("connection", "active_connections", "disk_usage", "long_transactions", "invalid_indexes",
+               "prepared_transactions", "replica_lag", "backup_tool")
+
+
+def _check_checks(source: Path | None, name: str, checks: dict) -> None:
+    for key, value in checks.items():
+        where = _where(source, key) if source else None
+        if key not in CHECK_THRESHOLDS and key not in CHECK_NAMES:
+            raise ConfigError(f"[env.{name}] checks: unknown key {key!r}", location=where,
+                              hint="known keys: " + ", ".join(sorted(set(CHECK_THRESHOLDS) | set(CHECK_NAMES))))
+        if value is False or (value is True and key in CHECK_NAMES):
+            continue
+        if key not in CHECK_THRESHOLDS or isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"[env.{name}] checks.{key} must be "
+                              + ("a number (or false to skip the check)" if key in CHECK_THRESHOLDS else "false")
+                              + f", not {value!r}", location=where)
+
+
 def _environment(source: Path | None, name: str, values: dict) -> Environment:
     _check_types(source, f"[env.{name}]", values, _ENV_TYPES)
+    _check_checks(source, name, values.get("checks") or {})
     kwargs = dict(values)
     try:
         for key in ("lock_timeout", "statement_timeout", "lock_retry_max_delay"):
@@ -289,27 +335,41 @@ def resolve_connection(config: Config, env: Environment, database_url: str | Non
 MASK = "********"
 
 
+def _split_userinfo(url: str) -> tuple[str, str | None, str | None, str]:
+    """(``scheme://``, user, password, the rest) of a URL-form DSN, split the cautious way.
+
+    The user info ends at the last ``@`` (a password may hold an unencoded ``#``, ``/``,
+    ``?`` or even ``@``, which a URL parser would take for the fragment, the path, the
+    query or the host); without an ``@`` there is none. At worst this masks too much."""
+    head, _, body = url.partition("://")
+    head += "://"
+    at = body.rfind("@")
+    if at < 0:
+        return head, None, None, body
+    userinfo, rest = body[:at], body[at:]
+    user, colon, password = userinfo.partition(":")
+    return head, user, (password if colon else None), rest
+
+
 def mask_dsn(dsn: str | None) -> str:
     """A DSN with its password replaced, in URL or key=value form."""
     if not dsn:
         return dsn or ""
     if "://" in dsn:
-        try:
-            parts = urlsplit(dsn)
-        except ValueError:
-            return MASK
-        netloc = parts.netloc
-        if "@" in netloc:
-            userinfo, _, hostinfo = netloc.rpartition("@")
-            if ":" in userinfo:
-                user, _, password = userinfo.partition(":")
-                userinfo = f"{user}:{MASK}" if password else user
-            netloc = f"{userinfo}@{hostinfo}"
-        query = parts.query
-        if query:
-            pairs = [(k, MASK if k.lower() == "password" else v) for k, v in parse_qsl(query, keep_blank_values=True)]
+        head, user, password, rest = _split_userinfo(dsn)
+        if user is not None:
+            rest = f"{user}:{MASK}{rest}" if password else f"{user}{rest}"
+        shown = head + rest
+        path, qmark, query = shown.partition("?")
+        if qmark:
+            try:
+                pairs = [(k, MASK if k.lower() == "password" else v)
+                         for k, v in parse_qsl(query, keep_blank_values=True)]
+            except ValueError:
+                return path + "?" + MASK
             query = urlencode(pairs, safe="/*", quote_via=quote)
-        return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+            shown = f"{path}?{query}"
+        return shown
     return _mask_keyword_dsn(dsn)
 
 
@@ -349,13 +409,16 @@ def passwords_in(dsn: str | None) -> list[str]:
         return []
     found = []
     if "://" in dsn:
+        from urllib.parse import unquote  # noqa: PLC0415
+
+        _head, _user, password, rest = _split_userinfo(dsn)
+        if password:
+            found += [password, unquote(password)]
+            # libpq splits such a password at its own first '@' or '/': an error message may then
+            # quote a piece of it (as a host name, say), so each piece is scrubbed too
+            found += [piece for piece in re.split(r"[@/#?:]", password) if len(piece) >= 4]
         try:
-            parts = urlsplit(dsn)
-            if parts.password:
-                found.append(parts.password)
-                from urllib.parse import unquote  # noqa: PLC0415
-                found.append(unquote(parts.password))
-            found += [v for k, v in parse_qsl(parts.query) if k.lower() == "password" and v]
+            found += [v for k, v in parse_qsl(rest.partition("?")[2]) if k.lower() == "password" and v]
         except ValueError:
             pass
     else:

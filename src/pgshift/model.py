@@ -4,6 +4,7 @@ Everything here is safe to pass between threads and to render as JSON.
 """
 from __future__ import annotations
 
+import bisect
 import datetime as _dt
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -24,22 +25,57 @@ class Location:
         return f"{self.file}:{self.line}:{self.col}"
 
 
+_LARGE = 65_536
+_line_starts_of: tuple[str | None, list[int]] = (None, [])
+
+
+def _line_starts(text: str) -> list[int]:
+    """Where each line of a large text starts, computed once for the text last asked about
+    (a file's statements and findings ask about the same text many times)."""
+    global _line_starts_of
+    cached_text, starts = _line_starts_of
+    if cached_text is not text:
+        starts = [0]
+        pos = text.find("\n")
+        while pos >= 0:
+            starts.append(pos + 1)
+            pos = text.find("\n", pos + 1)
+        _line_starts_of = (text, starts)
+    return starts
+
+
 def line_col(text: str, index: int) -> tuple[int, int]:
     """1-based line and column of a character index in *text*."""
     index = max(0, min(index, len(text)))
-    line = text.count("\n", 0, index) + 1
-    start = text.rfind("\n", 0, index) + 1
-    return line, index - start + 1
+    if len(text) < _LARGE:
+        line = text.count("\n", 0, index) + 1
+        start = text.rfind("\n", 0, index) + 1
+        return line, index - start + 1
+    starts = _line_starts(text)
+    line = bisect.bisect_right(starts, index)
+    return line, index - starts[line - 1] + 1
+
+
+_WINDOW = 100  # characters shown on either side of the caret on a long line
 
 
 def caret_context(text: str, index: int) -> str:
-    """The line holding *index* and a caret under its column."""
+    """The line holding *index* and a caret under its column; of a very long line, the part
+    around the column."""
     line, col = line_col(text, index)
-    lines = text.split("\n")
-    src = lines[line - 1] if 0 < line <= len(lines) else ""
+    start = index - (col - 1)
+    end = text.find("\n", start)
+    src = text[start:] if end < 0 else text[start:end]
+    before, after = "", ""
+    cut = col - 1
+    if len(src) > 2 * _WINDOW + 20:
+        left = max(0, cut - _WINDOW)
+        right = min(len(src), cut + _WINDOW)
+        before, after = ("…" if left else ""), ("…" if right < len(src) else "")
+        src, cut = src[left:right], cut - left
     # keep tabs so that the caret lines up in a terminal
-    pad = "".join(ch if ch == "\t" else " " for ch in src[: col - 1])
-    return f"{line:>5} | {src}\n      | {pad}^"
+    pad = "".join(ch if ch == "\t" else " " for ch in before + src[:cut])
+    return f"{line:>5} | {before}{src}{after}\n      | {pad}^"
 
 
 # --- files -----------------------------------------------------------------

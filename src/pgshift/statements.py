@@ -384,6 +384,13 @@ def parse_file(relpath: str, text: str, *, database: str | None = None) -> Parse
     naming it is skipped (with a warning from the caller); any other
     meta-command is an error at its line.
     """
+    nul = text.find("\x00")
+    if nul >= 0:  # the C parser would stop there and quietly drop the rest of the file
+        line, col = line_col(text, nul)
+        raise SqlSyntaxError("the file holds a NUL byte (\\0), which PostgreSQL accepts nowhere in SQL text",
+                             location=Location(relpath, line, col), context=caret_context(text, nul),
+                             hint="remove it: it usually comes from a binary paste or a wrong encoding "
+                                  "(save the file as UTF-8 text)")
     cleaned, metas, raw = _find_meta_commands(relpath, text)
     for meta in metas:
         if meta.command in ("c", "connect"):

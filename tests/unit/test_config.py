@@ -91,9 +91,21 @@ def test_missing_variable_is_named(tmp_path):
     ("host=db user=bob password=secret dbname=app", "host=db user=bob password=******** dbname=app"),
     ("host=db password='a b c' dbname=app", "host=db password=******** dbname=app"),
     ("postgresql://db/app", "postgresql://db/app"),
+    # unencoded characters in a password must not move the password out of the user info
+    ("postgresql://postgres:Pa#ssWORDx@/db?host=/tmp/s", "postgresql://postgres:********@/db?host=/tmp/s"),
+    ("postgresql://bob:Pa/ssWORDx@127.0.0.1:1/db", "postgresql://bob:********@127.0.0.1:1/db"),
+    ("postgresql://bob:Pa?ss@h/db", "postgresql://bob:********@h/db"),
+    ("postgresql://bob:Pa@ssWORDx@127.0.0.1:1/db", "postgresql://bob:********@127.0.0.1:1/db"),
+    ("postgresql://bob:pw@[::1]:5432/db", "postgresql://bob:********@[::1]:5432/db"),
 ])
 def test_mask_dsn(dsn, shown):
     assert config.mask_dsn(dsn) == shown
+
+
+def test_scrub_removes_the_pieces_libpq_may_quote_of_a_password_it_split():
+    dsn = "postgresql://bob:Pa@ssWORDx@127.0.0.1:1/db"
+    text = "could not translate host name \"ssWORDx@127.0.0.1\" to address; " + dsn
+    assert "ssWORDx" not in config.scrub(text, dsn)
 
 
 def test_scrub_removes_the_password_anywhere():
@@ -127,3 +139,44 @@ def test_settings_of_the_right_types_are_read(tmp_path):
                          'lock_retries = 3\ntarget_version = 15\n')
     assert (cfg.target_version, cfg.lint.target_version, cfg.environment("prod").target_version) == (14, 13, 15)
     assert cfg.lint.disable == ("prefer-text",) and cfg.environment("prod").effective_lock_timeout == 1
+
+
+@pytest.mark.parametrize("name, text, words", [
+    ("pgshift.toml", "pgshift = 5\n", "[pgshift] must be a table of settings, not 5"),
+    ("pgshift.toml", "env = 5\n", "[env.NAME] must be a table of settings, not 5"),
+    ("pgshift.toml", "env = [1]\n", "[env.NAME] must be a table of settings, not [1]"),
+    ("pgshift.toml", "[env]\ndev = 3\n", "[env.dev] must be a table"),
+    ("pyproject.toml", "tool = 5\n", "[tool] must be a table of settings, not 5"),
+    ("pyproject.toml", "[tool]\npgshift = 5\n", "[tool.pgshift] must be a table of settings, not 5"),
+    ("pyproject.toml", "[tool.pgshift]\nenv = 5\n", "[env.NAME] must be tables of settings, not 5"),
+])
+def test_a_section_that_is_not_a_table_is_an_error(tmp_path, name, text, words):
+    with pytest.raises(ConfigError) as err:
+        _cfg(tmp_path, text, name=name)
+    assert words in err.value.message and err.value.exit_code == 2 and err.value.location is not None
+
+
+def test_a_toml_syntax_error_is_located_at_its_line_and_column(tmp_path):
+    with pytest.raises(ConfigError) as err:
+        _cfg(tmp_path, '[pgshift]\nmigrations = "m"\n\n\n[env.dev]\nurl = "x" y\n')
+    assert (err.value.location.line, err.value.location.col) == (6, 11)
+
+
+@pytest.mark.parametrize("checks, words", [
+    ('{ active_connections = "x" }', "checks.active_connections must be a number"),
+    ("{ nosuch = 3 }", "checks: unknown key 'nosuch'"),
+    ("{ invalid_indexes = 3 }", "checks.invalid_indexes must be false"),
+])
+def test_bad_checks_are_errors_when_the_configuration_is_read(tmp_path, checks, words):
+    with pytest.raises(ConfigError) as err:
+        _cfg(tmp_path, f"[env.dev]\nchecks = {checks}\n")
+    assert words in err.value.message and err.value.location.line == 2
+
+
+def test_the_check_keys_the_configuration_knows_are_the_preflight_checks(tmp_path):
+    from pgshift.safety import preflight
+
+    assert set(config.CHECK_THRESHOLDS) == set(preflight.DEFAULTS)
+    assert set(config.CHECK_NAMES) == set(preflight.CHECKS)
+    cfg = _cfg(tmp_path, "[env.prod]\nchecks = { active_connections = 20, invalid_indexes = false, disk_usage = true }\n")
+    assert cfg.environment("prod").checks["active_connections"] == 20

@@ -198,3 +198,21 @@ def test_copy_with_psqls_data_stream_is_refused(text, where, words):
 
 def test_copy_from_a_server_file_is_fine():
     assert parse_file("f.sql", "COPY t FROM '/srv/data.csv' WITH (FORMAT csv);").statements[0].kind == "CopyStmt"
+
+
+def test_positions_in_a_large_file_are_those_of_a_small_one():
+    from pgshift.model import line_col
+
+    text = "SELECT 1;\n\tSELECT 22;\n" * 5000  # past the size where line starts are indexed
+    for index in (0, 9, 10, 11, 23, len(text) // 2 + 3, len(text) - 1, len(text)):
+        line = text.count("\n", 0, index) + 1
+        assert line_col(text, index) == (line, index - (text.rfind("\n", 0, index) + 1) + 1)
+
+
+def test_the_caret_context_of_a_very_long_line_is_a_window_around_the_column():
+    from pgshift.model import caret_context
+
+    text = "SELECT " + "x, " * 2000 + "nosuch;"
+    shown, caret = caret_context(text, text.index("nosuch")).split("\n")
+    assert shown.startswith("    1 | …") and "nosuch;" in shown and len(shown) < 260
+    assert caret.index("^") == shown.index("nosuch")
