@@ -211,13 +211,13 @@ def _lint_pending(project: Project, steps: list[Step], all_files: list[Migration
     """Lint the files about to run, as one run, for the server's version unless one is configured."""
     if not steps:
         return ()
-    cfg = project.config
-    try:
-        from .lint.engine import LintInput, lint  # noqa: PLC0415
+    from .lint.engine import LintInput, lint  # noqa: PLC0415
 
-        inputs = [LintInput(s.relpath, s.parsed.text, has_rollback=s.migration.rollback is not None,
-                            parsed=s.parsed) for s in steps]
-        report = lint(inputs, _lint_options(cfg, env=project.env, server_version=server_version))
+    inputs = [LintInput(s.relpath, s.parsed.text, has_rollback=s.migration.rollback is not None, parsed=s.parsed)
+              for s in steps]
+    options = _lint_options(project.config, env=project.env, server_version=server_version)  # bad [lint]: exit 2
+    try:
+        report = lint(inputs, options)
     except Exception as exc:  # noqa: BLE001 - a linter bug must not stop a migration; it is said, not hidden
         emit(project.reporter, WARNING, f"lint could not run ({type(exc).__name__}: {exc}); "
                                         "applying without its findings", level="warning")
@@ -248,7 +248,7 @@ def up(project: Project, options: UpOptions = UpOptions(), confirm: Confirm | No
 
             with fast_trees():
                 parsed = {s.version: parse(by_version[s.version], database) for s in pending}
-            plan = build_plan(files, events, parsed, plan_options)
+            plan = build_plan(files, events, parsed, plan_options, ledger_mod.first_changed)
             findings = _lint_pending(project, list(plan.steps), files, conn.info.server_version // 10000)
             _report_findings(project.reporter, findings)
             errors = [f for f in findings if f.severity == "error"]
@@ -567,6 +567,7 @@ def new(project: Project, name: str, template: str = "blank", rollback: bool = T
     folder = project.config.migrations_dir
     if not folder.is_dir():
         raise ConfigError(f"migrations folder {folder} does not exist", hint="run `pgshift init`")
+    _check_name_length(folder, name)
     now = now or _dt.datetime.now(_dt.timezone.utc)
     version = now.strftime("%Y%m%d%H%M%S")
     existing = {p.name[:14] for p in folder.glob("*.sql")}
@@ -578,17 +579,45 @@ def new(project: Project, name: str, template: str = "blank", rollback: bool = T
     author, _ = db.whoami()
     fields = {"version": version, "name": name, "description": description or name.replace("_", " ").capitalize(),
               "author": author, "date": now.date().isoformat()}
-    path = folder / f"{version}_{name}.sql"
-    path.write_text(templates.HEADER.format(**fields) + templates.BODIES[template], encoding="utf-8")
-    created = [str(path)]
+    pair = [(folder / f"{version}_{name}.sql", templates.HEADER.format(**fields) + templates.BODIES[template])]
     if rollback:
-        rb_dir = folder / discovery.ROLLBACK_DIR
-        rb_dir.mkdir(exist_ok=True)
-        rb = rb_dir / f"{version}_rollback_{name}.sql"
-        rb.write_text(templates.ROLLBACK_HEADER.format(**fields) + templates.ROLLBACK_BODIES[template],
-                      encoding="utf-8")
-        created.append(str(rb))
-    return CreatedFiles(tuple(created))
+        pair.append((folder / discovery.ROLLBACK_DIR / f"{version}_rollback_{name}.sql",
+                     templates.ROLLBACK_HEADER.format(**fields) + templates.ROLLBACK_BODIES[template]))
+    return CreatedFiles(tuple(_create_all(pair)))
+
+
+def _check_name_length(folder: Path, name: str) -> None:
+    """The longer of the two new files, ``<version>_rollback_<name>.sql``, must fit the file
+    system's limit on a file name (checked even with --no-rollback: a rollback may come later)."""
+    import os  # noqa: PLC0415
+
+    try:
+        limit = os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError, AttributeError):
+        limit = 255
+    longest = len(f"{'0' * discovery.VERSION_DIGITS}_rollback_{name}.sql".encode())
+    if longest > limit:
+        most = limit - (longest - len(name.encode()))
+        raise InputError(f"migration name too long: {len(name)} characters, at most {most}",
+                         hint=f"its rollback file <version>_rollback_<name>.sql must fit the file system's limit "
+                              f"of {limit} bytes for a file name: shorten the name")
+
+
+def _create_all(files: list[tuple[Path, str]]) -> list[str]:
+    """Create every file (none may exist yet), or none: on a failure the files already made are removed."""
+    made: list[Path] = []
+    try:
+        for path, text in files:
+            path.parent.mkdir(exist_ok=True)
+            with path.open("x", encoding="utf-8") as fh:
+                made.append(path)
+                fh.write(text)
+    except OSError as exc:
+        for path in made:
+            path.unlink(missing_ok=True)
+        raise InputError(f"cannot create {exc.filename or path}: {exc.strerror or exc}",
+                         hint="nothing was created: fix the cause and run `pgshift new` again") from None
+    return [str(path) for path, _ in files]
 
 
 # --- rollback, down ------------------------------------------------------------------------
@@ -689,6 +718,7 @@ def _roll_back(project: Project, choose, options: RollbackOptions, confirm: Conf
                 m = by_version[v]
                 parsed = parse(m, database, rollback=True)
                 steps.append(Step("rollback", m, parsed, parsed.mode))
+            _refuse_empty_rollbacks(steps)
             chosen = set(versions)
             later = tuple(v for v in sorted(applied) if v > min(versions) and v not in chosen)
             lines = [f"  {s.version}  {s.migration.name}  [{s.relpath}: {s.mode}, {len(s.parsed.statements)} "
@@ -719,6 +749,27 @@ def _roll_back(project: Project, choose, options: RollbackOptions, confirm: Conf
             run = _run_with_backup_hint(safety, lambda: _run_with_monitor(project, executor, Plan(tuple(steps), ()),
                                                                           options))
             return RollbackResult(tuple(steps), run, later, safety)
+
+
+def _refuse_empty_rollbacks(steps: list[Step]) -> None:
+    """A rollback file without a statement (the stub `pgshift new` writes, never filled in) would
+    be recorded as a rollback that undid nothing: refused, before anything runs."""
+    from .model import Location  # noqa: PLC0415
+
+    empty = [s for s in steps if not s.parsed.statements]
+    if not empty:
+        return
+    what = ("rollback file has no SQL statement, only comments or blank lines: rolling back "
+            f"{empty[0].version} ({empty[0].migration.name}) would undo nothing and record it as rolled back")
+    if len(empty) > 1:
+        what = (f"{len(empty)} rollback files have no SQL statement, only comments or blank lines: rolling back "
+                "would undo nothing and record the versions as rolled back:\n"
+                + "\n".join(f"  {Location(s.relpath, 1, 1)}: {s.version} ({s.migration.name})" for s in empty))
+    raise InputError(
+        what, location=Location(empty[0].relpath, 1, 1),
+        hint="write the statements that undo the migration in the rollback file; if the version cannot be rolled "
+             "back, delete its rollback file (pgshift then says it has none)",
+        details={"empty_rollbacks": [s.version for s in empty]})
 
 
 # --- test: a throwaway database ----------------------------------------------------------------
@@ -951,6 +1002,8 @@ def lint(project_dir: str | Path | None = None, paths: list | None = None, fmt: 
 
     cfg = config_mod.load(project_dir)
     sources: list[_LintSource] = []
+    if not paths:
+        discovery.require_folder(cfg.migrations_dir, cfg.root)
     targets = [Path(p) for p in (paths or [])] or [cfg.migrations_dir]
     for target in targets:
         if target.is_dir():
@@ -997,7 +1050,12 @@ def _lint_options(cfg: config_mod.Config, target_version: int | None = None,
     --target-version, the environment's target_version, [lint] target_version,
     [pgshift] target_version, the connected server's major version; else the newest."""
     from .lint.engine import LintOptions  # noqa: PLC0415
+    from .lint.registry import get_rule  # noqa: PLC0415
 
+    for name in (*cfg.lint.disable, *cfg.lint.severity):
+        if get_rule(name) is None:
+            raise ConfigError(f"[lint] names an unknown rule {name!r}", location=config_mod.locate(cfg, name),
+                              hint="see `pgshift lint --list`")
     version = (target_version or (env.target_version if env is not None else None) or cfg.lint.target_version
                or cfg.target_version or server_version)
     return LintOptions(target_version=version, disable=cfg.lint.disable, severity=cfg.lint.severity,

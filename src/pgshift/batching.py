@@ -315,10 +315,13 @@ def run_batched(executor, step, stmt: Statement, event_id: int, details: dict) -
     spec = batch_spec(stmt)
     shape = batch_shape(stmt.node)
 
+    digest = ledger_mod.statement_digest(stmt.sql)
     prior = details.get("batch")
     if not (isinstance(prior, dict) and prior.get("statement") == stmt.index):
         prior = _interrupted_progress(executor, step, stmt, event_id)
+    prior = _unless_changed(executor, step, stmt, prior, digest)
     state = dict(prior or {})
+    state["sha256"] = digest   # a rerun of the edited file continues the batches only if this statement is the same
     state.setdefault("statement", stmt.index)
     state.setdefault("batches", 0)
     state.setdefault("rows", 0)
@@ -718,11 +721,26 @@ def _interrupted_progress(executor, step, stmt, event_id) -> dict | None:
         details = json.loads(details)
     if status not in ("running", "failed") or (kind or "migrate") != step.action or done != stmt.index:
         return None
-    if checksum != step.migration.checksum or not isinstance(details, dict):
+    if not isinstance(details, dict):
         return None
     batch = details.get("batch")
+    if checksum != step.migration.checksum and not (isinstance(batch, dict) and batch.get("sha256")):
+        return None   # an edited file, and no record of what the statement was: it starts over
     if isinstance(batch, dict) and batch.get("statement") == stmt.index and batch.get("batches"):
         return batch
+    return None
+
+
+def _unless_changed(executor, step, stmt: Statement, prior: dict | None, digest: str) -> dict | None:
+    """The batch progress of an earlier run, unless the statement changed since (the file was edited):
+    a changed statement runs again from its first batch, which is said."""
+    recorded = prior.get("sha256") if isinstance(prior, dict) else None
+    if not prior or recorded in (None, digest):
+        return prior
+    emit(executor.reporter, WARNING,
+         f"{stmt.location}: this batched statement changed since an earlier run committed {prior.get('batches', 0)} "
+         f"batch(es) of it ({prior.get('rows', 0):,} rows, which stay changed); the changed statement runs from its "
+         "first batch", level="warning", version=step.version, statement=stmt.index + 1)
     return None
 
 

@@ -18,6 +18,10 @@ _META = "pgshift.globals"
 
 
 def _store(ctx: click.Context, param: click.Parameter, value):
+    if param.name == "database_url" and value is not None and not value.strip():
+        # an empty URL would silently mean "no URL": the configuration's, or the embedded server
+        raise click.BadParameter("is empty: give a connection URL, or leave the option out to use the "
+                                 "configuration", ctx=ctx, param=param)
     opts = ctx.meta.setdefault(_META, {})
     if value is not None and value is not False and value != ():
         opts[param.name] = value

@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 
 from .errors import DiscoveryError
-from .model import Location, MigrationFile, RollbackFile
+from .model import Location, MigrationFile, RollbackFile, caret_context, line_col
 
 ROLLBACK_DIR = "rollbacks"
 VERSION_DIGITS = 14
@@ -26,16 +26,68 @@ def checksum(data: bytes) -> str:
     return hashlib.sha256(data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")).hexdigest()
 
 
+def _normalise(text: str) -> str:
+    return text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _why_unreadable(path: Path | str, exc: OSError | None = None) -> tuple[str, str]:
+    """(what is wrong, the fix) for a path that cannot be read as a file; the first part
+    follows the file's name ("<file> is a folder, not a file")."""
+    import errno  # noqa: PLC0415
+    import os  # noqa: PLC0415
+
+    if os.path.islink(path) and not os.path.exists(path):
+        try:
+            target = os.readlink(path)
+        except OSError:
+            target = "?"
+        return (f"is a symbolic link to a file that does not exist ({target})",
+                "point the link at an existing file, or remove it")
+    if os.path.isdir(path):
+        return "is a folder, not a file", "a migration is a file: rename the folder or move it elsewhere"
+    if exc is None or not exc.errno:
+        return "is not a regular file", "a migration is a plain file"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return (f"cannot be read: {exc.strerror}",
+                "make the file readable by the user running pgshift (e.g. chmod a+r)")
+    return f"cannot be read: {exc.strerror or exc}", "check the file"
+
+
+def _read_bytes(path: Path | str) -> bytes:
+    """The bytes of a regular file. Raises OSError (a FIFO or a device is refused, never waited on)."""
+    import errno  # noqa: PLC0415
+    import os  # noqa: PLC0415
+    import stat  # noqa: PLC0415
+
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with open(fd, "rb", closefd=True) as fh:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+        if not stat.S_ISREG(mode):
+            raise OSError(0, "not a regular file", str(path))
+        return fh.read()
+
+
 def read_text(path: Path | str, relpath: str, data: bytes | None = None) -> str:
+    """The file as text with LF line endings. A file that cannot be read, or is not UTF-8, is a
+    DiscoveryError naming it (the latter at the line and column of the first bad byte)."""
     if data is None:
-        with open(path, "rb") as fh:
-            data = fh.read()
+        try:
+            data = _read_bytes(path)
+        except OSError as exc:
+            reason, hint = _why_unreadable(path, exc)
+            raise DiscoveryError(f"{relpath} {reason}", hint=hint, details={"file": relpath}) from None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise DiscoveryError(f"{relpath} is not UTF-8 text (byte {exc.start})",
-                             location=Location(relpath, 1, 1), hint="save the file as UTF-8") from None
-    return text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+        before = _normalise(data[:exc.start].decode("utf-8"))
+        line, col = line_col(before, len(before))
+        whole = _normalise(data.decode("utf-8", errors="replace"))
+        raise DiscoveryError(f"{relpath} is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})",
+                             location=Location(relpath, line, col), context=caret_context(whole, len(before)),
+                             hint="save the file as UTF-8 (from Latin-1: iconv -f LATIN1 -t UTF-8)") from None
+    return _normalise(text)
 
 
 def headers(text: str) -> dict[str, str]:
@@ -88,22 +140,31 @@ def _name_problem(stem_and_ext: str) -> tuple[str | None, str | None, str | None
 
 
 class _Entry:
-    """A file found by os.scandir: cheaper than a Path per file on large folders."""
-    __slots__ = ("name", "path", "folder", "stat")
+    """A file found by os.scandir: cheaper than a Path per file on large folders. ``problem`` is
+    (what is wrong, the fix) for something named like a migration that is not a file."""
+    __slots__ = ("name", "path", "folder", "stat", "problem")
 
-    def __init__(self, folder: Path, name: str, path: str):
-        self.folder, self.name, self.path, self.stat = folder, name, path, None
-
-    def read_bytes(self) -> bytes:
-        with open(self.path, "rb") as fh:
-            return fh.read()
+    def __init__(self, folder: Path, name: str, path: str, problem: tuple[str, str] | None = None):
+        self.folder, self.name, self.path, self.stat, self.problem = folder, name, path, None, problem
 
 
-def _files_in(folder: Path) -> list[_Entry]:
+def _files_in(folder: Path, shown: str) -> list[_Entry]:
+    """The files in *folder*, and whatever else there is named like an .sql file (a folder, a
+    dangling symbolic link, a FIFO), with its problem: never silently skipped."""
     import os  # noqa: PLC0415
 
-    with os.scandir(folder) as it:
-        return [_Entry(folder, e.name, e.path) for e in it if e.is_file()]
+    try:
+        with os.scandir(folder) as it:
+            found = []
+            for e in it:
+                if e.is_file():
+                    found.append(_Entry(folder, e.name, e.path))
+                elif _looks_like_migration(e.name) and e.name.lower().endswith(".sql"):
+                    found.append(_Entry(folder, e.name, e.path, _why_unreadable(e.path)))
+            return found
+    except OSError as exc:
+        raise DiscoveryError(f"the folder {shown} cannot be read: {exc.strerror or exc}",
+                             hint="make it readable by the user running pgshift") from None
 
 
 class StatCache:
@@ -130,7 +191,10 @@ class StatCache:
     def lookup(self, entry) -> tuple | None:
         import os  # noqa: PLC0415
 
-        st = os.stat(entry.path)
+        try:
+            st = os.stat(entry.path)
+        except OSError:
+            return None  # read next, which says what is wrong
         entry.stat = (st.st_size, st.st_mtime_ns, st.st_ino)
         hit = self.entries.get(entry.path)
         if hit and tuple(hit[:3]) == entry.stat:
@@ -197,6 +261,46 @@ def rollback_for(path: Path) -> Path | None:
     return None
 
 
+def _prefix(migrations_dir: Path, project_root: Path | None) -> str:
+    """The migrations folder as files are named: relative to the project root, with a trailing /."""
+    root = Path(project_root) if project_root else migrations_dir.parent
+    try:
+        prefix = str(migrations_dir.relative_to(root))
+    except ValueError:
+        prefix = str(migrations_dir)
+    return "" if prefix == "." else prefix + "/"
+
+
+def require_folder(migrations_dir: Path, project_root: Path | None = None) -> None:
+    """Raises DiscoveryError when the migrations folder does not exist."""
+    migrations_dir = Path(migrations_dir)
+    if not migrations_dir.is_dir():
+        shown = _prefix(migrations_dir, project_root).rstrip("/") or migrations_dir
+        raise DiscoveryError(f"migrations folder {shown} does not exist",
+                             hint="run `pgshift init`, or set `migrations` in pgshift.toml")
+
+
+_NAMING_HINT = ("migrations are named <YYYYMMDDHHMMSS>_<name>.sql with a lowercase name; "
+                "rollbacks are rollbacks/<version>_rollback[_<name>].sql")
+
+
+def _raise_problems(problems: list[tuple[str, str, str | None]]) -> None:
+    """One DiscoveryError for every problem found. A bad name, a duplicate or an orphan is placed
+    at the file (file:1:1); a file that cannot be read has no place, and its message follows its name."""
+    def line(f: str, m: str, own_hint: str | None) -> str:
+        return f"{f} {m}" if own_hint else f"{f}: {m}"
+
+    hints = list(dict.fromkeys(h or _NAMING_HINT for _f, _m, h in problems))
+    if len(problems) == 1:
+        f, m, own_hint = problems[0]
+        message, location = (line(f, m, own_hint), None) if own_hint else (m, Location(f, 1, 1))
+    else:
+        message, location = (f"{len(problems)} problems in the migrations folder:\n"
+                             + "\n".join(f"  {line(*p)}" for p in problems)), None
+    raise DiscoveryError(message, location=location, hint="\n".join(hints),
+                         details={"problems": [{"file": f, "message": m} for f, m, _h in problems]})
+
+
 def discover(migrations_dir: Path, project_root: Path | None = None,
              cache: StatCache | None = None, *, read: bool = True) -> list[MigrationFile]:
     """Every migration in version order, each with its rollback. Raises DiscoveryError.
@@ -205,32 +309,40 @@ def discover(migrations_dir: Path, project_root: Path | None = None,
     callers that read the files themselves, like lint)."""
     migrations_dir = Path(migrations_dir)
     rb_dir = migrations_dir / ROLLBACK_DIR
-    root = Path(project_root) if project_root else migrations_dir.parent
-
-    try:
-        prefix = str(migrations_dir.relative_to(root))
-    except ValueError:
-        prefix = str(migrations_dir)
-    prefix = "" if prefix == "." else prefix + "/"
+    prefix = _prefix(migrations_dir, project_root)
 
     def rel(entry) -> str:
         return prefix + (entry.name if entry.folder is migrations_dir else f"{ROLLBACK_DIR}/{entry.name}")
 
-    if not migrations_dir.is_dir():
-        raise DiscoveryError(f"migrations folder {prefix.rstrip('/') or migrations_dir} does not exist",
-                             hint="run `pgshift init`, or set `migrations` in pgshift.toml")
-    problems: list[tuple[str, str]] = []
+    require_folder(migrations_dir, project_root)
+    problems: list[tuple[str, str, str | None]] = []   # (file, message, its own hint: the file has no place)
     by_version: dict[str, list[Path]] = {}
     migrations: dict[str, MigrationFile] = {}
-    entries = sorted(_files_in(migrations_dir), key=lambda p: p.name)
+
+    def content(entry) -> bytes | None:
+        """The file's bytes, or None with its problem recorded."""
+        if entry.problem is None:
+            try:
+                with open(entry.path, "rb") as fh:   # scandir found a regular file: no need to check again
+                    return fh.read()
+            except OSError as exc:
+                entry.problem = _why_unreadable(entry.path, exc)
+        problems.append((rel(entry), *entry.problem))
+        return None
+
+    entries = sorted(_files_in(migrations_dir, prefix.rstrip("/") or str(migrations_dir)), key=lambda p: p.name)
     for path in entries:
         if not _looks_like_migration(path.name):
             continue
         version, name, problem = _name_problem(path.name)
-        if problem:
-            problems.append((rel(path), f"bad migration file name {path.name!r}: {problem}"))
+        if problem and path.problem is None:
+            problems.append((rel(path), f"bad migration file name {path.name!r}: {problem}", None))
             continue
-        by_version.setdefault(version, []).append(path)
+        if version is not None:
+            by_version.setdefault(version, []).append(path)
+        if path.problem is not None:
+            content(path)
+            continue
         relpath = rel(path)
         hit = cache.lookup(path) if cache is not None else None
         if not read:
@@ -238,7 +350,9 @@ def discover(migrations_dir: Path, project_root: Path | None = None,
         elif hit is not None:
             digest, description, author, date = hit
         else:
-            data = path.read_bytes()
+            data = content(path)
+            if data is None:
+                continue
             head = headers(read_text(path.path, relpath, data))
             digest, description, author, date = checksum(data), head.get("description"), head.get("author"), \
                 head.get("date")
@@ -248,37 +362,35 @@ def discover(migrations_dir: Path, project_root: Path | None = None,
     for version, paths in by_version.items():
         if len(paths) > 1:
             names = ", ".join(p.name for p in paths)
-            problems.append((rel(paths[1]), f"duplicate version {version}: {names}"))
+            problems.append((rel(paths[1]), f"duplicate version {version}: {names}", None))
 
     rollbacks: dict[str, RollbackFile] = {}
     if rb_dir.is_dir():
-        for path in sorted(_files_in(rb_dir), key=lambda p: p.name):
+        for path in sorted(_files_in(rb_dir, f"{prefix}{ROLLBACK_DIR}"), key=lambda p: p.name):
             if not _looks_like_migration(path.name):
                 continue
             version, name, problem = _name_problem(path.name)
             if not problem and not (name == "rollback" or (name or "").startswith("rollback_")):
                 problem = "a rollback is named <version>_rollback.sql or <version>_rollback_<name>.sql"
-            if problem:
-                problems.append((rel(path), f"bad rollback file name {path.name!r}: {problem}"))
+            if problem and path.problem is None:
+                problems.append((rel(path), f"bad rollback file name {path.name!r}: {problem}", None))
                 continue
             if version in rollbacks:
                 problems.append((rel(path), f"two rollbacks for version {version}: "
-                                            f"{rollbacks[version].path.name}, {path.name}"))
+                                            f"{rollbacks[version].path.name}, {path.name}", None))
                 continue
-            if version not in migrations and version not in by_version:
-                problems.append((rel(path), f"rollback {path.name} has no migration with version {version}"))
+            if version is not None and version not in migrations and version not in by_version:
+                problems.append((rel(path), f"rollback {path.name} has no migration with version {version}", None))
                 continue
-            rollbacks[version] = RollbackFile(version, Path(path.path), rel(path),
-                                              checksum(path.read_bytes()) if read else "")
+            data = None
+            if path.problem is not None or read:
+                data = content(path)
+                if data is None:
+                    continue
+            rollbacks[version] = RollbackFile(version, Path(path.path), rel(path), checksum(data) if read else "")
 
     if problems:
-        first_file, first_message = problems[0]
-        message = first_message if len(problems) == 1 else (
-            f"{len(problems)} problems in the migrations folder:\n" + "\n".join(f"  {f}: {m}" for f, m in problems))
-        raise DiscoveryError(message, location=Location(first_file, 1, 1) if len(problems) == 1 else None,
-                             hint="migrations are named <YYYYMMDDHHMMSS>_<name>.sql with a lowercase name; "
-                                  "rollbacks are rollbacks/<version>_rollback[_<name>].sql",
-                             details={"problems": [{"file": f, "message": m} for f, m in problems]})
+        _raise_problems(problems)
     if cache is not None:
         cache.save()
     out = []

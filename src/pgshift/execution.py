@@ -135,7 +135,8 @@ class Executor:
 
         attempt = 0
         started_at = dt.datetime.now(dt.timezone.utc)
-        statements = step.parsed.statements
+        statements = step.parsed.statements[step.resume_from:]
+        self._announce_resume(step)
         while True:
             attempt += 1
             cursors: list = []
@@ -152,7 +153,8 @@ class Executor:
                                      index=stmt.index, file=step.parsed.relpath)
                             cursors.append(self.conn.execute(stmt.sql, prepare=False))
                         self.conn.execute(self._final_event_sql(step, _done(step), None, None, retries=attempt - 1,
-                                                                statements_done=len(statements)), prepare=False)
+                                                                statements_done=len(step.parsed.statements)),
+                                          prepare=False)
                         self.conn.execute("COMMIT")
                     except psycopg.Error as exc:
                         # an error that arrives while statements are still being sent: kept, so that the
@@ -171,7 +173,7 @@ class Executor:
                     self.conn.execute("ROLLBACK")
                 if current is not None and self._should_retry(error, attempt, step, current):
                     continue
-                self._fail(step, error, current, started_at, attempt - 1, statements_done=0)
+                self._fail(step, error, current, started_at, attempt - 1, statements_done=step.resume_from)
 
     def _final_event_sql(self, step: Step, status: str, started_at, ms: int | None, *, retries: int,
                          statements_done: int, error: str | None = None, details: dict | None = None) -> str:
@@ -220,11 +222,10 @@ class Executor:
         stmts = step.parsed.statements
         start = step.resume_from
         details = dict(step.resume_details or {})
-        if start:
-            at = stmts[start].location if start < len(stmts) else None
-            emit(self.reporter, RESUME, f"resuming {step.parsed.relpath} after statement {start} of {len(stmts)}"
-                 + (f" (next: line {at.line})" if at else "") + ", which an earlier run completed",
-                 version=step.version, statements_done=start)
+        # what the statements done are, recorded with every progress: a rerun after an edit checks them
+        digests = ledger_mod.statement_digests(stmts)
+        details[ledger_mod.FINGERPRINT] = ledger_mod.progress_fingerprint(digests, start)
+        self._announce_resume(step)
         # a batched statement that cannot be batched is refused before anything of the file runs
         batching.precheck(self.conn, step.parsed, start)
         event_id = ledger_mod.start_event(
@@ -254,7 +255,10 @@ class Executor:
                         self._drop_invalid_index(stmt)
                         if in_tx and stmt.tx_control == "commit":
                             # progress inside the file's own transaction: durable exactly when its work is
-                            ledger_mod.record_progress(self.conn, self.ledger, event_id, statements_done=index + 1)
+                            ledger_mod.record_progress(
+                                self.conn, self.ledger, event_id, statements_done=index + 1,
+                                details={**details, ledger_mod.FINGERPRINT: ledger_mod.progress_fingerprint(
+                                    digests, index + 1)})
                         cur = self.conn.execute(stmt.sql, prepare=False)
                         rows += max(cur.rowcount, 0)
                 except psycopg.Error as exc:
@@ -270,8 +274,9 @@ class Executor:
                 attempt = 1
                 index += 1
                 if not self._in_transaction():
+                    details[ledger_mod.FINGERPRINT] = ledger_mod.progress_fingerprint(digests, index)
                     ledger_mod.record_progress(self.conn, self.ledger, event_id, statements_done=index,
-                                               details={**details, "lock_retries": retries} if retries else None)
+                                               details={**details, "lock_retries": retries} if retries else details)
             if self._in_transaction():
                 # the file left a transaction open: that is a bug in the file; do not commit it for them
                 self.conn.execute("ROLLBACK")
@@ -294,7 +299,7 @@ class Executor:
         except psycopg.Error as exc:
             done = safe_point if current is not None else index
             self._close_failed(event_id, step, begun, _error_text(exc), done)
-            error = self._migration_failed(step, exc, current, retries)
+            error = self._migration_failed(step, exc, current, retries, applied=done)
             invalid = self._invalid_index(current) if current is not None else None
             if invalid:
                 error.details["invalid_index"] = invalid
@@ -302,6 +307,15 @@ class Executor:
                         f"drops it before building it again (to drop it now: DROP INDEX CONCURRENTLY {invalid};)")
                 error.hint = f"{error.hint}\n{note}" if error.hint else note
             raise error from None
+
+    def _announce_resume(self, step: Step) -> None:
+        stmts, start = step.parsed.statements, step.resume_from
+        if not start:
+            return
+        at = stmts[start].location if start < len(stmts) else None
+        emit(self.reporter, RESUME, f"resuming {step.parsed.relpath} after statement {start} of {len(stmts)}"
+             + (f" (next: line {at.line})" if at else "") + ", which an earlier run completed",
+             version=step.version, statements_done=start)
 
     def _close_failed(self, event_id, step, begun, error, done) -> None:
         try:
@@ -402,16 +416,24 @@ class Executor:
             self.sleep(min(0.1, deadline - now))
 
     def _fail(self, step: Step, exc, stmt: Statement | None, started_at, retries: int, statements_done: int):
-        error = self._migration_failed(step, exc, stmt, retries)
+        error = self._migration_failed(step, exc, stmt, retries, applied=statements_done)
+        details = {"statement": stmt.index + 1, "line": stmt.location.line} if stmt else {}
+        if statements_done:  # an earlier run's statements stay applied: keep what they were
+            details[ledger_mod.FINGERPRINT] = ledger_mod.progress_fingerprint(
+                ledger_mod.statement_digests(step.parsed.statements), statements_done)
+        previous = (step.resume_details or {}).get("previous_run")
+        if previous:  # --allow-changed ran a changed file again from the start: what its earlier run did
+            details["previous_run"] = previous
         try:
             self._insert_final(step, "failed", started_at, 0, retries=retries, statements_done=statements_done,
-                               error=_error_text(exc),
-                               details={"statement": stmt.index + 1, "line": stmt.location.line} if stmt else None)
+                               error=_error_text(exc), details=details or None)
         except Exception:  # noqa: BLE001 - the connection may be gone
             pass
         raise error from None
 
-    def _migration_failed(self, step: Step, exc, stmt: Statement | None, retries: int) -> MigrationFailed:
+    def _migration_failed(self, step: Step, exc, stmt: Statement | None, retries: int,
+                          applied: int = 0) -> MigrationFailed:
+        """The error of a failed statement; *applied*: how many of the file's statements stay applied."""
         emit(self.reporter, FILE_FAILED, f"{step.action} {step.parsed.relpath} failed", level="error",
              version=step.version)
         text = step.parsed.text
@@ -433,10 +455,7 @@ class Executor:
             hint_parts.append(f"pgshift created schema {self.ledger.schema} for its ledger "
                               f"({self.ledger.schema}.{self.ledger.table}) before the first migration: "
                               f"write CREATE SCHEMA IF NOT EXISTS {self.ledger.schema}")
-        if step.mode != TX_FILE:
-            hint_parts.append("statements before it stay applied; a rerun of the unchanged file resumes at this one")
-        else:
-            hint_parts.append("the file's transaction was rolled back: nothing of it was applied")
+        hint_parts.append(_what_stays_applied(step, stmt, applied))
         sqlstate = getattr(exc, "sqlstate", None)
         return MigrationFailed(
             f"statement {stmt.index + 1} of {len(step.parsed.statements)} failed: {_first_line(exc)}"
@@ -444,6 +463,39 @@ class Executor:
             location=Location(step.parsed.relpath, line, col), context=caret_context(text, index),
             hint="\n".join(hint_parts), details={"sqlstate": sqlstate, "version": step.version},
         )
+
+
+def _what_stays_applied(step: Step, stmt: Statement, applied: int) -> str:
+    """The hint's account of a failure: what stays applied, and where a rerun starts."""
+    stmts = step.parsed.statements
+    if step.mode == TX_FILE:
+        if not applied:
+            return "the file's transaction was rolled back: nothing of it was applied"
+        return (f"the file's transaction was rolled back: nothing of this run was applied; its first {applied} "
+                f"statement(s), applied by an earlier run, stay applied, and a rerun resumes after them")
+    if step.action == TYPE_ROLLBACK:
+        before = (f"the {applied} statement(s) before it stay applied" if applied
+                  else "no statement before it was applied")
+        return (f"{before}; a rerun of the rollback runs its file again from the first statement: make those before "
+                "this one safe to run twice (IF EXISTS, ...)")
+    keep = (f" (leave the file's first {applied} statement(s) as they are: they ran)" if applied else "")
+    if applied >= stmt.index:
+        before = (f"statements before it stay applied ({applied} of them)" if applied
+                  else "no statement before it was applied")
+        batch = ("; its committed batches stay committed: the unchanged statement continues after the last of "
+                 "them, a changed one runs again from its first batch" if stmt.directive("batch") else "")
+        return f"{before}; a rerun resumes at this one, after you fix it (or anything after it) too{keep}{batch}"
+    begin = stmts[applied]
+    if stmt.tx_control == "commit":
+        lost = (f"its COMMIT failed, so the file's own transaction (BEGIN at line {begin.location.line}) was "
+                f"rolled back: statements {applied + 1}-{stmt.index + 1} are not applied")
+    else:
+        lost = (f"the file's own transaction (BEGIN at line {begin.location.line}) was rolled back: statements "
+                f"{applied + 1}-{stmt.index} before this one are not applied either")
+    stays = (f"the {applied} statement(s) committed before that BEGIN stay applied" if applied
+             else "nothing of the file was committed before it")
+    return (f"{lost}; {stays}; a rerun resumes at that BEGIN (statement {applied + 1}), after you fix the "
+            f"file from there on too{keep}")
 
 
 @dataclass(frozen=True)

@@ -5,12 +5,17 @@ No connection, no IO: ``--dry-run`` prints the same Plan that ``up`` executes.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable, Sequence
 
 from .errors import PlanError
 from .model import (
     APPLIED, CHANGED, FAILED, MISSING, OUT_OF_ORDER, PENDING, ROLLED_BACK, RUNNING, TX_FILE,
-    LedgerEvent, MigrationFile, ParsedFile, Plan, Step, VersionState,
+    LedgerEvent, Location, MigrationFile, ParsedFile, Plan, Statement, Step, VersionState, caret_context,
 )
+
+# (the recorded fingerprint, the file's statements, statements done) -> the 0-based index of the
+# first done statement that changed, or None (ledger.first_changed)
+ChangedStatement = Callable[[dict | None, Sequence[Statement], int], "int | None"]
 
 ROLLBACK_SUFFIX = "_rollback"
 
@@ -137,12 +142,15 @@ def pending_versions(states: list[VersionState], options: PlanOptions) -> list[V
 
 
 def build_plan(files: list[MigrationFile], events: list[LedgerEvent], parsed: dict[str, ParsedFile],
-               options: PlanOptions) -> Plan:
+               options: PlanOptions, changed_statement: ChangedStatement | None = None) -> Plan:
     """The steps of `up`: every runnable version up to the target, in version order.
 
-    An interrupted file (latest event running or failed with statements done),
-    unchanged since, and run outside one transaction, resumes after its last
-    completed statement.
+    An interrupted file (latest event running or failed with statements done) resumes
+    after its last completed statement: unchanged since and run outside one transaction;
+    or changed since, when the statements that ran are still the ones in the file
+    (``changed_statement``, the ledger's fingerprint check: None when they are). When
+    they are not, nothing runs (a PlanError naming the first that changed), unless
+    ``allow_changed``: the file then runs again from its first statement.
     """
     states = version_states(files, events)
     chosen = pending_versions(states, options)
@@ -156,15 +164,58 @@ def build_plan(files: list[MigrationFile], events: list[LedgerEvent], parsed: di
     for state in chosen:
         m = by_version[state.version]
         p = parsed[state.version]
-        resume, details = 0, None
-        event = state.last_event
-        if (state.state in (FAILED, RUNNING) and event is not None and p.mode != TX_FILE
-                and (event.statements_done or 0) > 0 and event.checksum == m.checksum
-                and _normalise(event)[1] == "migrate"):
-            resume = min(event.statements_done or 0, len(p.statements))
-            details = event.details
-        elif state.state in (FAILED, RUNNING) and event is not None and (event.statements_done or 0) > 0 \
-                and event.checksum != m.checksum and p.mode != TX_FILE:
-            warnings.append(f"{m.relpath} changed since its interrupted run; it runs again from the start")
+        resume, details = _resume_point(state, m, p, options, changed_statement, warnings)
         steps.append(Step("migrate", m, p, p.mode, resume, details))
     return Plan(tuple(steps), tuple(states), tuple(warnings))
+
+
+def _resume_point(state: VersionState, m: MigrationFile, p: ParsedFile, options: PlanOptions,
+                  changed_statement: ChangedStatement | None, warnings: list[str]) -> tuple[int, dict | None]:
+    """Where an interrupted file resumes, and the details of its earlier run to carry on with."""
+    event = state.last_event
+    done = (event.statements_done or 0) if event is not None else 0
+    if state.state not in (FAILED, RUNNING) or event is None or done <= 0 or _normalise(event)[1] != "migrate":
+        return 0, None
+    if event.checksum == m.checksum:
+        if p.mode == TX_FILE:
+            return 0, None
+        return min(done, len(p.statements)), event.details
+    recorded = (event.details or {}).get("fingerprint")
+    changed = changed_statement(recorded, p.statements, done) if changed_statement is not None else 0
+    if changed is None:
+        warnings.append(f"{m.relpath} changed since its interrupted run; the {done} statement(s) that run completed "
+                        f"are unchanged, so it resumes at statement {done + 1}")
+        return done, event.details
+    if options.allow_changed:
+        warnings.append(f"{m.relpath} changed since its interrupted run, which had applied {done} statement(s); "
+                        "--allow-changed: it runs again from its first statement")
+        return 0, {"previous_run": {"event": event.id, "statements_done": done, "checksum": event.checksum}}
+    raise _changed_after_it_ran(m, p, event, done, changed, recorded is not None)
+
+
+def _changed_after_it_ran(m: MigrationFile, p: ParsedFile, event: LedgerEvent, done: int, changed: int,
+                          fingerprinted: bool) -> PlanError:
+    ran = (f"statements 1-{done} already ran and stay applied. Restore them as they ran" if done > 1
+           else "statement 1 already ran and stays applied. Restore it as it ran")
+    if not fingerprinted:
+        what = (f"{m.relpath} changed since its interrupted run, which applied its first {done} statement(s); "
+                f"the ledger's event {event.id} (written by an earlier pgshift) does not record what they were, "
+                "so pgshift cannot tell whether they are still the ones in the file")
+    elif changed < len(p.statements):
+        what = (f"statement {changed + 1} of {m.relpath} changed after it ran: an interrupted run applied the file's "
+                f"first {done} statement(s), and they are no longer the ones in the file")
+    else:
+        what = (f"{m.relpath} now has {len(p.statements)} statement(s), but an interrupted run already applied its "
+                f"first {done}: statement {changed + 1} is gone from the file")
+    if changed < len(p.statements):
+        stmt = p.statements[changed]
+        location, context = stmt.location, caret_context(p.text, stmt.offset)
+    else:
+        line = p.text.rstrip("\n").count("\n") + 1
+        location, context = Location(p.relpath, line), None
+    return PlanError(
+        what, location=location, context=context,
+        hint=f"{ran} (change only statement {done + 1} and later), and a rerun resumes at statement {done + 1}. Or, to "
+             "run the changed file again from its first statement, make every statement safe to run twice "
+             "(IF NOT EXISTS, ...) and pass --allow-changed",
+        details={"version": m.version, "statements_done": done, "changed_statement": changed + 1})

@@ -129,3 +129,81 @@ def test_bad_usage_is_exit_2(project):
     root = project(GOOD)
     assert run_cli("up", "--lock-timeout", "soon", "--project", str(root)).code == 2
     assert run_cli("frobnicate").code == 2
+
+
+def _run_unprivileged(*args: str):
+    """pgshift bound by file permissions: as root, without the capabilities that override them."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    from conftest import Result
+
+    prefix = []
+    if os.geteuid() == 0:
+        if shutil.which("setpriv") is None:
+            pytest.skip("running as root without setpriv: file permissions cannot be enforced")
+        prefix = ["setpriv", "--bounding-set=-dac_override,-dac_read_search"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PG") and k != "DATABASE_URL"}
+    proc = subprocess.run([*prefix, sys.executable, "-m", "pgshift", *args], env=env, capture_output=True,
+                          text=True, timeout=120, input="")
+    return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+@pytest.mark.parametrize("unreadable", ["20250101000002_secret.sql", "rollbacks/20250101000001_rollback.sql"])
+def test_an_unreadable_file_is_named_with_the_reason(project, pgshift_database_url, unreadable):
+    root = project({**GOOD, "20250101000002_secret.sql": "CREATE TABLE secret (id int);\n",
+                    "rollbacks/20250101000001_rollback.sql": "DROP TABLE ok;\n"})
+    (root / "migrations" / unreadable).chmod(0)
+    before = catalog_fingerprint(pgshift_database_url)
+    for command in (["status"], ["up"], ["up", "--dry-run"], ["verify"], ["lint"]):
+        result = _run_unprivileged(*command, "--project", str(root), "--database-url", pgshift_database_url)
+        assert result.code == 2, (command, result.all)
+        assert f"migrations/{unreadable} cannot be read: Permission denied" in result.err, (command, result.all)
+        assert "Traceback" not in result.all and "readable" in result.err
+    assert catalog_fingerprint(pgshift_database_url) == before
+
+
+def test_a_folder_or_a_dangling_symlink_named_like_a_migration(project, pgshift_database_url, tmp_path):
+    root = project(GOOD)
+    (root / "migrations" / "20250101000002_dangling.sql").symlink_to(tmp_path / "nonexistent.sql")
+    (root / "migrations" / "20250101000003_x.sql").mkdir()
+    (tmp_path / "real.sql").write_text("CREATE TABLE linked (id int);\n")
+    (root / "migrations" / "20250101000004_linked.sql").symlink_to(tmp_path / "real.sql")
+    for command in ("status", "up", "lint"):
+        result = run_cli(command, "--project", str(root), "--database-url", pgshift_database_url)
+        assert result.code == 2, (command, result.all)
+        assert (f"migrations/20250101000002_dangling.sql is a symbolic link to a file that does not exist "
+                f"({tmp_path / 'nonexistent.sql'})") in result.err
+        assert "migrations/20250101000003_x.sql is a folder, not a file" in result.err
+    (root / "migrations" / "20250101000002_dangling.sql").unlink()
+    (root / "migrations" / "20250101000003_x.sql").rmdir()
+    result = run_cli("up", "--project", str(root), "--database-url", pgshift_database_url)
+    assert result.code == 0, result.all  # a symbolic link to a file is a migration like any other
+    from conftest import scalar
+    assert scalar(pgshift_database_url, "SELECT to_regclass('linked')::text") == "linked"
+
+
+def test_not_utf8_points_at_the_bad_byte(project, pgshift_database_url):
+    root = project(GOOD)
+    (root / "migrations" / "20250101000002_l.sql").write_bytes(
+        b"CREATE TABLE l(id int);\nCOMMENT ON TABLE l IS 'caf\xe9';\n")
+    for command in ("up", "lint"):
+        result = run_cli(command, "--project", str(root), "--database-url", pgshift_database_url)
+        assert result.code == 2, result.all
+        assert "migrations/20250101000002_l.sql:2:27: " in result.err and "is not UTF-8 text" in result.err
+        assert "hint: save the file as UTF-8" in result.err
+
+
+def test_an_empty_database_url_is_a_usage_error(project):
+    root = project(GOOD)
+    try:
+        for args in (["status", "--database-url", ""], ["--database-url=", "up", "--dry-run"]):
+            result = run_cli(*args, "--project", str(root))
+            assert result.code == 2, result.all
+            assert "--database-url" in result.err and "is empty" in result.err
+        assert not (root / ".pgshift").exists()  # no embedded server was started
+    finally:
+        if (root / ".pgshift").exists():
+            run_cli("db", "stop", "--project", str(root))

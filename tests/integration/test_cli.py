@@ -30,6 +30,13 @@ def test_init_new_and_up_on_the_embedded_server(tmp_path):
         state = json.loads(run_cli("--json", "db", "status", "--project", str(root)).out)
         assert state["running"] is True and state["pgdata"].endswith(".pgshift/pgdata")
         down = run_cli("down", "--steps", "4", "--yes", "--project", str(root), env=env)
+        # the stubs of templates that cannot know the undo hold no statement: refused, nothing rolled back
+        assert down.code == 2 and "2 rollback files have no SQL statement" in down.err, down.all
+        assert scalar(url.out.strip(), "SELECT count(*) FROM pgshift.migration_log") == 4
+        for stub in (root / "migrations" / "rollbacks").glob("*.sql"):
+            if "rollback_step_blank" in stub.name or "rollback_step_data" in stub.name:
+                stub.write_text(stub.read_text() + "SELECT 1;\n")
+        down = run_cli("down", "--steps", "4", "--yes", "--project", str(root), env=env)
         assert down.code == 0, down.all
     finally:
         stop = run_cli("db", "stop", "--project", str(root))
@@ -108,3 +115,26 @@ def test_a_connection_from_libpq_variables_alone_is_named_without_its_password(p
     check = run_cli("--json", "check", "--project", str(root), env=env)
     assert json.loads(check.out)["database"] == shown, check.all
     assert "Sup3rSecretPw" not in up.all + status.all + check.all
+
+
+def test_new_refuses_a_name_too_long_for_its_rollback_file(tmp_path):
+    assert run_cli("init", "--project", str(tmp_path)).code == 0
+    for name in ("a" * 300, "a" * 228):   # 228: the migration's name fits, its rollback's does not
+        result = run_cli("new", name, "--project", str(tmp_path))
+        assert result.code == 2, result.all
+        assert f"migration name too long: {len(name)} characters, at most 227" in result.err
+        assert "Traceback" not in result.all
+    assert list((tmp_path / "migrations").rglob("*.sql")) == []
+    longest = run_cli("new", "a" * 227, "--project", str(tmp_path))
+    assert longest.code == 0, longest.all
+    assert len(list((tmp_path / "migrations").rglob("*.sql"))) == 2
+
+
+def test_new_never_leaves_a_migration_without_its_rollback(tmp_path):
+    assert run_cli("init", "--project", str(tmp_path)).code == 0
+    (tmp_path / "migrations" / "rollbacks").rmdir()
+    (tmp_path / "migrations" / "rollbacks").write_text("a file where the rollbacks folder should be\n")
+    result = run_cli("new", "add_things", "--project", str(tmp_path))
+    assert result.code == 2, result.all
+    assert "cannot create" in result.err and "rollbacks" in result.err and "Traceback" not in result.all
+    assert list((tmp_path / "migrations").glob("*.sql")) == []   # the migration written first was removed

@@ -126,3 +126,27 @@ def test_one_file_linted_on_its_own_knows_its_rollback(project):
     assert "missing-rollback" not in present.out, present.all
     unknown = run_cli("lint", "--project", str(root), str(root / "notes.sql"))
     assert unknown.code == 0 and "unused-ignore" not in unknown.out and "missing-rollback" not in unknown.out
+
+
+def test_an_unknown_rule_in_the_configuration_is_an_error_at_its_line(project):
+    root = project(RISKY, config='[pgshift]\n[env.dev]\n[lint]\nseverity = { nope-rule = "error" }\n')
+    result = run_cli("lint", "--project", str(root))
+    assert result.code == 2
+    assert "pgshift.toml:4:14" in result.err and "unknown rule 'nope-rule'" in result.err
+
+
+def test_up_stops_on_an_unknown_rule_in_the_configuration(project, pgshift_database_url):
+    root = project(RISKY, config='[pgshift]\n[env.dev]\n[lint]\ndisable = ["no-such-rule"]\n')
+    result = run_cli("up", "--project", str(root), "--database-url", pgshift_database_url)
+    assert result.code == 2 and "pgshift.toml:4:" in result.err and "unknown rule 'no-such-rule'" in result.err
+    assert scalar(pgshift_database_url, "SELECT to_regclass('t')") is None
+
+
+def test_lint_without_a_migrations_folder_or_with_a_missing_path(tmp_path):
+    (tmp_path / "pgshift.toml").write_text("[pgshift]\n")
+    result = run_cli("lint", cwd=tmp_path)
+    assert result.code == 2, result.all
+    assert "migrations folder migrations does not exist" in result.err and "pgshift init" in result.err
+    assert "Traceback" not in result.all
+    missing = run_cli("lint", "some/path/that/does/not/exist", cwd=tmp_path)
+    assert missing.code == 2 and "does not exist" in missing.err and "Traceback" not in missing.all

@@ -276,3 +276,50 @@ def test_diagnose(project, pgshift_database_url):
     assert len(data["ledger"]["rows"]) == 4
     text = run_cli("diagnose", "--project", str(root), "--database-url", url)
     assert "== ledger ==" in text.out and "20250101000004" in text.out
+
+
+def test_an_unedited_rollback_stub_is_refused_before_anything_runs(tmp_path, pgshift_database_url):
+    url = pgshift_database_url
+    root = tmp_path / "stub"
+    assert run_cli("init", "--project", str(root)).code == 0
+    assert run_cli("new", "add_t", "--project", str(root)).code == 0
+    migration = next((root / "migrations").glob("*_add_t.sql"))
+    version = migration.name[:14]
+    migration.write_text(migration.read_text() + "CREATE TABLE t (id int);\n")
+    assert run_cli("up", "--project", str(root), "--database-url", url).code == 0
+    before = ledger_rows(url)
+    stub = f"migrations/rollbacks/{version}_rollback_add_t.sql:1:1"
+    for args in (("down", "--steps", "1", "--yes"), ("rollback", version, "--yes"),
+                 ("down", "--steps", "1", "--dry-run")):
+        refused = run_cli(*args, "--project", str(root), "--database-url", url)
+        assert refused.code == 2, refused.all
+        assert f"{stub}: rollback file has no SQL statement, only comments or blank lines" in refused.err
+        assert "write the statements that undo the migration" in refused.err
+        assert "delete its rollback file" in refused.err
+        assert "rolled back" not in refused.out
+    assert ledger_rows(url) == before
+    assert scalar(url, "SELECT to_regclass('t')") is not None
+    assert _states(root, url)[version] == "applied"
+
+
+def test_roundtrip_fails_a_version_whose_rollback_has_no_statement(project, pgshift_database_url):
+    files = dict(PROJECT)
+    files["rollbacks/20250101000004_rollback_default.sql"] = "-- Undo what the migration did, newest change first.\n\n"
+    root = project(files)
+    result = run_cli("--json", "test", "--roundtrip", "--project", str(root), "--database-url", pgshift_database_url)
+    assert result.code == 1, result.all
+    versions = json.loads(result.out)["versions"]
+    assert [v["status"] for v in versions] == ["passed", "passed", "passed", "failed"]
+    assert "rollback file has no SQL statement" in versions[3]["error"]
+
+
+def test_a_failed_stepwise_rollback_does_not_promise_to_resume(project, pgshift_database_url):
+    url = pgshift_database_url
+    root = project({"20250101000001_t.sql": "CREATE TABLE t (id int);\nCREATE TABLE u (id int);\n",
+                    "rollbacks/20250101000001_rollback_t.sql":
+                        "-- pgshift:no-transaction\nDROP TABLE u;\nDROP TABLE nosuch;\nDROP TABLE t;\n"})
+    assert run_cli("up", "--project", str(root), "--database-url", url).code == 0
+    failed = run_cli("rollback", "20250101000001", "--yes", "--project", str(root), "--database-url", url)
+    assert failed.code == 1, failed.all
+    assert "a rerun of the rollback runs its file again from the first statement" in failed.err
+    assert "resumes at this one" not in failed.err

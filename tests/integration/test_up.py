@@ -289,7 +289,7 @@ def test_no_transaction_file_resumes_after_last_completed_statement(project, pgs
     assert [r[2] for r in ledger_rows(pgshift_database_url)] == ["failed", "completed"]
 
 
-def test_a_changed_interrupted_no_transaction_file_starts_over(project, pgshift_database_url):
+def test_a_changed_interrupted_no_transaction_file_resumes_after_the_statements_that_ran(project, pgshift_database_url):
     root = project({"20250101000001_steps.sql": "-- pgshift:no-transaction\nCREATE TABLE IF NOT EXISTS a (id int);\n"
                                                 "INSERT INTO missing VALUES (1);\n"})
     assert run_cli("up", "--project", str(root), "--database-url", pgshift_database_url).code == 1

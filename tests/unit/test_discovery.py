@@ -92,3 +92,51 @@ def test_stat_cache_serves_unchanged_files_and_rereads_changed_ones(tmp_path):
     fresh.write_text("SELECT 3;")
     discovery.discover(mig, tmp_path, discovery.StatCache(cache_file))
     assert str(fresh) not in cache_file.read_text()
+
+
+def test_not_utf8_points_at_the_bad_byte(tmp_path):
+    mig = _tree(tmp_path, {"20250101000000_l.sql": b"CREATE TABLE l(id int);\r\nCOMMENT ON TABLE l IS 'caf\xe9';\n"})
+    with pytest.raises(DiscoveryError) as err:
+        discovery.discover(mig, tmp_path)
+    assert str(err.value.location) == "migrations/20250101000000_l.sql:2:27"
+    assert "byte 0xe9 at offset 51" in err.value.message
+    assert err.value.context.splitlines()[1].index("^") == err.value.context.splitlines()[0].index("'caf") + 4
+    assert "UTF-8" in err.value.hint and err.value.exit_code == 2
+
+
+def test_a_folder_named_like_a_migration_is_a_problem(tmp_path):
+    mig = _tree(tmp_path, {"20250101000000_a.sql": "SELECT 1;"})
+    (mig / "20250101000001_x.sql").mkdir()
+    (mig / "2024_archive").mkdir()  # a folder not named like a file stays a stray folder, not an error
+    with pytest.raises(DiscoveryError) as err:
+        discovery.discover(mig, tmp_path)
+    assert err.value.message == "migrations/20250101000001_x.sql is a folder, not a file"
+    assert err.value.exit_code == 2 and err.value.location is None
+
+
+def test_a_dangling_symlink_is_a_problem_and_a_valid_one_works(tmp_path):
+    mig = _tree(tmp_path, {"rollbacks/20250101000000_rollback.sql": "SELECT 0;"})
+    (tmp_path / "real.sql").write_text("SELECT 1;")
+    (mig / "20250101000000_linked.sql").symlink_to(tmp_path / "real.sql")
+    assert [m.name for m in discovery.discover(mig, tmp_path)] == ["linked"]
+    (mig / "rollbacks" / "20250101000000_rollback.sql").unlink()
+    (mig / "rollbacks" / "20250101000000_rollback.sql").symlink_to(tmp_path / "gone.sql")
+    (mig / "20250101000002_dangling.sql").symlink_to("/tmp/nonexistent.sql")
+    with pytest.raises(DiscoveryError) as err:
+        discovery.discover(mig, tmp_path, read=False)
+    assert "2 problems" in err.value.message
+    assert ("migrations/20250101000002_dangling.sql is a symbolic link to a file that does not exist "
+            "(/tmp/nonexistent.sql)") in err.value.message
+    assert f"migrations/rollbacks/20250101000000_rollback.sql is a symbolic link to a file that does not exist " \
+           f"({tmp_path / 'gone.sql'})" in err.value.message
+
+
+def test_a_fifo_named_like_a_rollback_is_refused_not_read(tmp_path):
+    import os
+
+    mig = _tree(tmp_path, {"20250101000000_a.sql": "SELECT 1;"})
+    os.mkfifo(mig / "rollbacks" / "20250101000000_rollback.sql")
+    with pytest.raises(DiscoveryError, match="rollbacks/20250101000000_rollback.sql is not a regular file"):
+        discovery.discover(mig, tmp_path)
+    with pytest.raises(DiscoveryError, match="is not a regular file"):  # never opened for a blocking read
+        discovery.read_text(mig / "rollbacks" / "20250101000000_rollback.sql", "r.sql")

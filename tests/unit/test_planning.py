@@ -4,6 +4,7 @@ import datetime as dt
 import pytest
 
 from pgshift.errors import PlanError
+from pgshift.ledger import first_changed, progress_fingerprint, statement_digests
 from pgshift.model import LedgerEvent, MigrationFile, RollbackFile
 from pgshift.planning import PlanOptions, build_plan, pending_versions, version_states
 from pgshift.statements import parse_file
@@ -92,9 +93,50 @@ def test_resume_only_an_unchanged_stepwise_file():
     step = build_plan(files, interrupted, nontx, PlanOptions()).steps[0]
     assert (step.resume_from, step.resume_details) == (2, {"x": 1})
     assert build_plan(files, interrupted, tx, PlanOptions()).steps[0].resume_from == 0
+    # an edited file whose earlier run recorded no fingerprint cannot be checked: refused, unless --allow-changed
     other = [ev("20250101000001", "failed", checksum="old", done=2)]
-    plan = build_plan(files, other, nontx, PlanOptions())
+    with pytest.raises(PlanError, match="does not record what they were"):
+        build_plan(files, other, nontx, PlanOptions(), first_changed)
+    plan = build_plan(files, other, nontx, PlanOptions(allow_changed=True), first_changed)
     assert plan.steps[0].resume_from == 0 and "changed since its interrupted run" in plan.warnings[0]
+
+
+def _fingerprinted(text, done, checksum="old"):
+    """The failed event an earlier run of *text* leaves after *done* statements."""
+    statements = parse_file("migrations/20250101000001_m.sql", text).statements
+    details = {"fingerprint": progress_fingerprint(statement_digests(statements), done)}
+    return [ev("20250101000001", "failed", checksum=checksum, done=done, details=details)]
+
+
+def test_an_edited_interrupted_file_resumes_when_the_statements_that_ran_are_unchanged():
+    files = [mf("20250101000001")]
+    ran = "-- pgshift:no-transaction\nCREATE TABLE a (id int);\nSELECT nosuch;\nCREATE TABLE b (id int);\n"
+    fixed = {"20250101000001": parse_file("migrations/20250101000001_m.sql", ran.replace("nosuch", "1")
+                                          .replace("CREATE TABLE a (id int)", "CREATE  TABLE a\n  (id int)"))}
+    plan = build_plan(files, _fingerprinted(ran, 1), fixed, PlanOptions(), first_changed)
+    assert plan.steps[0].resume_from == 1   # a reindent of the statement that ran is no change
+    assert "resumes at statement 2" in plan.warnings[0]
+    # --allow-changed, passed for some other file, never makes it run again from the start
+    assert build_plan(files, _fingerprinted(ran, 1), fixed, PlanOptions(allow_changed=True),
+                      first_changed).steps[0].resume_from == 1
+
+
+def test_an_edited_statement_that_ran_stops_the_plan_naming_it():
+    files = [mf("20250101000001")]
+    ran = "-- pgshift:no-transaction\nCREATE TABLE a (id int);\nCREATE TABLE b (id int);\nSELECT nosuch;\n"
+    edited = {"20250101000001": parse_file("migrations/20250101000001_m.sql",
+                                           ran.replace("b (id int)", "b (id bigint)"))}
+    with pytest.raises(PlanError) as caught:
+        build_plan(files, _fingerprinted(ran, 2), edited, PlanOptions(), first_changed)
+    assert str(caught.value.location) == "migrations/20250101000001_m.sql:3:1"
+    assert "statement 2 of migrations/20250101000001_m.sql changed after it ran" in caught.value.message
+    assert "--allow-changed" in caught.value.hint and "resumes at statement 3" in caught.value.hint
+    shorter = {"20250101000001": parse_file("migrations/20250101000001_m.sql",
+                                            "-- pgshift:no-transaction\nCREATE TABLE a (id int);\n")}
+    with pytest.raises(PlanError, match="statement 2 is gone from the file"):
+        build_plan(files, _fingerprinted(ran, 2), shorter, PlanOptions(), first_changed)
+    plan = build_plan(files, _fingerprinted(ran, 2), edited, PlanOptions(allow_changed=True), first_changed)
+    assert plan.steps[0].resume_from == 0 and plan.steps[0].resume_details["previous_run"]["statements_done"] == 2
 
 
 def test_rolled_back_versions_are_applied_again():
