@@ -85,13 +85,14 @@ def _out(result, text: str | None = None) -> None:
         click.echo(text)
 
 
-def _duration(value: str | None) -> float | None:
+def _duration(value: str | None, *, timeout: bool = False) -> float | None:
+    """Seconds from a duration option; a lock or statement timeout within PostgreSQL's range."""
     if value is None:
         return None
-    from .model import parse_duration  # noqa: PLC0415
+    from .model import parse_duration, parse_timeout  # noqa: PLC0415
 
     try:
-        return parse_duration(value)
+        return (parse_timeout if timeout else parse_duration)(value)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
 
@@ -179,7 +180,8 @@ def up(target, dry_run, yes, lock_timeout, statement_timeout, lock_wait, out_of_
     from . import api  # noqa: PLC0415
 
     options = api.UpOptions(target=target, dry_run=dry_run, out_of_order=out_of_order, allow_changed=allow_changed,
-                            lock_timeout=_duration(lock_timeout), statement_timeout=_duration(statement_timeout),
+                            lock_timeout=_duration(lock_timeout, timeout=True),
+                            statement_timeout=_duration(statement_timeout, timeout=True),
                             lock_wait=_duration(lock_wait), yes=yes, force=force, no_backup=no_backup,
                             monitor=monitor)
     result = api.up(_project(), options, confirm=_confirm_fn())

@@ -24,7 +24,7 @@ def register(cli, global_options, _g, _project, _out, _duration, _confirm_fn):  
     def _rb_options(yes, dry_run, lock_timeout, lock_wait, no_backup, monitor):
         from . import api  # noqa: PLC0415
 
-        return api.RollbackOptions(yes=yes, dry_run=dry_run, lock_timeout=_duration(lock_timeout),
+        return api.RollbackOptions(yes=yes, dry_run=dry_run, lock_timeout=_duration(lock_timeout, timeout=True),
                                    lock_wait=_duration(lock_wait), no_backup=no_backup, monitor=monitor)
 
     def _rb_out(result):

@@ -15,7 +15,7 @@ from pathlib import Path
 from urllib.parse import parse_qsl, quote, urlencode
 
 from .errors import ConfigError
-from .model import Location, parse_duration
+from .model import Location, parse_duration, parse_timeout
 
 DEFAULT_LEDGER = "pgshift.migration_log"
 DEFAULT_ENV = "dev"
@@ -267,7 +267,7 @@ def _environment(source: Path | None, name: str, values: dict) -> Environment:
     try:
         for key in ("lock_timeout", "statement_timeout", "lock_retry_max_delay"):
             if key in kwargs:
-                kwargs[key] = parse_duration(kwargs[key])
+                kwargs[key] = (parse_timeout if key.endswith("_timeout") else parse_duration)(kwargs[key])
     except ValueError as exc:
         raise ConfigError(f"[env.{name}] {exc}", location=_where(source, key) if source else None) from None
     return Environment(name=name, **kwargs)

@@ -353,6 +353,22 @@ def parse_duration(text: str | int | float) -> float:
     return value * _UNITS[unit]
 
 
+_MAX_TIMEOUT_MS = 2_147_483_647   # PostgreSQL's limit for lock_timeout and statement_timeout
+
+
+def parse_timeout(text: str | int | float) -> float:
+    """A lock or statement timeout in seconds: 0 for none, else from 1ms to about 24 days
+    (what PostgreSQL accepts). Below 1ms PostgreSQL would round to 0, which means no timeout
+    at all: refused rather than quietly turned into waiting forever."""
+    seconds = parse_duration(text)
+    if 0 < seconds < 0.001:
+        raise ValueError(f"{text!r} is less than 1ms, which PostgreSQL takes as no timeout at all "
+                         "(write 0 for none)")
+    if seconds * 1000 > _MAX_TIMEOUT_MS:
+        raise ValueError(f"{text!r} is more than PostgreSQL accepts for a timeout (about 24 days)")
+    return seconds
+
+
 def format_duration(seconds: float) -> str:
     if seconds < 1:
         return f"{seconds * 1000:.0f}ms"

@@ -20,7 +20,7 @@ from pglast import parser as _parser
 from .errors import DirectiveError, SqlSyntaxError
 from .model import (
     TX_BATCHED, TX_FILE, TX_NONE, TX_OWN, Directive, Location, MetaCommand,
-    ParsedFile, Statement, caret_context, line_col, parse_duration,
+    ParsedFile, Statement, caret_context, line_col, parse_duration, parse_timeout,
 )
 
 __all__ = ["parse_file", "ast", "enums", "KNOWN_DIRECTIVES", "parse_plpgsql_body", "deparse", "parse_one"]
@@ -328,7 +328,7 @@ def _parse_directive(relpath: str, text: str, start: int, comment: str) -> Direc
                 raise ValueError("takes no argument")
         elif name in ("lock-timeout", "statement-timeout"):
             value = argtext.split()[0] if argtext else ""
-            parse_duration(value)
+            parse_timeout(value)
             args["value"] = value
         elif name == "ignore":
             rules, _, reason = argtext.partition(" ")

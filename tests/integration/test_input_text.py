@@ -25,3 +25,12 @@ def test_an_error_on_a_very_long_line_shows_a_window_of_it(project, pgshift_data
     assert result.code == 1
     assert "nosuch" in result.err
     assert len(result.err) < 5_000, len(result.err)
+
+
+def test_a_timeout_flag_out_of_postgresqls_range_is_a_usage_error(project, pgshift_database_url):
+    root = project({"20250101000001_a.sql": "CREATE TABLE a (id int);\n"})
+    before = catalog_fingerprint(pgshift_database_url)
+    for value, words in (("3000000s", "more than PostgreSQL accepts"), ("1us", "less than 1ms")):
+        result = run_cli("up", "--lock-timeout", value, "--project", str(root), "--database-url", pgshift_database_url)
+        assert result.code == 2 and words in result.err and "Traceback" not in result.err, result.all
+    assert catalog_fingerprint(pgshift_database_url) == before

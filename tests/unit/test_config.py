@@ -180,3 +180,9 @@ def test_the_check_keys_the_configuration_knows_are_the_preflight_checks(tmp_pat
     assert set(config.CHECK_NAMES) == set(preflight.CHECKS)
     cfg = _cfg(tmp_path, "[env.prod]\nchecks = { active_connections = 20, invalid_indexes = false, disk_usage = true }\n")
     assert cfg.environment("prod").checks["active_connections"] == 20
+
+
+def test_a_timeout_setting_out_of_postgresqls_range_is_an_error_at_its_line(tmp_path):
+    with pytest.raises(ConfigError) as err:
+        _cfg(tmp_path, '[env.dev]\nstatement_timeout = "3000000s"\n')
+    assert "more than PostgreSQL accepts" in err.value.message and err.value.location.line == 2

@@ -216,3 +216,11 @@ def test_the_caret_context_of_a_very_long_line_is_a_window_around_the_column():
     shown, caret = caret_context(text, text.index("nosuch")).split("\n")
     assert shown.startswith("    1 | …") and "nosuch;" in shown and len(shown) < 260
     assert caret.index("^") == shown.index("nosuch")
+
+
+@pytest.mark.parametrize("value, words", [("3000000s", "more than PostgreSQL accepts"), ("1us", "less than 1ms")])
+def test_a_timeout_directive_out_of_postgresqls_range_is_refused(value, words):
+    with pytest.raises(DirectiveError) as err:
+        parse_file("f.sql", f"-- pgshift:lock-timeout {value}\nSELECT 1;")
+    assert words in err.value.message and str(err.value.location) == "f.sql:1:1"
+    assert parse_file("f.sql", "-- pgshift:statement-timeout 0\nSELECT 1;").file_directives[0].args["value"] == "0"
