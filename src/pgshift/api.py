@@ -1020,6 +1020,12 @@ def lint(project_dir: str | Path | None = None, paths: list | None = None, fmt: 
             named = discovery.is_migration_name(target.name)
             has_rollback = (discovery.rollback_for(target) is not None) if named else None
             sources.append(_LintSource(_rel(target, cfg.root), str(target), has_rollback))
+    # findings name files as seen from where pgshift runs (a repository's root, in CI), so that
+    # annotations and SARIF results point at files that exist there; outside it, from the project
+    here = Path.cwd().resolve()
+    if here != cfg.root:
+        sources = [replace(s, relpath=_rel(Path(s.path), here)) if _under(Path(s.path), here) else s
+                   for s in sources]
     options = _lint_options(cfg, target_version, cfg.environments.get(env or config_mod.DEFAULT_ENV))
     # Without a database, nothing says which files are still pending: a table created by an earlier
     # file may have been applied long ago and hold millions of rows. So each file is its own run
@@ -1095,6 +1101,10 @@ def _rel(path: Path, root: Path) -> str:
         return str(path.resolve().relative_to(root))
     except ValueError:
         return str(path)
+
+
+def _under(path: Path, folder: Path) -> bool:
+    return path.resolve().is_relative_to(folder)
 
 
 def lint_explain(rule: str) -> str:

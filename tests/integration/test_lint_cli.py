@@ -150,3 +150,20 @@ def test_lint_without_a_migrations_folder_or_with_a_missing_path(tmp_path):
     assert "Traceback" not in result.all
     missing = run_cli("lint", "some/path/that/does/not/exist", cwd=tmp_path)
     assert missing.code == 2 and "does not exist" in missing.err and "Traceback" not in missing.all
+
+
+def test_findings_name_files_from_where_pgshift_runs(project, tmp_path):
+    import subprocess
+    import sys
+
+    root = project(RISKY)  # tmp_path/proj
+    for fmt, expected in (("github", "::error file=proj/migrations/20250101000002_idx.sql,line=2,col=1"),
+                          ("text", "proj/migrations/20250101000002_idx.sql:2:1  error  require-concurrent-index")):
+        run = subprocess.run([sys.executable, "-m", "pgshift", "--project", "proj", "lint", "--format", fmt],
+                             cwd=tmp_path, capture_output=True, text=True)
+        assert run.returncode == 1 and expected in run.stdout, run.stdout + run.stderr
+    sarif = subprocess.run([sys.executable, "-m", "pgshift", "--project", str(root), "lint", "--format", "sarif"],
+                           cwd=tmp_path, capture_output=True, text=True)
+    uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+            for r in json.loads(sarif.stdout)["runs"][0]["results"]}
+    assert "proj/migrations/20250101000002_idx.sql" in uris
