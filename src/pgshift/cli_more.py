@@ -116,16 +116,19 @@ def register(cli, global_options, _g, _project, _out, _duration, _confirm_fn):  
         """Static checks: what blocks or breaks production, with the line and the safe alternative."""
         from . import api  # noqa: PLC0415
 
+        from .reporting import dump_json  # noqa: PLC0415
+
+        as_json = bool(_g("json_out")) or fmt == "json"
         if explain:
-            if _g("json_out"):
-                _out(api.lint_rule(explain))
+            if as_json:
+                click.echo(dump_json(api.lint_rule(explain)))
             else:
                 click.echo(api.lint_explain(explain))
             return
         if list_rules:
             rules = api.lint_rules()
-            if _g("json_out"):
-                _out(rules)
+            if as_json:
+                click.echo(dump_json(rules))
             else:
                 click.echo(_table(("rule", "severity", "versions", "summary"),
                                   [(r["id"], r["severity"], r["versions"], r["summary"]) for r in rules]))
