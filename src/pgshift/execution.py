@@ -228,6 +228,9 @@ class Executor:
         self._announce_resume(step)
         # a batched statement that cannot be batched is refused before anything of the file runs
         batching.precheck(self.conn, step.parsed, start)
+        # the statement an interrupted run stopped at may have done its work all the same (a concurrent
+        # index build the server finished after pgshift was killed): asked before this run's event exists
+        resumed = start < len(stmts) and self._resumes_interrupted_run(step, stmts[start])
         event_id = ledger_mod.start_event(
             self.conn, self.ledger, version=step.version, name=step.migration.name,
             description=step.migration.description, migration_type=step.action, checksum=self._checksum(step),
@@ -240,6 +243,7 @@ class Executor:
         current: Statement | None = None
         begun = time.monotonic()
         attempt = 1
+        leftovers: list[str] = []  # INVALID indexes the failed attempts of an unnamed concurrent build left
         try:
             while index < len(stmts):
                 stmt = current = stmts[index]
@@ -248,11 +252,18 @@ class Executor:
                     safe_point = index
                 emit(self.reporter, STATEMENT, f"{stmt.location}: {_summary(stmt)}", level="debug",
                      index=index, file=step.parsed.relpath)
+                before = None
                 try:
                     if stmt.directive("batch"):
                         rows += batching.run_batched(self, step, stmt, event_id, details)
+                    elif index == start and resumed and self._done_by_interrupted_run(stmt):
+                        pass
                     else:
+                        # what earlier attempts left is dropped before the build: a drop that times
+                        # out is a failed attempt like any other, retried after the backoff
                         self._drop_invalid_index(stmt)
+                        self._drop_leftovers(stmt, leftovers)
+                        before = self._index_oids(stmt)
                         if in_tx and stmt.tx_control == "commit":
                             # progress inside the file's own transaction: durable exactly when its work is
                             ledger_mod.record_progress(
@@ -264,6 +275,7 @@ class Executor:
                 except psycopg.Error as exc:
                     if self._in_transaction():
                         self.conn.execute("ROLLBACK")
+                    leftovers.extend(self._new_invalid_indexes(stmt, before))
                     # a batched statement retries each batch itself; when that gives up, so does the file
                     if not stmt.directive("batch") and self._should_retry(exc, attempt, step, stmt):
                         attempt += 1
@@ -301,11 +313,23 @@ class Executor:
             self._close_failed(event_id, step, begun, _error_text(exc), done)
             error = self._migration_failed(step, exc, current, retries, applied=done)
             invalid = self._invalid_index(current) if current is not None else None
+            notes = []
             if invalid:
                 error.details["invalid_index"] = invalid
-                note = (f"index {invalid} is left INVALID by the failed concurrent build: the next `pgshift up` "
-                        f"drops it before building it again (to drop it now: DROP INDEX CONCURRENTLY {invalid};)")
-                error.hint = f"{error.hint}\n{note}" if error.hint else note
+                notes.append(f"index {invalid} is left INVALID by the failed concurrent build: the next `pgshift up` "
+                             f"drops it before building it again (to drop it now: DROP INDEX CONCURRENTLY {invalid};)")
+            if leftovers:
+                # an unnamed build's leftovers: no rerun could tell them from the user's own indexes
+                try:
+                    self._drop_leftovers(current, leftovers)
+                except psycopg.Error:
+                    pass
+            if leftovers:
+                error.details["invalid_indexes"] = list(leftovers)
+                notes.append("the failed concurrent builds left INVALID index(es) that could not be dropped: "
+                             + " ".join(f"DROP INDEX CONCURRENTLY {name};" for name in leftovers))
+            if notes:
+                error.hint = "\n".join([error.hint, *notes] if error.hint else notes)
             raise error from None
 
     def _announce_resume(self, step: Step) -> None:
@@ -334,18 +358,81 @@ class Executor:
 
     def _invalid_index(self, stmt: Statement) -> str | None:
         """The index a concurrent build names, when it exists and is INVALID (a failed build leaves it so)."""
-        node = stmt.node
-        if stmt.kind != "IndexStmt" or not stmt.non_transactional or not node.idxname:
+        row = self._named_index(stmt)
+        return row[2] if row and not row[0] else None
+
+    def _named_index(self, stmt: Statement):
+        """(valid, on the statement's table, name) of the index a concurrent build names; None when there
+        is none (or the statement is no named concurrent build)."""
+        index, table = _concurrent_build(stmt)
+        if index is None:
             return None
-        schema = node.relation.schemaname if node.relation is not None else None
-        name = f'"{schema}"."{node.idxname}"' if schema else f'"{node.idxname}"'
         try:
-            row = self.conn.execute(
-                "SELECT i.indisvalid, c.oid::regclass::text FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
-                "WHERE i.indexrelid = to_regclass(%s)", (name,)).fetchone()
+            return self.conn.execute(
+                "SELECT i.indisvalid, i.indrelid = to_regclass(%s), i.indexrelid::regclass::text FROM pg_index i "
+                "WHERE i.indexrelid = to_regclass(%s)", (table, index)).fetchone()
         except Exception:  # noqa: BLE001 - the connection may be gone after a failure
             return None
-        return row[1] if row and not row[0] else None
+
+    def _index_oids(self, stmt: Statement) -> list[int] | None:
+        """The indexes on the table of an unnamed concurrent build, before an attempt: what the attempt
+        adds is told from them afterwards. None for any other statement."""
+        index, table = _concurrent_build(stmt)
+        if table is None or index is not None:
+            return None
+        return [row[0] for row in self.conn.execute(
+            "SELECT indexrelid::int8 FROM pg_index WHERE indrelid = to_regclass(%s)", (table,))]
+
+    def _new_invalid_indexes(self, stmt: Statement, before: list[int] | None) -> list[str]:
+        """The INVALID indexes a failed attempt of an unnamed concurrent build left on its table."""
+        if before is None:
+            return []
+        try:
+            return [row[0] for row in self.conn.execute(
+                "SELECT indexrelid::regclass::text FROM pg_index WHERE indrelid = to_regclass(%s) "
+                "AND NOT indisvalid AND indexrelid::int8 <> ALL (%s) ORDER BY indexrelid",
+                (_concurrent_build(stmt)[1], before))]
+        except Exception:  # noqa: BLE001 - the connection may be gone after a failure
+            return []
+
+    def _drop_leftovers(self, stmt: Statement, leftovers: list[str]) -> None:
+        """Drop the INVALID indexes earlier attempts left, each gone from *leftovers* once dropped."""
+        while leftovers:
+            name = leftovers[0]
+            emit(self.reporter, WARNING, f"{stmt.location}: index {name} is INVALID (left by a failed attempt of "
+                                         "this concurrent build); dropping it", level="warning")
+            self.conn.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
+            leftovers.pop(0)
+
+    def _resumes_interrupted_run(self, step: Step, first: Statement) -> bool:
+        """Whether this run continues an interrupted run of the file at a concurrent index build or drop:
+        the latest event of the version is this action's, running (killed) or failed."""
+        if step.action == TYPE_ROLLBACK or first.non_transactional not in (_CIC, _DIC):
+            return False
+        row = self.conn.execute(
+            f"SELECT status, migration_type FROM {self.ledger.qualified} WHERE version = %s "
+            "ORDER BY id DESC LIMIT 1", (step.version,)).fetchone()
+        return bool(row) and row[0] in ("running", "failed") and row[1] == step.action
+
+    def _done_by_interrupted_run(self, stmt: Statement) -> bool:
+        """Whether the interrupted run's last statement did its work after all (the server went on with
+        it after pgshift was killed): a named concurrent build whose index is there and VALID on its
+        table, or a concurrent drop whose index is gone. Said as a warning; the statement is skipped."""
+        if stmt.non_transactional == _CIC:
+            row = self._named_index(stmt)
+            if not (row and row[0] and row[1]):
+                return False
+            what = f"index {row[2]} exists and is VALID: built by the interrupted run"
+        elif stmt.non_transactional == _DIC and len(stmt.node.objects or ()) == 1:
+            parts = [part.sval for part in stmt.node.objects[0]]
+            if self.conn.execute("SELECT to_regclass(%s)", (_qualified(*parts),)).fetchone()[0] is not None:
+                return False
+            what = f"index {'.'.join(parts)} no longer exists: dropped by the interrupted run"
+        else:
+            return False
+        emit(self.reporter, WARNING, f"{stmt.location}: {what}; statement {stmt.index + 1} skipped",
+             level="warning")
+        return True
 
     def _drop_invalid_index(self, stmt: Statement) -> None:
         invalid = self._invalid_index(stmt)
@@ -360,7 +447,6 @@ class Executor:
         sqlstate = getattr(exc, "sqlstate", None)
         if sqlstate not in (LOCK_NOT_AVAILABLE, DEADLOCK) or attempt >= max(1, self.options.lock_retries):
             return False
-        self._drop_invalid_index(stmt)
         delay = min(self.options.retry_max, self.options.retry_base * (2 ** (attempt - 1)))
         delay = random.uniform(delay / 2, delay)
         what = "lock timeout" if sqlstate == LOCK_NOT_AVAILABLE else "deadlock"
@@ -506,6 +592,25 @@ class _Outcome:
 
 class _FileLeftTransactionOpen(Exception):
     pass
+
+
+_CIC = "CREATE INDEX CONCURRENTLY"
+_DIC = "DROP INDEX CONCURRENTLY"
+
+
+def _qualified(*parts: str | None) -> str:
+    """A name for to_regclass(): the parts quoted as identifiers, joined by dots."""
+    return ".".join('"' + part.replace('"', '""') + '"' for part in parts if part)
+
+
+def _concurrent_build(stmt: Statement | None) -> tuple[str | None, str | None]:
+    """(index, table) of a CREATE INDEX CONCURRENTLY, quoted for to_regclass(); index None when the
+    statement names none; (None, None) for any other statement."""
+    if stmt is None or stmt.kind != "IndexStmt" or stmt.non_transactional != _CIC or stmt.node.relation is None:
+        return None, None
+    schema = stmt.node.relation.schemaname
+    index = _qualified(schema, stmt.node.idxname) if stmt.node.idxname else None
+    return index, _qualified(schema, stmt.node.relation.relname)
 
 
 def locate(stmt: Statement, exc) -> int:
