@@ -123,7 +123,10 @@ class StatusResult:
     ledger_exists: bool
 
     def to_dict(self) -> dict:
-        counts: dict[str, int] = {}
+        from .model import FAILED, OUT_OF_ORDER, PENDING, ROLLED_BACK, RUNNING  # noqa: PLC0415
+
+        # every state, 0 when absent: a script reads counts["failed"] without a KeyError
+        counts = dict.fromkeys((APPLIED, PENDING, FAILED, ROLLED_BACK, CHANGED, MISSING, OUT_OF_ORDER, RUNNING), 0)
         for s in self.states:
             counts[s.state] = counts.get(s.state, 0) + 1
         return {"database": self.database, "ledger": self.ledger, "ledger_exists": self.ledger_exists,
@@ -271,10 +274,10 @@ def up(project: Project, options: UpOptions = UpOptions(), confirm: Confirm | No
             if options.dry_run or plan.empty:
                 return UpResult(plan, None if options.dry_run else RunResult(()), findings,
                                 _shown_database(project, conn), batches=batches)
-            ledger_mod.ensure(conn, project.ledger, project.reporter)
             safety = None
-            if project.env.protected:
+            if project.env.protected:  # checks and confirmation first: a refused run changes nothing
                 safety = _protected_gate(project, conn, plan, options, confirm, files)
+            ledger_mod.ensure(conn, project.ledger, project.reporter)
             executor = Executor(conn, project.ledger, _exec_options(project, options), project.reporter)
             run = _run_with_backup_hint(safety, lambda: _run_with_monitor(project, executor, plan, options))
             return UpResult(plan, run, findings, _shown_database(project, conn), safety)

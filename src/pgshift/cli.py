@@ -102,7 +102,14 @@ def _confirm_fn():
         return None
 
     def confirm(prompt: str, word: str) -> bool:
-        answer = click.prompt(prompt, default="", show_default=False, err=True)
+        from contextlib import nullcontext  # noqa: PLC0415
+
+        # a live display (rich's spinner) would redraw the line the word is typed on: paused first
+        ctx = click.get_current_context(silent=True)
+        reporter = ctx.meta.get("pgshift.reporter") if ctx is not None else None
+        paused = getattr(reporter, "paused", None)
+        with paused() if paused is not None else nullcontext():
+            answer = click.prompt(click.unstyle(prompt), default="", show_default=False, err=True)
         return answer.strip() == word
 
     return confirm

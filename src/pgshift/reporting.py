@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from contextlib import contextmanager
 
 from .events import Event
 
@@ -50,6 +51,7 @@ class RichReporter:
         self.quiet = quiet
         self.progress = None
         self.tasks: dict[str, object] = {}
+        self._planned: int | None = None   # the run's size, shown once its first file starts
 
     def _start(self, total: int) -> None:
         from rich.progress import (  # noqa: PLC0415
@@ -76,9 +78,14 @@ class RichReporter:
     def emit(self, event: Event) -> None:
         kind, data = event.kind, event.data
         if kind == "plan" and data.get("steps") and not data.get("dry_run") and self.progress is None:
+            # the live display starts with the work, not before: checks, backup and a confirmation
+            # prompt come in between, and a spinner redrawing the line would garble the typed word
             self._print(event)
-            self._start(len(data["steps"]))
+            self._planned = len(data["steps"])
             return
+        if kind == "file_started" and self.progress is None and self._planned:
+            self._start(self._planned)
+            self._planned = None
         if kind == "file_started" and self.progress is not None:
             self.progress.update(self.tasks["run"], description=f"{data.get('action', 'migrate')} {data.get('file')}")
         elif kind in ("file_completed", "file_failed") and self.progress is not None:
@@ -116,10 +123,23 @@ class RichReporter:
             text, highlight=False, soft_wrap=True)
 
     def close(self) -> None:
+        self._planned = None
         if self.progress is not None:
             self.progress.stop()
             self.progress = None
             self.tasks.clear()
+
+    @contextmanager
+    def paused(self):
+        """No live display while the user types (a confirmation prompt); it resumes afterwards."""
+        live = self.progress
+        if live is not None:
+            live.stop()
+        try:
+            yield
+        finally:
+            if live is not None and self.progress is live:
+                live.start()
 
 
 def make_reporter(*, verbose: bool, quiet: bool, color: bool):
@@ -142,7 +162,10 @@ def render_status(result, color: bool) -> str:
     headers = ("version", "name", "state", "applied at", "took", "rollback")
     rows = []
     for s in result.states:
-        rows.append((s.version, s.name or "", s.state,
+        state = s.state
+        if s.error and s.state in ("applied", "changed"):  # a rollback that failed or did not complete
+            state = f"{s.state} ({s.error})"
+        rows.append((s.version, s.name or "", state,
                      s.applied_at.strftime("%Y-%m-%d %H:%M:%S") if s.applied_at else "",
                      f"{s.execution_ms} ms" if s.execution_ms is not None and s.applied_at else "",
                      "yes" if s.has_rollback else "no"))
@@ -162,12 +185,13 @@ _STATE_STYLE = {"applied": "green", "pending": "cyan", "failed": "bold red", "ch
 
 def _rich_table(headers, rows, footer) -> str:
     from rich.console import Console  # noqa: PLC0415
+    from rich.markup import escape  # noqa: PLC0415
     from rich.table import Table  # noqa: PLC0415
 
     table = Table(*headers, caption=footer, show_lines=False)
     for row in rows:
-        table.add_row(*[f"[{_STATE_STYLE.get(c, '')}]{c}[/]" if i == 2 and _STATE_STYLE.get(c) else c
-                        for i, c in enumerate(row)])
+        table.add_row(*[f"[{_STATE_STYLE[c.split()[0]]}]{escape(c)}[/]" if i == 2 and c and c.split()[0] in _STATE_STYLE
+                        else escape(c) for i, c in enumerate(row)])
     console = Console()
     with console.capture() as cap:
         console.print(table)

@@ -138,3 +138,56 @@ def test_new_never_leaves_a_migration_without_its_rollback(tmp_path):
     assert result.code == 2, result.all
     assert "cannot create" in result.err and "rollbacks" in result.err and "Traceback" not in result.all
     assert list((tmp_path / "migrations").glob("*.sql")) == []   # the migration written first was removed
+
+
+def test_the_rollback_prompt_on_a_terminal_is_not_redrawn_and_has_no_ansi(project, pgshift_database_url):
+    import os
+    import pty
+    import select
+    import subprocess
+    import sys
+    import time
+
+    root = project({"20250101000001_a.sql": "CREATE TABLE a (id int);\n",
+                    "rollbacks/20250101000001_rollback_a.sql": "DROP TABLE a;\n"})
+    url = pgshift_database_url
+    assert run_cli("up", "--project", str(root), "--database-url", url).code == 0
+    main, child = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PG") and k not in ("DATABASE_URL", "NO_COLOR")}
+    proc = subprocess.Popen([sys.executable, "-m", "pgshift", "--no-color", "rollback", "20250101000001",
+                             "--project", str(root), "--database-url", url],
+                            stdin=child, stdout=child, stderr=child, env={**env, "TERM": "xterm"})
+    os.close(child)
+    seen = b""
+
+    def read_for(seconds: float) -> bytes:
+        got = b""
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            if select.select([main], [], [], 0.05)[0]:
+                try:
+                    chunk = os.read(main, 4096)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                got += chunk
+        return got
+
+    try:
+        deadline = time.monotonic() + 30
+        while b"to continue: " not in seen:
+            assert time.monotonic() < deadline, seen
+            seen += read_for(0.1)
+        prompt_line = seen[seen.rindex(b"About to"):]
+        assert b"\x1b" not in prompt_line, prompt_line          # no styling, no cursor moves
+        assert read_for(0.6) == b""                              # nothing redraws the line being typed on
+        os.write(main, b"ROLLBACK\n")
+        seen += read_for(5)
+        assert proc.wait(timeout=30) == 0, seen
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(main)
+    assert b"rolled back 1 version(s)" in seen
+    assert scalar(url, "SELECT to_regclass('a')") is None

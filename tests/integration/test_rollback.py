@@ -323,3 +323,38 @@ def test_a_failed_stepwise_rollback_does_not_promise_to_resume(project, pgshift_
     assert failed.code == 1, failed.all
     assert "a rerun of the rollback runs its file again from the first statement" in failed.err
     assert "resumes at this one" not in failed.err
+
+
+def test_status_text_shows_a_half_done_rollback(project, pgshift_database_url):
+    url = pgshift_database_url
+    root = project({"20250101000001_t.sql": "CREATE TABLE t (id int);\nCREATE TABLE u (id int);\n",
+                    "rollbacks/20250101000001_rollback_t.sql":
+                        "-- pgshift:no-transaction\nDROP TABLE u;\nSELECT pg_sleep(60);\nDROP TABLE t;\n",
+                    "20250101000002_v.sql": "CREATE TABLE v (id int);\n"})
+    assert run_cli("up", "--target", "20250101000001", "--project", str(root), "--database-url", url).code == 0
+    proc = subprocess.Popen([sys.executable, "-m", "pgshift", "rollback", "20250101000001", "--yes", "--project",
+                             str(root), "--database-url", url], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 30
+    while not scalar(url, "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(60)%'"):
+        assert time.monotonic() < deadline, "never reached the second statement"
+        time.sleep(0.05)
+    proc.kill()                                   # killed after its first statement
+    proc.communicate(timeout=30)
+    query(url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(60)%'")
+    assert ledger_rows(url)[-1][:4] == ("20250101000001", "rollback", "running", 1)
+    shown = run_cli("status", "--no-color", "--project", str(root), "--database-url", url)
+    assert shown.code == 0, shown.all
+    line = next(ln for ln in shown.out.splitlines() if ln.startswith("20250101000001"))
+    assert "applied (rollback did not complete)" in line, shown.out
+    # a retried rollback that fails says so too
+    (root / "migrations" / "rollbacks" / "20250101000001_rollback_t.sql").write_text(
+        "-- pgshift:no-transaction\nDROP TABLE u;\nDROP TABLE t;\n")
+    retried = run_cli("down", "--steps", "1", "--yes", "--project", str(root), "--database-url", url)
+    assert retried.code == 1, retried.all
+    shown = run_cli("status", "--no-color", "--project", str(root), "--database-url", url)
+    line = next(ln for ln in shown.out.splitlines() if ln.startswith("20250101000001"))
+    assert "applied (rollback failed: " in line and "u" in line, shown.out
+    # --json: every state has a count, 0 when none is in it
+    doc = json.loads(run_cli("--json", "status", "--project", str(root), "--database-url", url).out)
+    assert doc["counts"] == {"applied": 1, "pending": 1, "failed": 0, "rolled_back": 0, "changed": 0,
+                             "missing": 0, "out_of_order": 0, "running": 0}

@@ -86,8 +86,24 @@ def test_protected_up_without_yes_and_no_terminal_refuses_before_any_backup(proj
     # the checks ran and are visible; nothing was applied; no backup, whole or partial
     assert "preflight" in result.err and "active_connections" in result.err
     assert scalar(pgshift_database_url, "SELECT to_regclass('accounts')") is None
-    assert ledger_rows(pgshift_database_url) == []
+    # "nothing was changed": not even the ledger's schema was created
+    assert scalar(pgshift_database_url, "SELECT count(*) FROM pg_namespace WHERE nspname = 'pgshift'") == 0
     assert files_in(root / "backups") == []
+
+
+def test_a_refused_protected_run_creates_no_ledger(project, pgshift_database_url):
+    root = project(FILES, prod_config("checks = { active_connections = -1 }\n"))   # always fails
+    env = {"PROD_URL": pgshift_database_url}
+    stopped = run_cli("--env", "prod", "up", "--yes", "--project", str(root), env=env)
+    assert stopped.code == 3, stopped.all
+    assert "active_connections" in stopped.err and "nothing was changed" in stopped.err
+    assert scalar(pgshift_database_url, "SELECT count(*) FROM pg_namespace WHERE nspname = 'pgshift'") == 0
+    # once the checks pass, the run creates the ledger and records its work
+    (root / "pgshift.toml").write_text(prod_config())
+    applied = run_cli("--env", "prod", "up", "--yes", "--no-backup", "--project", str(root), env=env)
+    assert applied.code == 0, applied.all
+    assert [r[:3] for r in ledger_rows(pgshift_database_url)] == [(V1, "migrate", "completed"),
+                                                                   (V2, "migrate", "completed")]
 
 
 def test_protected_up_with_yes_takes_a_private_verified_backup_first(project, pgshift_database_url):
@@ -507,3 +523,13 @@ def test_a_failed_migration_names_the_backup_taken_before_it(project, pgshift_da
     dump = next((root / "backups").glob("*.dump"))
     assert f"the backup taken before this run: {dump}" in result.err
     assert json.loads(result.out)["details"]["backup"] == str(dump)
+
+
+def test_the_monitor_does_not_count_the_migrations_own_session(project, pgshift_database_url):
+    root = project({f"{V1}_slow.sql": "CREATE TABLE slow (id int);\nSELECT pg_sleep(2);\n"})
+    result = run_cli("up", "--monitor", "--project", str(root), "--database-url", pgshift_database_url)
+    assert result.code == 0, result.all
+    reports = [line for line in result.err.splitlines() if "monitor: " in line]
+    assert reports, result.err
+    # nothing else is connected: neither the migration's backend nor the monitor's is "other"
+    assert all("monitor: 0 other active connection(s)" in line for line in reports), reports

@@ -84,3 +84,29 @@ def test_no_color_on_a_terminal_keeps_the_live_display_without_colours(monkeypat
     assert not re.search(r"\x1b\[(?:3[0-7]|9[0-7]|38;)", out.getvalue())  # no colour codes
     monkeypatch.setattr(sys, "stderr", io.StringIO())
     assert isinstance(make_reporter(verbose=False, quiet=False, color=True), PlainReporter)
+
+
+def test_live_display_waits_for_the_work_and_pauses_for_a_prompt():
+    out = io.StringIO()
+    reporter = RichReporter(Console(file=out, force_terminal=True, width=120), verbose=False)
+    reporter.emit(RUN[0])                         # the plan: checks, backup, a prompt may follow
+    assert reporter.progress is None
+    reporter.emit(RUN[1])                         # the first file: now the display runs
+    live = reporter.progress
+    assert live is not None and live.live.is_started
+    with reporter.paused():
+        assert not live.live.is_started           # nothing redraws the line being typed on
+    assert reporter.progress is live and live.live.is_started
+    reporter.close()
+
+
+def test_status_text_shows_a_rollback_error_and_json_counts_every_state():
+    from pgshift.api import StatusResult
+    from pgshift.model import VersionState
+
+    result = StatusResult((VersionState("20250101000001", "a", "applied", "migrations/x.sql", True, None, 5,
+                                        error="rollback did not complete"),
+                           VersionState("20250101000002", "b", "pending", "migrations/y.sql")), "db", "l", True)
+    assert "applied (rollback did not complete)" in render_status(result, color=False).splitlines()[1]
+    assert result.to_dict()["counts"] == {"applied": 1, "pending": 1, "failed": 0, "rolled_back": 0, "changed": 0,
+                                          "missing": 0, "out_of_order": 0, "running": 0}

@@ -32,7 +32,8 @@ APPLICATION_NAME = "pgshift-monitor"
 _SAMPLE = """
 SELECT
   (SELECT count(*) FROM pg_stat_activity
-    WHERE state = 'active' AND backend_type = 'client backend' AND pid <> pg_backend_pid()) AS active,
+    WHERE state = 'active' AND backend_type = 'client backend'
+      AND pid <> pg_backend_pid() AND pid <> %(pid)s) AS active,  -- neither the monitor nor the migration
   (SELECT count(*) FROM pg_locks WHERE NOT granted) AS waiting_locks,
   (SELECT count(*) FROM pg_stat_activity w
     WHERE w.pid <> %(pid)s AND CASE WHEN w.wait_event_type = 'Lock'
