@@ -36,6 +36,7 @@ class UnknownRule(InputError, KeyError):
 RULES: tuple[str, ...] = (
     # locks and rewrites (pg-safety-rules.md section 1)
     "require_concurrent_index",
+    "unnamed_concurrent_index",
     "concurrently_in_transaction",
     "require_concurrent_drop_index",
     "require_concurrent_reindex",

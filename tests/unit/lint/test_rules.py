@@ -24,6 +24,19 @@ CASES: dict[str, tuple] = {
         -- pgshift:ignore require-concurrent-index  the table has ten rows
         CREATE INDEX orders_status_idx ON orders (status);
         """),
+    "unnamed-concurrent-index": (
+        """\
+        SELECT 1;
+        CREATE INDEX CONCURRENTLY ON orders (status);
+        """, (2, 1),
+        """\
+        CREATE INDEX CONCURRENTLY orders_status_idx ON orders (status);
+        CREATE INDEX ON orders (customer_id);
+        """,
+        """\
+        -- pgshift:ignore unnamed-concurrent-index  a one-off on a test table
+        CREATE INDEX CONCURRENTLY ON orders (status);
+        """),
     "concurrently-in-transaction": (
         """\
         BEGIN;
