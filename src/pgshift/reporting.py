@@ -158,6 +158,9 @@ def dump_json(data) -> str:
 
 # --- renderers for results ---------------------------------------------------------
 
+_ERROR_WIDTH = 70  # characters of a failed version's error shown in the status table
+
+
 def render_status(result, color: bool) -> str:
     headers = ("version", "name", "state", "applied at", "took", "rollback")
     rows = []
@@ -165,6 +168,9 @@ def render_status(result, color: bool) -> str:
         state = s.state
         if s.error and s.state in ("applied", "changed"):  # a rollback that failed or did not complete
             state = f"{s.state} ({s.error})"
+        elif s.error and s.state in ("failed", "running"):  # the error's first line, kept short
+            first = s.error.strip().splitlines()[0] if s.error.strip() else ""
+            state = f"{s.state} ({first[:_ERROR_WIDTH - 1] + '…' if len(first) > _ERROR_WIDTH else first})"
         rows.append((s.version, s.name or "", state,
                      s.applied_at.strftime("%Y-%m-%d %H:%M:%S") if s.applied_at else "",
                      f"{s.execution_ms} ms" if s.execution_ms is not None and s.applied_at else "",

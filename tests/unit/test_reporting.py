@@ -110,3 +110,15 @@ def test_status_text_shows_a_rollback_error_and_json_counts_every_state():
     assert "applied (rollback did not complete)" in render_status(result, color=False).splitlines()[1]
     assert result.to_dict()["counts"] == {"applied": 1, "pending": 1, "failed": 0, "rolled_back": 0, "changed": 0,
                                           "missing": 0, "out_of_order": 0, "running": 0}
+
+
+def test_status_text_shows_the_first_line_of_a_failed_versions_error_kept_short():
+    from pgshift.api import StatusResult
+    from pgshift.model import VersionState
+
+    error = "statement 2 of 3 failed: relation \"nosuch\" does not exist [SQLSTATE 42P01]" + " x" * 60 + "\nmore"
+    result = StatusResult((VersionState("20250101000001", "a", "failed", "migrations/x.sql", True, error=error),),
+                          "db", "l", True)
+    line = render_status(result, color=False).splitlines()[1]
+    assert "failed (statement 2 of 3 failed: relation \"nosuch\" does not exist" in line
+    assert "…)" in line and "more" not in line
