@@ -28,11 +28,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.conninfo import conninfo_to_dict
 
 import psycopg
-from _common import compile_pgshift
+from _common import compile_pgshift, new_database
 from pgshift import embedded
+from pgshift.api import with_dbname
 
 PGSHIFT = [sys.executable, "-m", "pgshift"]
 SCRIPT = shutil.which("pgshift") or ""
@@ -53,19 +54,6 @@ def make_project(root: Path, n: int) -> Path:
         version = f"{20250101000000 + i:014d}"
         (mig / f"{version}_create_t_{i}.sql").write_text(migration(i))
     return root
-
-
-def with_db(url: str, name: str) -> str:
-    params = conninfo_to_dict(url)
-    params["dbname"] = name
-    return make_conninfo(**params)
-
-
-def fresh_db(server: str, name: str) -> str:
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return with_db(server, name)
 
 
 def timed(cmd, env=None) -> float:
@@ -106,7 +94,7 @@ def main() -> None:
         for run in range(args.runs):
             order = ["floor", "pertx", "pgshift"] if run % 2 == 0 else ["pgshift", "pertx", "floor"]
             for variant in order:
-                url = fresh_db(server, f"bench_{variant}_{run}")
+                url = new_database(server, f"bench_{variant}_{run}")
                 if variant == "floor":
                     cmd = [psql, "-X", "-q", "-1", "-v", "ON_ERROR_STOP=1"]
                     for f in files:
@@ -128,9 +116,9 @@ def main() -> None:
         ratio_pertx = statistics.median(o / p for o, p in zip(pgshift_times, pertx_times))
         pertx_floor = statistics.median(p / f for p, f in zip(pertx_times, floor_times))
 
-        applied_url = with_db(server, f"bench_pgshift_{args.runs - 1}")
+        applied_url = with_dbname(server, f"bench_pgshift_{args.runs - 1}")
         big = make_project(work / "big", args.status_files)
-        big_url = fresh_db(server, "bench_status_big")
+        big_url = new_database(server, "bench_status_big")
         status_applied, status_big, helps, baseline = [], [], [], []
         for _ in range(args.runs):
             baseline.append(timed([sys.executable, "-c", "pass"]))

@@ -36,24 +36,16 @@ import time
 from pathlib import Path
 
 import psycopg
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.conninfo import conninfo_to_dict
 
+from _common import new_database
 from pgshift import embedded
 
 STATEMENT = "UPDATE accounts SET score = balance * 2 + 1, migrated = true WHERE NOT migrated"
 
 
-def with_db(url: str, name: str) -> str:
-    params = conninfo_to_dict(url)
-    params["dbname"] = name
-    return make_conninfo(**params)
-
-
 def fresh_table(server: str, name: str, rows: int) -> str:
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = with_db(server, name)
+    url = new_database(server, name)
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("CREATE TABLE accounts (id bigint PRIMARY KEY, balance integer NOT NULL DEFAULT 0, "
                      "score integer, migrated boolean NOT NULL DEFAULT false, note text)")

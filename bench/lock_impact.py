@@ -40,8 +40,9 @@ import time
 from pathlib import Path
 
 import psycopg
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.conninfo import conninfo_to_dict
 
+from _common import new_database
 from pgshift import embedded
 from pgshift.safety.backup import child_env
 
@@ -63,17 +64,8 @@ VARIANTS = {
 }
 
 
-def with_db(url: str, name: str) -> str:
-    params = conninfo_to_dict(url)
-    params["dbname"] = name
-    return make_conninfo(**params)
-
-
 def fresh_db(server: str, name: str) -> str:
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = with_db(server, name)
+    url = new_database(server, name)
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("CREATE TABLE accounts (aid integer PRIMARY KEY, abalance integer NOT NULL DEFAULT 0, "
                      "filler text)")
