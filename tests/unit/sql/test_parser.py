@@ -1,8 +1,9 @@
+"""Reading a file: statements, directives, meta-commands, classification, errors at file:line:col."""
 import pytest
 
 from pgshift.errors import DirectiveError, SqlSyntaxError
 from pgshift.model import TX_BATCHED, TX_FILE, TX_NONE, TX_OWN
-from pgshift.statements import batch_shape, parse_file, parse_one
+from pgshift.sql import batch_shape, parse_file, parse_one
 
 TRICKY = """-- Migration: x
 CREATE FUNCTION f() RETURNS text LANGUAGE plpgsql AS $body$
@@ -137,51 +138,6 @@ def test_batch_shapes():
     assert shape.rewrite("id", True, "bigint") == \
         "UPDATE s.t AS x SET a = 1 WHERE migrated = FALSE AND (x.id > CAST($1 AS bigint) AND x.id <= CAST($2 AS bigint))"
     assert batch_shape(parse_one("DELETE FROM t")).rewrite("id", False, "int") == "DELETE FROM t WHERE t.id <= CAST($1 AS integer)"
-
-
-def test_the_fast_parse_tree_equals_pglasts_own_value_for_value_and_type():
-    from pathlib import Path
-
-    import pglast
-    from pglast import ast
-
-    from pgshift.statements import _parse_sql
-
-    def same(a, b, path="") -> None:
-        assert type(a) is type(b), f"{path}: {type(a).__name__} != {type(b).__name__}"
-        if isinstance(a, ast.Node):
-            for name in a.__slots__:
-                same(getattr(a, name), getattr(b, name), f"{path}.{name}")
-        elif isinstance(a, tuple):
-            assert len(a) == len(b), path
-            for i, (x, y) in enumerate(zip(a, b)):
-                same(x, y, f"{path}[{i}]")
-        else:
-            assert a == b, f"{path}: {a!r} != {b!r}"
-
-    root = Path(__file__).resolve().parents[2]
-    files = sorted((root / "examples" / "thorbis" / "migrations").rglob("*.sql"))
-    files += sorted((root / "tests" / "fixtures" / "guide" / "migrations").glob("2025011515*.sql"))
-    assert len(files) > 25
-    checked = 0
-    for path in files:
-        text = path.read_text()
-        try:
-            reference = pglast.parse_sql(text)
-        except pglast.parser.ParseError:
-            continue
-        same(_parse_sql(text), reference, path.name)
-        checked += 1
-    assert checked > 25
-    same(_parse_sql(TRICKY), pglast.parse_sql(TRICKY))
-    # and pglast's validation is back in place afterwards
-    import pytest
-    with pytest.raises(ValueError):
-        ast.Constraint(contype="no such constraint type")
-    with pytest.raises(ValueError):
-        ast.RangeVar().relname = 12
-    import gc
-    assert gc.isenabled()
 
 
 @pytest.mark.parametrize("text, where, words", [
