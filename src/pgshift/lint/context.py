@@ -15,8 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from pgshift.model import TX_BATCHED, TX_FILE, TX_NONE, Finding, Location, ParsedFile, Statement, line_col
-from pgshift.statements import ast
-
+from ..sql import ast
 from . import nodes
 from .nodes import AT, CT, OBJ
 
@@ -154,7 +153,7 @@ class RunFacts:
 # --- one file -----------------------------------------------------------------
 
 @dataclass
-class ParseProblem:
+class ParseFinding:
     """A finding the parse stage produced (syntax errors, meta-commands, ...)."""
     rule: str
     location: Location
@@ -171,7 +170,7 @@ class FileFacts:
     parsed: ParsedFile | None         # None when the file does not parse at all
     is_rollback: bool = False
     has_rollback: bool | None = None
-    problems: list[ParseProblem] = field(default_factory=list)
+    problems: list[ParseFinding] = field(default_factory=list)
     forced_concurrent: dict[int, str] = field(default_factory=dict)  # statement offset -> reason
     in_tx: list[bool] = field(default_factory=list)
     tx_begin: list[Statement | None] = field(default_factory=list)

@@ -1,10 +1,10 @@
 """The lint engine: files in run order -> findings.
 
-One pass: every file is parsed (a parse error becomes a finding and, where the
-cause is known and local, the rest of the file is still read), a pre-pass
-records what the run creates, then each statement is handed to the rules that
-look at its node type. Silencing (``-- pgshift:ignore``, ``disable``, per-rule
-severity) is applied last, and an ignore that silenced nothing is reported.
+One pass: every file is parsed (a parse problem, which :mod:`pgshift.sql` returns as data,
+becomes a finding and, where its kind says the cause is local, the rest of the file is
+still read), a pre-pass records what the run creates, then each statement is handed to
+the rules that look at its node type. Silencing (``-- pgshift:ignore``, ``disable``,
+per-rule severity) is applied last, and an ignore that silenced nothing is reported.
 """
 from __future__ import annotations
 
@@ -14,11 +14,11 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from pgshift.errors import ConfigError, DirectiveError, SqlSyntaxError
-from pgshift.model import Finding, Location, ParsedFile
-from pgshift.statements import fast_trees, parse_file
+from pgshift.errors import ConfigError
+from pgshift.model import Finding, MetaCommand, ParsedFile
 
-from .context import NEWEST_VERSION, FileFacts, LintContext, ParseProblem, RunFacts
+from ..sql import ParseProblem, fast_trees, parse_or_problem
+from .context import NEWEST_VERSION, FileFacts, LintContext, ParseFinding, RunFacts
 from .registry import SEVERITIES, Rule, all_rules, explain, get_rule, list_rules
 
 __all__ = ["LintOptions", "LintInput", "LintReport", "lint", "lint_each", "lint_text", "explain", "list_rules"]
@@ -121,16 +121,6 @@ def _blank(text: str, start: int, end: int) -> str:
     return text[:start] + "".join("\n" if c == "\n" else " " for c in text[start:end]) + text[end:]
 
 
-def _offset(text: str, loc: Location) -> int:
-    pos = 0
-    for _ in range(loc.line - 1):
-        nl = text.find("\n", pos)
-        if nl < 0:
-            return len(text)
-        pos = nl + 1
-    return min(len(text), pos + loc.col - 1)
-
-
 def _line_end(text: str, index: int) -> int:
     end = text.find("\n", index)
     return len(text) if end < 0 else end
@@ -163,60 +153,50 @@ def _parse(inp: LintInput, number: int) -> FileFacts:
     if inp.parsed is not None:
         facts.parsed = inp.parsed
         for meta in inp.parsed.meta_commands:
-            facts.problems.append(_meta_problem(meta.location, meta.text, meta.command))
+            facts.problems.append(_meta_finding(meta))
         return facts
-    work = inp.text
+    work: str | None = inp.text
     for _ in range(_MAX_RECOVERIES):
-        try:
-            parsed = parse_file(inp.relpath, work)
-        except DirectiveError as exc:
-            facts.problems.append(ParseProblem("invalid-directive", exc.location, exc.message, exc.hint))
-            index = _offset(work, exc.location) if exc.location is not None else -1
-            if index >= 0 and work.startswith("--", index):
-                work = _blank(work, index, _line_end(work, index))  # read the rest without it
-                continue
-            if index >= 0 and work.startswith("/*", index) and work.find("*/", index) > 0:
-                work = _blank(work, index, work.find("*/", index) + 2)
-                continue
-            return facts
-        except SqlSyntaxError as exc:
-            if exc.location is None:
-                facts.problems.append(ParseProblem("syntax-error", Location(inp.relpath, 1, 1), exc.message, exc.hint))
-                return facts
-            index = _offset(work, exc.location)
-            if work.startswith("\\", index):
-                end = _line_end(work, index)
-                raw = work[index:end].rstrip()
-                command = raw[1:].split(None, 1)[0] if raw[1:].split() else ""
-                facts.problems.append(_meta_problem(exc.location, raw, command))
-                work = _blank(work, index, end)
-                continue
-            if "cannot run inside a transaction block" in exc.message:
-                reason = exc.message.split(" cannot run inside", 1)[0]
-                hidden = _hide_concurrently(work, index)
-                if hidden is not None:
-                    facts.forced_concurrent[index] = reason
-                    work = hidden
-                    continue
-                facts.problems.append(ParseProblem("concurrently-in-transaction", exc.location, exc.message, exc.hint))
-                end = work.find(";", index)
-                work = _blank(work, index, len(work) if end < 0 else end + 1)
-                continue
-            message = exc.message
-            if message.startswith("syntax error: syntax error"):
-                message = message[len("syntax error: "):]
-            hint = exc.hint or ("pgshift reads each file with PostgreSQL's own parser (the PostgreSQL 18 grammar) "
-                                "before anything runs: fix the statement at this position")
-            facts.problems.append(ParseProblem("syntax-error", exc.location, message, hint))
-            if work[index:index + 5].upper() == "RAISE" and not work[work.rfind("\n", 0, index) + 1:index].strip():
-                end = work.find(";", index)
-                work = _blank(work, index, _line_end(work, index) if end < 0 else end + 1)
-                continue  # a stray RAISE: lint the rest of the file too
-            return facts
-        else:
+        parsed, problem = parse_or_problem(inp.relpath, work)
+        if problem is None:
             facts.parsed = _restore_concurrency(parsed, facts.forced_concurrent)
             return facts
+        work = _recover(facts, work, problem)
+        if work is None:
+            return facts
     return facts
+
+
+def _recover(facts: FileFacts, work: str, problem: ParseProblem) -> str | None:
+    """Record *problem* as a finding, and return the text to read again without what
+    caused it (every offset kept), or None where the rest of the file cannot be read."""
+    index = problem.offset
+    if problem.kind == "directive":
+        facts.problems.append(ParseFinding("invalid-directive", problem.location, problem.message, problem.hint))
+        if work.startswith("--", index):
+            return _blank(work, index, _line_end(work, index))  # read the rest without it
+        if work.startswith("/*", index) and work.find("*/", index) > 0:
+            return _blank(work, index, work.find("*/", index) + 2)
+        return None
+    if problem.kind == "meta-command":
+        facts.problems.append(_meta_finding(problem.meta))
+        return _blank(work, index, _line_end(work, index))
+    if problem.kind == "non-transactional-in-transaction":
+        hidden = _hide_concurrently(work, index)
+        if hidden is not None:
+            facts.forced_concurrent[index] = problem.reason
+            return hidden
+        facts.problems.append(ParseFinding("concurrently-in-transaction", problem.location, problem.message,
+                                           problem.hint))
+        end = work.find(";", index)
+        return _blank(work, index, len(work) if end < 0 else end + 1)
+    hint = problem.hint or ("pgshift reads each file with PostgreSQL's own parser (the PostgreSQL 18 grammar) "
+                            "before anything runs: fix the statement at this position")
+    facts.problems.append(ParseFinding("syntax-error", problem.location, problem.message, hint))
+    if work[index:index + 5].upper() == "RAISE" and not work[work.rfind("\n", 0, index) + 1:index].strip():
+        end = work.find(";", index)
+        return _blank(work, index, _line_end(work, index) if end < 0 else end + 1)  # a stray RAISE: lint the rest too
+    return None
 
 
 def _restore_concurrency(parsed: ParsedFile, forced: dict[int, str]) -> ParsedFile:
@@ -232,16 +212,16 @@ def _restore_concurrency(parsed: ParsedFile, forced: dict[int, str]) -> ParsedFi
     return dataclasses.replace(parsed, statements=tuple(stmts))
 
 
-def _meta_problem(location: Location, raw: str, command: str) -> ParseProblem:
-    if command in ("c", "connect"):
-        return ParseProblem(
-            "psql-meta-command", location,
-            f"psql meta-command `{raw}` is not SQL: pgshift skips it when it names the database already "
+def _meta_finding(meta: MetaCommand) -> ParseFinding:
+    if meta.command in ("c", "connect"):
+        return ParseFinding(
+            "psql-meta-command", meta.location,
+            f"psql meta-command `{meta.text}` is not SQL: pgshift skips it when it names the database already "
             "connected to, and refuses the file otherwise",
             "remove the line: pgshift runs each file on the environment's database "
             "(point the environment's url at the right database)", severity="warning")
-    return ParseProblem(
-        "psql-meta-command", location, f"psql meta-command `{raw}` is not SQL and cannot run outside psql",
+    return ParseFinding(
+        "psql-meta-command", meta.location, f"psql meta-command `{meta.text}` is not SQL and cannot run outside psql",
         "remove the line; for messages use DO $$ BEGIN RAISE NOTICE '...'; END $$;")
 
 

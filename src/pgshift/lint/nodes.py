@@ -1,13 +1,13 @@
 """Small helpers over pglast parse trees, shared by the rules.
 
-pglast itself stays behind :mod:`pgshift.statements`; the node classes and
+pglast itself stays behind :mod:`pgshift.sql`; the node classes and
 enums come from there.
 """
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pgshift.statements import ast, enums
+from ..sql import ast, enums
 
 AT = enums.AlterTableType
 CT = enums.ConstrType

@@ -1,9 +1,9 @@
-"""PL/pgSQL bodies of DO blocks, parsed through :mod:`pgshift.statements`."""
+"""PL/pgSQL bodies of DO blocks, parsed through :mod:`pgshift.sql`."""
 from __future__ import annotations
 
-from pgshift import statements
 from pgshift.model import line_col
 
+from ..sql import parse_plpgsql_body
 from . import nodes
 
 _TAG = "$pgshift_do$"
@@ -11,7 +11,7 @@ _TAG = "$pgshift_do$"
 
 def parse_function(sql: str):
     """The PL/pgSQL parse tree (JSON-like lists and dicts) of a CREATE FUNCTION, or None."""
-    return statements.parse_plpgsql_body(sql)
+    return parse_plpgsql_body(sql)
 
 
 def parse_do_body(ctx):

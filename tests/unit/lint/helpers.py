@@ -12,7 +12,7 @@ import textwrap
 from pgshift.lint.engine import LintInput, LintOptions, LintReport, dispatch_keys, lint
 from pgshift.lint.registry import get_rule
 from pgshift.model import Finding
-from pgshift.statements import parse_file
+from pgshift.sql import parse_file
 
 RELPATH = "migrations/20250101000000_test.sql"
 

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 from .. import nodes
 from ..nodes import AT
-from pgshift.statements import ast
+from ...sql import ast
 
 ID = "alter-column-type"
 SEVERITY = "error"

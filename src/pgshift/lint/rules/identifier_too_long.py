@@ -20,9 +20,8 @@ from __future__ import annotations
 
 import re
 
-from pgshift.statements import ast
-
 from .. import nodes
+from ...sql import ast
 
 ID = "identifier-too-long"
 SEVERITY = "error"

@@ -27,9 +27,8 @@ from __future__ import annotations
 
 import re
 
-from pgshift.statements import ast
-
 from .. import nodes
+from ...sql import ast
 
 ID = "regex-double-backslash"
 SEVERITY = "error"

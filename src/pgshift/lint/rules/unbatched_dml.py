@@ -31,9 +31,8 @@ UPDATE legacy_customers SET migrated = true WHERE migrated = false;
 """
 from __future__ import annotations
 
-from pgshift.statements import ast
-
 from .. import nodes
+from ...sql import ast
 
 ID = "unbatched-dml"
 SEVERITY = "warning"
