@@ -18,11 +18,7 @@ def compile_pgshift() -> None:
 
 def new_database(server: str, name: str) -> str:
     """A new empty database *name* on the server at *server* (dropped first if it exists); its URL."""
-    import psycopg  # noqa: PLC0415
+    from pgshift import db  # noqa: PLC0415
 
-    from pgshift.api import with_dbname  # noqa: PLC0415
-
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return with_dbname(server, name)
+    db.drop_database(server, name)
+    return db.create_database(server, name)

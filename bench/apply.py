@@ -33,7 +33,7 @@ from psycopg.conninfo import conninfo_to_dict
 import psycopg
 from _common import compile_pgshift, new_database
 from pgshift import embedded
-from pgshift.api import with_dbname
+from pgshift.db import with_dbname
 
 PGSHIFT = [sys.executable, "-m", "pgshift"]
 SCRIPT = shutil.which("pgshift") or ""

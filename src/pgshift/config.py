@@ -294,42 +294,6 @@ def expand(value: str, *, environ: dict | None = None, where: str = "", source: 
                           location=_where(source, "$") if source else None) from None
 
 
-_LIBPQ_VARS = ("PGHOST", "PGHOSTADDR", "PGPORT", "PGDATABASE", "PGUSER", "PGPASSWORD", "PGSERVICE", "PGPASSFILE")
-
-
-@dataclass(frozen=True)
-class Connection:
-    url: str | None          # None: use the embedded server
-    source: str              # where it came from, for messages
-    embedded: bool = False
-
-    @property
-    def masked(self) -> str:
-        return mask_dsn(self.url) if self.url is not None else "the embedded PostgreSQL"
-
-
-def resolve_connection(config: Config, env: Environment, database_url: str | None = None,
-                       environ: dict | None = None) -> Connection:
-    environ = os.environ if environ is None else environ
-    if database_url:
-        return Connection(database_url, "--database-url")
-    for var in ("PGSHIFT_DATABASE_URL", "DATABASE_URL"):
-        if environ.get(var):
-            return Connection(environ[var], var)
-    if env.url:
-        url = expand(env.url, environ=environ, where=f"[env.{env.name}] url", source=config.source)
-        return Connection(url, f"[env.{env.name}] url")
-    if any(environ.get(v) for v in _LIBPQ_VARS):
-        return Connection("", "libpq environment variables")
-    if env.protected:
-        raise ConfigError(
-            f"environment {env.name!r} is protected and has no database configured; "
-            "pgshift never uses its embedded PostgreSQL for a protected environment",
-            hint=f"set url in [env.{env.name}], or pass --database-url",
-        )
-    return Connection(None, "embedded", embedded=True)
-
-
 # --- masking -----------------------------------------------------------------
 
 MASK = "********"

@@ -13,12 +13,33 @@ import socket
 import time
 from dataclasses import dataclass
 
-from . import __version__
+from ._version import __version__
 from .config import mask_dsn, scrub
 from .errors import LockHeld, OperationError
 from .events import LOCK_WAIT, emit
 
 APPLICATION_NAME = "pgshift"
+
+# SQLSTATE codes pgshift acts on (https://www.postgresql.org/docs/current/errcodes-appendix.html)
+LOCK_NOT_AVAILABLE = "55P03"
+DEADLOCK_DETECTED = "40P01"
+DUPLICATE_SCHEMA = "42P06"
+LOCK_CONFLICTS = (LOCK_NOT_AVAILABLE, DEADLOCK_DETECTED)   # a retry may succeed
+
+
+def sqlstate(exc: BaseException) -> str | None:
+    """The SQLSTATE of a server error, None for anything else."""
+    return getattr(exc, "sqlstate", None)
+
+
+def quote_ident(name: str) -> str:
+    """*name* as a PostgreSQL identifier, always double-quoted."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def qualified(schema: str | None, name: str) -> str:
+    """``"schema"."name"``, or ``"name"`` without a schema."""
+    return (quote_ident(schema) + "." if schema else "") + quote_ident(name)
 
 
 def connect(url: str, *, autocommit: bool = True, application_name: str = APPLICATION_NAME,
@@ -145,3 +166,32 @@ def release_run_lock(conn, ledger: str) -> None:
         conn.execute("SELECT pg_advisory_unlock(%s)", (lock_key(ledger),))
     except Exception:  # noqa: BLE001 - the connection may be gone; the server frees the lock then
         pass
+
+
+# --- databases: create, clone, drop ---------------------------------------------------
+
+def with_dbname(url: str, name: str) -> str:
+    """*url* with another database name (any conninfo or URL form)."""
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo  # noqa: PLC0415
+
+    params = conninfo_to_dict(url)
+    params["dbname"] = name
+    return make_conninfo(**params)
+
+
+def create_database(server_url: str, name: str, *, template: str | None = None, if_missing: bool = False) -> str:
+    """CREATE DATABASE *name* (a copy of *template* when given) through *server_url*; its URL.
+
+    With *if_missing*, an existing database of that name is kept as it is."""
+    with connect(server_url) as admin:
+        if if_missing and admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+            return with_dbname(server_url, name)
+        admin.execute(f"CREATE DATABASE {quote_ident(name)}"
+                      + (f" TEMPLATE {quote_ident(template)}" if template else ""))
+    return with_dbname(server_url, name)
+
+
+def drop_database(server_url: str, name: str) -> None:
+    """DROP DATABASE IF EXISTS *name* WITH (FORCE): its sessions are ended first."""
+    with connect(server_url) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {quote_ident(name)} WITH (FORCE)")

@@ -90,6 +90,25 @@ def read_text(path: Path | str, relpath: str, data: bytes | None = None) -> str:
     return _normalise(text)
 
 
+def text_of(file: MigrationFile | RollbackFile) -> str:
+    """The text of a discovered file: the text read together with its checksum when discovery
+    read it; otherwise read now, and refused when its bytes no longer match the checksum that
+    discovery recorded (the ledger must never record one version of a file and run another)."""
+    if file.text is not None:
+        return file.text
+    path = file.path
+    try:
+        data = _read_bytes(path)
+    except OSError as exc:
+        reason, hint = _why_unreadable(path, exc)
+        raise DiscoveryError(f"{file.relpath} {reason}", hint=hint, details={"file": file.relpath}) from None
+    if file.checksum and checksum(data) != file.checksum:
+        raise DiscoveryError(f"{file.relpath} changed while pgshift was reading the migrations",
+                             hint="run again once the file is saved; nothing of it was run",
+                             details={"file": file.relpath})
+    return read_text(path, file.relpath, data)
+
+
 def headers(text: str) -> dict[str, str]:
     """The guide's header comments (`-- Migration:`, `-- Description:`, ...) at the top of a file."""
     found: dict[str, str] = {}
@@ -353,12 +372,14 @@ def discover(migrations_dir: Path, project_root: Path | None = None,
             data = content(path)
             if data is None:
                 continue
-            head = headers(read_text(path.path, relpath, data))
+            text = read_text(path.path, relpath, data)
+            head = headers(text)
             digest, description, author, date = checksum(data), head.get("description"), head.get("author"), \
                 head.get("date")
             if cache is not None:
                 cache.store(path, digest, head)
-        migrations[version] = MigrationFile(version, name, path.path, relpath, digest, description, author, date)
+        migrations[version] = MigrationFile(version, name, path.path, relpath, digest, description, author, date,
+                                            text=text if read and hit is None else None)
     for version, paths in by_version.items():
         if len(paths) > 1:
             names = ", ".join(p.name for p in paths)
@@ -387,7 +408,8 @@ def discover(migrations_dir: Path, project_root: Path | None = None,
                 data = content(path)
                 if data is None:
                     continue
-            rollbacks[version] = RollbackFile(version, Path(path.path), rel(path), checksum(data) if read else "")
+            rollbacks[version] = RollbackFile(version, Path(path.path), rel(path), checksum(data) if read else "",
+                                              text=read_text(path.path, rel(path), data) if read else None)
 
     if problems:
         _raise_problems(problems)
@@ -398,6 +420,6 @@ def discover(migrations_dir: Path, project_root: Path | None = None,
         m = migrations[version]
         if version in rollbacks:
             m = MigrationFile(m.version, m.name, m.abspath, m.relpath, m.checksum, m.description, m.author, m.date,
-                              rollbacks[version])
+                              rollbacks[version], m.text)
         out.append(m)
     return out

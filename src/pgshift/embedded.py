@@ -130,13 +130,10 @@ def start(pgdata: Path, database: str | None = None) -> str:
 
 
 def ensure_database(url: str, name: str) -> None:
-    import psycopg  # noqa: PLC0415
-    from psycopg import sql  # noqa: PLC0415
+    """Create database *name* on the server at *url* unless it exists."""
+    from . import db  # noqa: PLC0415
 
-    with psycopg.connect(url, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
-        if not exists:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    db.create_database(url, name, if_missing=True)
 
 
 def stop(pgdata: Path) -> bool:

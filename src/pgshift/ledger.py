@@ -7,7 +7,6 @@ is its latest event. An existing table of the guide's shape
 """
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 
@@ -179,51 +178,64 @@ def record_progress(conn, ledger: Ledger, event_id: int, *, statements_done: int
         (statements_done, json.dumps(details) if details is not None else None, event_id))
 
 
-# --- what the statements done were ----------------------------------------------------------
-#
-# A stepwise file (no-transaction, own BEGIN/COMMIT, batched) records with its progress a
-# fingerprint of the statements already done, in the event's details (``details.fingerprint``):
-# a rerun of the file after an edit can then tell whether the statements that ran are still the
-# ones in the file (it resumes) or not (it is refused), without the old text.
+def closed_event_sql(conn, ledger: Ledger, *, version: str, name: str, description: str | None, status: str,
+                     migration_type: str, started_at, checksum: str | None, execution_ms: int | None,
+                     applied_by: str, client_host: str, tool_version: str, error: str | None,
+                     statements_done: int | None, details: dict | None) -> str:
+    """The INSERT of a closed event, as SQL text to send in the same round trip as a file's
+    statements. ``started_at`` None: the transaction's start (now()); ``execution_ms`` None:
+    measured by the server at the INSERT."""
+    from psycopg import sql  # noqa: PLC0415
 
-FINGERPRINT = "fingerprint"
-_SHORT = 8   # hex digits per statement in ``each``: enough to name the first that changed
-# ``each`` covers at most this many statements: the details are written again after every
-# statement, so an unbounded ``each`` would make a long file's progress cost grow with its square
-_EACH_MAX = 2_000
+    def lit(value):
+        return sql.Literal(value)
 
-
-def statement_digest(sql: str) -> str:
-    """SHA-256 of a statement's SQL with its whitespace normalised (a reindent is no change)."""
-    return hashlib.sha256(" ".join(sql.split()).encode()).hexdigest()
-
-
-def statement_digests(statements) -> tuple[str, ...]:
-    return tuple(statement_digest(s.sql) for s in statements)
-
-
-def progress_fingerprint(digests, done: int) -> dict:
-    """The fingerprint of the first *done* statements, given every statement's digest:
-    ``sha256`` over all of them (what decides) and ``each`` (short digests, one per statement,
-    concatenated: what names the first one that changed)."""
-    done_digests = list(digests[:done])
-    return {"statements": done,
-            "sha256": hashlib.sha256("".join(done_digests).encode()).hexdigest(),
-            "each": "".join(d[:_SHORT] for d in done_digests[:_EACH_MAX])}
+    query = sql.SQL(
+        "INSERT INTO {} (version, name, description, status, migration_type, started_at, completed_at, checksum, "
+        "execution_ms, applied_by, client_host, tool_version, error, statements_done, details, rolled_back_at) "
+        "VALUES ({}, {}, {}, {}, {}, {}, clock_timestamp(), {}, {}, {}, {}, {}, {}, {}, {}::jsonb, {})").format(
+        sql.Identifier(ledger.schema, ledger.table), lit(version), lit(name), lit(description), lit(status),
+        lit(migration_type), sql.SQL("now()") if started_at is None else lit(started_at), lit(checksum),
+        sql.SQL("(extract(epoch FROM clock_timestamp() - now()) * 1000)::bigint") if execution_ms is None
+        else lit(execution_ms),
+        lit(applied_by), lit(client_host), lit(tool_version), lit(error), lit(statements_done),
+        lit(json.dumps(details, separators=(",", ":"), default=str) if details else None),
+        sql.SQL("clock_timestamp()" if status == "rolled_back" else "NULL"))
+    return query.as_string(conn)
 
 
-def first_changed(recorded: dict | None, statements, done: int) -> int | None:
-    """The 0-based index of the first of the *done* statements that differs from what ran, per the
-    *recorded* fingerprint; None when they are all the same. No fingerprint (an event written
-    before pgshift recorded them) cannot be checked: it counts as a change of the first (0)."""
-    digests = statement_digests(statements[:done])
-    if not isinstance(recorded, dict) or recorded.get("statements") != done or not recorded.get("sha256"):
-        return 0
-    if len(digests) >= done and progress_fingerprint(digests, done)["sha256"] == recorded["sha256"]:
+def latest_event_of(conn, ledger: Ledger, version: str, *, before_id: int | None = None):
+    """(status, migration_type, checksum, statements_done, details) of the latest event of
+    *version* (older than event *before_id* when given), or None."""
+    row = conn.execute(
+        f"SELECT status, migration_type, checksum, coalesce(statements_done, 0), details FROM {ledger.qualified} "
+        "WHERE version = %s AND (%s::bigint IS NULL OR id < %s) ORDER BY id DESC LIMIT 1",
+        (version, before_id, before_id)).fetchone()
+    if row is None:
         return None
-    each = str(recorded.get("each") or "")
-    covered = min(done, len(each) // _SHORT)
-    for index in range(covered):
-        if index >= len(digests) or digests[index][:_SHORT] != each[index * _SHORT:(index + 1) * _SHORT]:
-            return index
-    return covered if covered < done else 0  # beyond what ``each`` covers: the first statement it does not
+    details = json.loads(row[4]) if isinstance(row[4], str) else row[4]
+    return row[0], row[1], row[2], row[3], details
+
+
+def batch_state(conn, ledger: Ledger, event_id: int) -> dict | None:
+    """The batch state (``details.batch``) event *event_id* recorded, or None."""
+    row = conn.execute(f"SELECT details -> 'batch' FROM {ledger.qualified} WHERE id = %s", (event_id,)).fetchone()
+    value = row[0] if row else None
+    return value if isinstance(value, dict) else None
+
+
+def close_baselines(conn, ledger: Ledger) -> None:
+    """Baseline events are complete when they are written: their completion time is their start."""
+    conn.execute(f"UPDATE {ledger.qualified} SET completed_at = started_at "
+                 "WHERE migration_type = 'baseline' AND completed_at IS NULL")
+
+
+def recent_events(conn, ledger: Ledger, limit: int = 50) -> tuple[list[str], list[list]] | None:
+    """The newest *limit* events with their durations, for ``diagnose``; None without a ledger."""
+    if not exists(conn, ledger):
+        return None
+    cur = conn.execute(
+        "SELECT version, name, migration_type, status, started_at, completed_at, "
+        "CASE WHEN completed_at IS NOT NULL THEN completed_at - started_at ELSE now() - started_at END AS duration, "
+        f"error FROM {ledger.qualified} ORDER BY id DESC LIMIT %s", (limit,))
+    return [c.name for c in cur.description], [list(r) for r in cur.fetchall()]

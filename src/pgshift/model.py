@@ -97,6 +97,7 @@ class RollbackFile:
     path: Path
     relpath: str
     checksum: str
+    text: str | None = field(default=None, repr=False, compare=False)  # read with the checksum, when read
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,7 @@ class MigrationFile:
     author: str | None = None
     date: str | None = None
     rollback: RollbackFile | None = None
+    text: str | None = field(default=None, repr=False, compare=False)  # read with the checksum, when read
 
     @cached_property
     def path(self) -> Path:

@@ -5,17 +5,13 @@ No connection, no IO: ``--dry-run`` prints the same Plan that ``up`` executes.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 from .errors import PlanError
 from .model import (
     APPLIED, CHANGED, FAILED, MISSING, OUT_OF_ORDER, PENDING, ROLLED_BACK, RUNNING, TX_FILE,
-    LedgerEvent, Location, MigrationFile, ParsedFile, Plan, Statement, Step, VersionState, caret_context,
+    LedgerEvent, Location, MigrationFile, ParsedFile, Plan, Step, VersionState, caret_context,
 )
-
-# (the recorded fingerprint, the file's statements, statements done) -> the 0-based index of the
-# first done statement that changed, or None (ledger.first_changed)
-ChangedStatement = Callable[[dict | None, Sequence[Statement], int], "int | None"]
+from .resume import first_changed
 
 ROLLBACK_SUFFIX = "_rollback"
 
@@ -141,8 +137,8 @@ def pending_versions(states: list[VersionState], options: PlanOptions) -> list[V
     return chosen
 
 
-def build_plan(files: list[MigrationFile], events: list[LedgerEvent], parsed: dict[str, ParsedFile],
-               options: PlanOptions, changed_statement: ChangedStatement | None = None) -> Plan:
+def build_plan(files: list[MigrationFile], states: list[VersionState], chosen: list[VersionState],
+               parsed: dict[str, ParsedFile], options: PlanOptions) -> Plan:
     """The steps of `up`: every runnable version up to the target, in version order.
 
     An interrupted file (latest event running or failed with statements done) resumes
@@ -151,9 +147,10 @@ def build_plan(files: list[MigrationFile], events: list[LedgerEvent], parsed: di
     (``changed_statement``, the ledger's fingerprint check: None when they are). When
     they are not, nothing runs (a PlanError naming the first that changed), unless
     ``allow_changed``: the file then runs again from its first statement.
+
+    *states* are ``version_states(files, events)`` and *chosen* ``pending_versions(states,
+    options)``, computed once by the caller.
     """
-    states = version_states(files, events)
-    chosen = pending_versions(states, options)
     by_version = {m.version: m for m in files}
     steps = []
     warnings = []
@@ -164,13 +161,13 @@ def build_plan(files: list[MigrationFile], events: list[LedgerEvent], parsed: di
     for state in chosen:
         m = by_version[state.version]
         p = parsed[state.version]
-        resume, details = _resume_point(state, m, p, options, changed_statement, warnings)
+        resume, details = _resume_point(state, m, p, options, warnings)
         steps.append(Step("migrate", m, p, p.mode, resume, details))
     return Plan(tuple(steps), tuple(states), tuple(warnings))
 
 
 def _resume_point(state: VersionState, m: MigrationFile, p: ParsedFile, options: PlanOptions,
-                  changed_statement: ChangedStatement | None, warnings: list[str]) -> tuple[int, dict | None]:
+                  warnings: list[str]) -> tuple[int, dict | None]:
     """Where an interrupted file resumes, and the details of its earlier run to carry on with."""
     event = state.last_event
     done = (event.statements_done or 0) if event is not None else 0
@@ -181,7 +178,7 @@ def _resume_point(state: VersionState, m: MigrationFile, p: ParsedFile, options:
             return 0, None
         return min(done, len(p.statements)), event.details
     recorded = (event.details or {}).get("fingerprint")
-    changed = changed_statement(recorded, p.statements, done) if changed_statement is not None else 0
+    changed = first_changed(recorded, p.statements, done)
     if changed is None:
         warnings.append(f"{m.relpath} changed since its interrupted run; the {done} statement(s) that run completed "
                         f"are unchanged, so it resumes at statement {done + 1}")

@@ -27,7 +27,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from pgshift.api import with_dbname
+from pgshift import db
 
 from conftest import query, run_cli, scalar, write_project
 
@@ -63,13 +63,11 @@ def _cli(*args: str, url: str, project: Path | None = None, timeout: float = 180
 def _database(server_url: str, prefix: str = "thorbis"):
     """A new empty database on the session server; dropped afterwards."""
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    url = db.create_database(server_url, name)
     try:
-        yield with_dbname(server_url, name)
+        yield url
     finally:
-        with psycopg.connect(server_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        db.drop_database(server_url, name)
 
 
 def _up(url: str, *extra: str) -> None:

@@ -41,34 +41,9 @@ def prod_config(extra: str = "") -> str:
             + extra)
 
 
-def new_database(server_url: str) -> str:
-    from psycopg import sql
-    from psycopg.conninfo import conninfo_to_dict, make_conninfo
-
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    params = conninfo_to_dict(server_url)
-    params["dbname"] = name
-    return make_conninfo(**params)
-
-
 @pytest.fixture
-def second_database(pgshift_server_url):
-    from psycopg import sql
-    from psycopg.conninfo import conninfo_to_dict
-
-    urls = []
-
-    def make() -> str:
-        urls.append(new_database(pgshift_server_url))
-        return urls[-1]
-
-    yield make
-    for url in urls:
-        name = conninfo_to_dict(url)["dbname"]
-        with psycopg.connect(pgshift_server_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+def second_database(pgshift_new_database):
+    return pgshift_new_database
 
 
 def files_in(folder):
@@ -218,7 +193,7 @@ def test_check_command_and_its_json(project, pgshift_database_url):
 
 def test_invalid_index_and_prepared_checks(project, pgshift_database_url):
     from pgshift import api
-    from pgshift.safety import commands
+    from pgshift.commands import ops as commands
 
     query(pgshift_database_url, "CREATE TABLE t (v int); INSERT INTO t VALUES (1), (1)")
     with pytest.raises(psycopg.Error):
@@ -264,7 +239,8 @@ def test_checks_can_be_turned_off_and_bad_keys_are_config_errors(project, pgshif
 
 def test_restore_of_the_pre_migration_backup_gives_the_same_schema(project, pgshift_database_url,
                                                                     second_database):
-    from pgshift import snapshot
+    from pgshift.rehearsal import diff as snapshot_diff
+    from pgshift.rehearsal import snapshot
 
     root = project(FILES, prod_config())
     env = {"PROD_URL": pgshift_database_url}
@@ -281,7 +257,7 @@ def test_restore_of_the_pre_migration_backup_gives_the_same_schema(project, pgsh
     assert restored.code == 0, restored.all
     with psycopg.connect(target, autocommit=True) as conn:
         after = snapshot.take(conn)
-    assert snapshot.diff(before, after) == []
+    assert snapshot_diff.diff(before, after) == []
     assert scalar(target, "SELECT count(*) FROM accounts") == 2
     assert scalar(target, "SELECT to_regclass('notes')") is None
     # the ledger came back too: the restored database knows V1 is applied and V2 is not
@@ -289,7 +265,8 @@ def test_restore_of_the_pre_migration_backup_gives_the_same_schema(project, pgsh
 
 
 def test_backup_and_restore_commands_round_trip(project, pgshift_database_url, second_database, tmp_path):
-    from pgshift import snapshot
+    from pgshift.rehearsal import diff as snapshot_diff
+    from pgshift.rehearsal import snapshot
 
     root = project(FILES)
     assert run_cli("up", "--project", str(root), "--database-url", pgshift_database_url).code == 0
@@ -307,7 +284,7 @@ def test_backup_and_restore_commands_round_trip(project, pgshift_database_url, s
     restored = run_cli("restore", str(out), "--database-url", target)
     assert restored.code == 0, restored.all
     with psycopg.connect(pgshift_database_url, autocommit=True) as a, psycopg.connect(target, autocommit=True) as b:
-        assert snapshot.diff(snapshot.take(a), snapshot.take(b)) == []
+        assert snapshot_diff.diff(snapshot.take(a), snapshot.take(b)) == []
 
     # a damaged backup is refused before anything is restored
     data = bytearray(out.read_bytes())
@@ -323,7 +300,7 @@ def test_backup_and_restore_commands_round_trip(project, pgshift_database_url, s
 def test_retention_keeps_the_newest_per_environment(project, pgshift_database_url):
     from pgshift import api
     from pgshift.safety import backup as backup_mod
-    from pgshift.safety import commands
+    from pgshift.commands import ops as commands
 
     root = project(FILES, prod_config("backup_retention = 2\n"))
     folder = root / "backups"

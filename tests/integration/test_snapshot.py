@@ -10,9 +10,9 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from pgshift.api import with_dbname
 from pgshift.errors import InputError
-from pgshift.snapshot import Difference, Snapshot, diff, take
+from pgshift.rehearsal.diff import Difference, diff
+from pgshift.rehearsal.snapshot import Snapshot, take
 
 BEFORE, AFTER = "before migration", "after rollback"
 
@@ -108,17 +108,10 @@ def conn(pgshift_database_url):
 
 
 @pytest.fixture
-def other_conn(pgshift_server_url):
+def other_conn(pgshift_new_database):
     """A connection to a second fresh database on the same server."""
-    name = f"t2_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(pgshift_server_url, autocommit=True) as c:
-        c.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        with psycopg.connect(with_dbname(pgshift_server_url, name), autocommit=True) as c:
-            yield c
-    finally:
-        with psycopg.connect(pgshift_server_url, autocommit=True) as c:
-            c.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    with psycopg.connect(pgshift_new_database("t2"), autocommit=True) as c:
+        yield c
 
 
 def build(conn, reader: str) -> None:

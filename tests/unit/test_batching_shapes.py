@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from pgshift import batching
+from pgshift.execution import batch_walk, batching
 from pgshift.errors import InputError
 from pgshift.statements import batch_shape, created_primary_key, parse_file, parse_one
 
@@ -117,12 +117,12 @@ def test_describe_batches_without_a_connection():
 
 def test_share_of_the_key_range():
     numeric = SimpleNamespace(numeric=True)
-    assert batching._KeyRange.share(numeric, {"range": ["1", "10000"], "last_key": "2500"}) == pytest.approx(2499 / 9999)
-    assert batching._KeyRange.share(numeric, {"range": ["5", "5"], "last_key": "5"}) == 1.0
+    assert batch_walk.KeyRange.share(numeric, {"range": ["1", "10000"], "last_key": "2500"}) == pytest.approx(2499 / 9999)
+    assert batch_walk.KeyRange.share(numeric, {"range": ["5", "5"], "last_key": "5"}) == 1.0
     text = SimpleNamespace(numeric=False)
-    assert batching._KeyRange.share(text, {"range": ["a", "z"], "last_key": "m", "keys": 50, "total_keys": 200}) \
+    assert batch_walk.KeyRange.share(text, {"range": ["a", "z"], "last_key": "m", "keys": 50, "total_keys": 200}) \
         == 0.25
-    assert batching._KeyRange.share(text, {"last_key": None}) == 0.0
+    assert batch_walk.KeyRange.share(text, {"last_key": None}) == 0.0
 
 
 def test_describe_batches_reads_the_key_from_an_earlier_file_of_the_plan():

@@ -4,6 +4,7 @@ import pytest
 
 from pgshift import config
 from pgshift.errors import ConfigError
+from pgshift.project import resolve_connection
 
 
 def _cfg(tmp_path: Path, text: str, name: str = "pgshift.toml"):
@@ -56,31 +57,31 @@ def test_precedence(tmp_path):
     env = cfg.environment("dev")
     full = {"PGSHIFT_DATABASE_URL": "postgresql://pgshift-var/db", "DATABASE_URL": "postgresql://database-url/db",
             "PGHOST": "libpq"}
-    assert config.resolve_connection(cfg, env, "postgresql://flag/db", full).source == "--database-url"
-    assert config.resolve_connection(cfg, env, None, full).url == "postgresql://pgshift-var/db"
+    assert resolve_connection(cfg, env, "postgresql://flag/db", full).source == "--database-url"
+    assert resolve_connection(cfg, env, None, full).url == "postgresql://pgshift-var/db"
     del full["PGSHIFT_DATABASE_URL"]
-    assert config.resolve_connection(cfg, env, None, full).url == "postgresql://database-url/db"
+    assert resolve_connection(cfg, env, None, full).url == "postgresql://database-url/db"
     del full["DATABASE_URL"]
-    assert config.resolve_connection(cfg, env, None, full).url == "postgresql://from-env-url/db"
+    assert resolve_connection(cfg, env, None, full).url == "postgresql://from-env-url/db"
     bare = config.load(tmp_path / "..")  # no file: no url
-    assert config.resolve_connection(bare, bare.environment("dev"), None, {"PGHOST": "h"}).source.startswith("libpq")
-    assert config.resolve_connection(bare, bare.environment("dev"), None, {}).embedded
+    assert resolve_connection(bare, bare.environment("dev"), None, {"PGHOST": "h"}).source.startswith("libpq")
+    assert resolve_connection(bare, bare.environment("dev"), None, {}).embedded
 
 
 def test_protected_never_uses_embedded(tmp_path):
     cfg = _cfg(tmp_path, "[env.prod]\nprotected = true\n")
     with pytest.raises(ConfigError) as err:
-        config.resolve_connection(cfg, cfg.environment("prod"), None, {})
+        resolve_connection(cfg, cfg.environment("prod"), None, {})
     assert "never uses its embedded PostgreSQL" in err.value.message
 
 
 def test_missing_variable_is_named(tmp_path):
     cfg = _cfg(tmp_path, '[env.staging]\nurl = "postgresql://u:${PW}@h/db"\n')
     with pytest.raises(ConfigError) as err:
-        config.resolve_connection(cfg, cfg.environment("staging"), None, {})
+        resolve_connection(cfg, cfg.environment("staging"), None, {})
     assert "environment variable PW is not set" in err.value.message
     assert str(err.value.location).endswith("pgshift.toml:2:23")
-    ok = config.resolve_connection(cfg, cfg.environment("staging"), None, {"PW": "s3"})
+    ok = resolve_connection(cfg, cfg.environment("staging"), None, {"PW": "s3"})
     assert ok.url == "postgresql://u:s3@h/db" and "s3" not in ok.masked
 
 

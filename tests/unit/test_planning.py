@@ -4,12 +4,18 @@ import datetime as dt
 import pytest
 
 from pgshift.errors import PlanError
-from pgshift.ledger import first_changed, progress_fingerprint, statement_digests
+from pgshift.resume import first_changed, progress_fingerprint, statement_digests
 from pgshift.model import LedgerEvent, MigrationFile, RollbackFile
 from pgshift.planning import PlanOptions, build_plan, pending_versions, version_states
 from pgshift.statements import parse_file
 
 T = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)
+
+
+def plan_of(files, events, parsed, options):
+    """build_plan as `up` calls it: the states and the chosen versions computed once."""
+    states = version_states(files, events)
+    return build_plan(files, states, pending_versions(states, options), parsed, options)
 
 
 def mf(version, name="m", checksum="c", rollback=False):
@@ -79,10 +85,10 @@ def test_changed_and_out_of_order_stop_the_plan_unless_allowed():
 def test_target():
     files = [mf(f"2025010100000{i}") for i in range(1, 4)]
     parsed = {m.version: parse_file(m.relpath, "SELECT 1;") for m in files}
-    plan = build_plan(files, [], parsed, PlanOptions(target="20250101000002"))
+    plan = plan_of(files, [], parsed, PlanOptions(target="20250101000002"))
     assert [s.version for s in plan.steps] == ["20250101000001", "20250101000002"]
     with pytest.raises(PlanError, match="not the version of any migration"):
-        build_plan(files, [], parsed, PlanOptions(target="20990101000000"))
+        plan_of(files, [], parsed, PlanOptions(target="20990101000000"))
 
 
 def test_resume_only_an_unchanged_stepwise_file():
@@ -90,14 +96,14 @@ def test_resume_only_an_unchanged_stepwise_file():
     nontx = {"20250101000001": parse_file("m.sql", "-- pgshift:no-transaction\nSELECT 1;\nSELECT 2;\nSELECT 3;")}
     tx = {"20250101000001": parse_file("m.sql", "SELECT 1;\nSELECT 2;")}
     interrupted = [ev("20250101000001", "running", done=2, details={"x": 1})]
-    step = build_plan(files, interrupted, nontx, PlanOptions()).steps[0]
+    step = plan_of(files, interrupted, nontx, PlanOptions()).steps[0]
     assert (step.resume_from, step.resume_details) == (2, {"x": 1})
-    assert build_plan(files, interrupted, tx, PlanOptions()).steps[0].resume_from == 0
+    assert plan_of(files, interrupted, tx, PlanOptions()).steps[0].resume_from == 0
     # an edited file whose earlier run recorded no fingerprint cannot be checked: refused, unless --allow-changed
     other = [ev("20250101000001", "failed", checksum="old", done=2)]
     with pytest.raises(PlanError, match="does not record what they were"):
-        build_plan(files, other, nontx, PlanOptions(), first_changed)
-    plan = build_plan(files, other, nontx, PlanOptions(allow_changed=True), first_changed)
+        plan_of(files, other, nontx, PlanOptions())
+    plan = plan_of(files, other, nontx, PlanOptions(allow_changed=True))
     assert plan.steps[0].resume_from == 0 and "changed since its interrupted run" in plan.warnings[0]
 
 
@@ -113,12 +119,11 @@ def test_an_edited_interrupted_file_resumes_when_the_statements_that_ran_are_unc
     ran = "-- pgshift:no-transaction\nCREATE TABLE a (id int);\nSELECT nosuch;\nCREATE TABLE b (id int);\n"
     fixed = {"20250101000001": parse_file("migrations/20250101000001_m.sql", ran.replace("nosuch", "1")
                                           .replace("CREATE TABLE a (id int)", "CREATE  TABLE a\n  (id int)"))}
-    plan = build_plan(files, _fingerprinted(ran, 1), fixed, PlanOptions(), first_changed)
+    plan = plan_of(files, _fingerprinted(ran, 1), fixed, PlanOptions())
     assert plan.steps[0].resume_from == 1   # a reindent of the statement that ran is no change
     assert "resumes at statement 2" in plan.warnings[0]
     # --allow-changed, passed for some other file, never makes it run again from the start
-    assert build_plan(files, _fingerprinted(ran, 1), fixed, PlanOptions(allow_changed=True),
-                      first_changed).steps[0].resume_from == 1
+    assert plan_of(files, _fingerprinted(ran, 1), fixed, PlanOptions(allow_changed=True)).steps[0].resume_from == 1
 
 
 def test_an_edited_statement_that_ran_stops_the_plan_naming_it():
@@ -127,15 +132,15 @@ def test_an_edited_statement_that_ran_stops_the_plan_naming_it():
     edited = {"20250101000001": parse_file("migrations/20250101000001_m.sql",
                                            ran.replace("b (id int)", "b (id bigint)"))}
     with pytest.raises(PlanError) as caught:
-        build_plan(files, _fingerprinted(ran, 2), edited, PlanOptions(), first_changed)
+        plan_of(files, _fingerprinted(ran, 2), edited, PlanOptions())
     assert str(caught.value.location) == "migrations/20250101000001_m.sql:3:1"
     assert "statement 2 of migrations/20250101000001_m.sql changed after it ran" in caught.value.message
     assert "--allow-changed" in caught.value.hint and "resumes at statement 3" in caught.value.hint
     shorter = {"20250101000001": parse_file("migrations/20250101000001_m.sql",
                                             "-- pgshift:no-transaction\nCREATE TABLE a (id int);\n")}
     with pytest.raises(PlanError, match="statement 2 is gone from the file"):
-        build_plan(files, _fingerprinted(ran, 2), shorter, PlanOptions(), first_changed)
-    plan = build_plan(files, _fingerprinted(ran, 2), edited, PlanOptions(allow_changed=True), first_changed)
+        plan_of(files, _fingerprinted(ran, 2), shorter, PlanOptions())
+    plan = plan_of(files, _fingerprinted(ran, 2), edited, PlanOptions(allow_changed=True))
     assert plan.steps[0].resume_from == 0 and plan.steps[0].resume_details["previous_run"]["statements_done"] == 2
 
 

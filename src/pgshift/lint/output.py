@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from pgshift import __version__
+from .._version import __version__
 from pgshift.model import Finding
 
 from .engine import LintReport

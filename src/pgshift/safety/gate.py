@@ -21,6 +21,8 @@ from pathlib import Path
 from ..config import mask_dsn
 from ..errors import SafetyRefusal
 from ..events import BACKUP, CHECK, WARNING, emit
+from ..model import Plan, Step
+from ..project import Project
 from . import backup as backup_mod
 from . import preflight
 
@@ -38,12 +40,7 @@ class GateResult:
                 "backup_skipped": self.backup_skipped}
 
 
-def backup_dir(project) -> Path:
-    folder = Path(project.env.backup_dir)
-    return folder if folder.is_absolute() else Path(project.config.root) / folder
-
-
-def before_apply(project, conn, plan, options, can_confirm: bool | None = None) -> GateResult:
+def before_apply(project: Project, conn, plan: Plan, options, can_confirm: bool | None = None) -> GateResult:
     """Checks and pre-migration backup before ``up`` in a protected environment.
 
     *can_confirm*: whether the confirmation that follows can succeed (``--yes`` or a
@@ -54,7 +51,8 @@ def before_apply(project, conn, plan, options, can_confirm: bool | None = None) 
     return _gate(project, conn, options, action, "pre_migration", None, "pre-migration backup", can_confirm)
 
 
-def before_rollback(project, conn, steps, options, can_confirm: bool | None = None) -> GateResult:
+def before_rollback(project: Project, conn, steps: list[Step], options,
+                    can_confirm: bool | None = None) -> GateResult:
     """Checks and the emergency backup before a rollback in a protected environment.
 
     *steps*: the rollback Steps (or the version strings), newest first.
@@ -67,13 +65,13 @@ def before_rollback(project, conn, steps, options, can_confirm: bool | None = No
                  can_confirm)
 
 
-def _gate(project, conn, options, action: str, kind: str, version: str | None, label: str,
+def _gate(project: Project, conn, options, action: str, kind: str, version: str | None, label: str,
           can_confirm: bool | None) -> GateResult:
     env = project.env
     reporter = project.reporter
     no_backup = bool(getattr(options, "no_backup", False))
     yes = bool(getattr(options, "yes", False))
-    folder = backup_dir(project)
+    folder = project.backup_dir
 
     emit(reporter, CHECK, f"preflight checks for protected environment {env.name!r} "
                           f"({mask_dsn(project.connection.url) if project.connection.url else 'PG* variables'})",
@@ -110,7 +108,7 @@ def _gate(project, conn, options, action: str, kind: str, version: str | None, l
         emit(reporter, WARNING, f"no {label}: --no-backup was given", level="warning")
         return GateResult(env.name, tuple(results), None, "--no-backup")
     path = backup_mod.new_backup_path(folder, env.name, kind, version)
-    result = backup_mod.take(project.connection.url, path, reporter=reporter,
+    result = backup_mod.take(project.url(), path, reporter=reporter,
                              server_major=conn.info.server_version // 10000, label=label)
     backup_mod.apply_retention(folder, env.name, env.backup_retention, reporter)
     emit(reporter, BACKUP, f"if you need to go back: pgshift restore {result.path} --database-url URL",

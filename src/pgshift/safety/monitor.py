@@ -25,7 +25,12 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from typing import TYPE_CHECKING
+
 from ..events import INDEX_PROGRESS, MONITOR, WARNING, emit
+
+if TYPE_CHECKING:
+    from ..project import Project
 
 APPLICATION_NAME = "pgshift-monitor"
 
@@ -270,8 +275,52 @@ def _one_line(text: str | None, limit: int = 160) -> str:
     return flat[:limit] + ("…" if len(flat) > limit else "")
 
 
-def start(project, migration_pid: int, url: str, interval: float | None = None, reporter=None,
+def start(project: Project | None, migration_pid: int, url: str, interval: float | None = None, reporter=None,
           poll: float | None = None) -> Monitor:
     """Start watching *migration_pid*; call ``.stop()`` when the run ends (the API does, in a finally)."""
     return Monitor(url, migration_pid, reporter if reporter is not None else getattr(project, "reporter", None),
                    interval=interval, poll=poll).start()
+
+
+LATE_DELAY = 5.0   # seconds a run lasts before the monitor starts, outside protected environments
+
+
+class Watch:
+    """Starts the monitor after *delay* seconds unless stopped first; stops it with the run."""
+
+    def __init__(self, project: Project, pid: int, url: str, delay: float):
+        self._lock = threading.Lock()
+        self._stopped = False
+        self._monitor: Monitor | None = None
+        self._args = (project, pid, url)
+        self._timer: threading.Timer | None = None
+        if delay <= 0:
+            self._start()
+        else:
+            self._timer = threading.Timer(delay, self._start)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def _start(self) -> None:
+        project, pid, url = self._args
+        with self._lock:
+            if self._stopped:
+                return
+            try:
+                self._monitor = start(project, pid, url)
+            except Exception as exc:  # noqa: BLE001 - the watcher must never break the run it watches
+                emit(project.reporter, WARNING, f"the monitor could not start: {exc}", level="warning")
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stopped = True
+            if self._timer is not None:
+                self._timer.cancel()
+            if self._monitor is not None:
+                self._monitor.stop()
+
+
+def watch(project: Project, pid: int, url: str, *, eager: bool) -> Watch:
+    """The monitor for a run: from the start when *eager*, otherwise once the run has lasted
+    LATE_DELAY seconds, so that even a dev run stuck behind a lock names its blocker."""
+    return Watch(project, pid, url, delay=0.0 if eager else LATE_DELAY)

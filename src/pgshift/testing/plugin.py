@@ -45,16 +45,29 @@ def pgshift_server_url():
 @pytest.fixture
 def pgshift_database_url(pgshift_server_url):
     """A new, empty database for this test; dropped afterwards."""
-    import psycopg
-    from psycopg import sql
-
-    from pgshift import api
+    from pgshift import db
 
     name = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(pgshift_server_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    url = db.create_database(pgshift_server_url, name)
     try:
-        yield api.with_dbname(pgshift_server_url, name)
+        yield url
     finally:
-        with psycopg.connect(pgshift_server_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        db.drop_database(pgshift_server_url, name)
+
+
+@pytest.fixture
+def pgshift_new_database(pgshift_server_url):
+    """Factory: ``pgshift_new_database(prefix="t")`` -> the URL of one more new, empty
+    database on the session server. Every database it made is dropped after the test."""
+    from pgshift import db
+
+    made: list[str] = []
+
+    def make(prefix: str = "t") -> str:
+        name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+        made.append(name)
+        return db.create_database(pgshift_server_url, name)
+
+    yield make
+    for name in made:
+        db.drop_database(pgshift_server_url, name)

@@ -291,7 +291,7 @@ def test_importing_pgshift_lint_is_cheap():
 
 
 def test_parallel_lint_finds_exactly_what_sequential_lint_finds():
-    from pgshift import api
+    from pgshift.commands import lint as api
     from pgshift.lint.engine import LintInput, LintOptions
 
     inputs = [LintInput(f"migrations/2025010100{i:04d}_m.sql",
@@ -305,7 +305,7 @@ def test_parallel_lint_finds_exactly_what_sequential_lint_finds():
 
 
 def test_lint_over_many_files_names_the_file_that_is_not_utf8(tmp_path):
-    from pgshift import api
+    from pgshift.commands import lint as api
     from pgshift.errors import DiscoveryError
 
     folder = tmp_path / "migrations"
@@ -323,7 +323,8 @@ def test_lint_over_many_files_names_the_file_that_is_not_utf8(tmp_path):
 
 
 def test_the_version_linted_for_comes_from_the_flag_then_environment_then_config_then_server(tmp_path):
-    from pgshift import api, config
+    from pgshift import config
+    from pgshift.commands import lint as api
 
     (tmp_path / "pgshift.toml").write_text("[pgshift]\ntarget_version = 14\n[lint]\ntarget_version = 13\n"
                                            "[env.dev]\ntarget_version = 12\n[env.other]\n")

@@ -1,4 +1,4 @@
-"""The library side of ``pgshift check``, ``pgshift backup`` and ``pgshift restore``.
+"""``check``, ``backup`` and ``restore``: production safety as commands of their own.
 
 Each takes an opened project (``api.open_project``) and returns a result with
 ``to_dict()`` for ``--json``. The CLI maps ``CheckReport.ok == False`` to exit 3.
@@ -11,28 +11,19 @@ from pathlib import Path
 from ..config import mask_dsn
 from ..errors import OperationError
 from ..events import CHECK, emit
-from . import backup as backup_mod
-from . import preflight
-from .gate import backup_dir
+from ..project import Project
+from ..safety import backup as backup_mod
+from ..safety import preflight
 
 BackupResult = backup_mod.BackupResult
 RestoreResult = backup_mod.RestoreResult
-
-
-def project_url(project) -> str:
-    """The URL *project* connects to, starting the embedded server when that is its choice
-    (the same decision as ``api.database_url``)."""
-    if project.connection.embedded:
-        from .. import embedded  # noqa: PLC0415
-
-        return embedded.start(embedded.pgdata_for(project.config.root), project.env.database)
-    return project.connection.url
 
 
 # --- check ---------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class CheckReport:
+    """The preflight checks' results; ``ok`` is False when one failed."""
     environment: str
     database: str              # masked
     checks: tuple
@@ -46,6 +37,7 @@ class CheckReport:
         return [c for c in self.checks if c.failed]
 
     def to_dict(self) -> dict:
+        """``--json``: ok, the failed checks' names, and every check."""
         return {"ok": self.ok, "environment": self.environment, "database": self.database,
                 "failed": [c.name for c in self.failed], "checks": [c.to_dict() for c in self.checks]}
 
@@ -54,11 +46,11 @@ class CheckReport:
         return render_check(self)
 
 
-def check(project, url: str | None = None) -> CheckReport:
+def check(project: Project) -> CheckReport:
     """Run the preflight checks alone. Never raises for a failed check: see ``.ok``."""
     from .. import db  # noqa: PLC0415
 
-    url = project_url(project) if url is None else url
+    url = project.url()
     masked = mask_dsn(url) if url else "the server named by the PG* variables"
     preflight.validate(project.env)
     try:
@@ -70,11 +62,12 @@ def check(project, url: str | None = None) -> CheckReport:
     with conn:
         if not url:
             masked = db.libpq_target(conn)
-        results = preflight.run_checks(conn, project.env, backup_dir(project), backup=True)
+        results = preflight.run_checks(conn, project.env, project.backup_dir, backup=True)
     return CheckReport(project.env.name, masked, tuple(results))
 
 
 def render_check(report: CheckReport) -> str:
+    """The check table as plain text, with a closing verdict line."""
     width = max((len(c.name) for c in report.checks), default=10)
     lines = []
     for c in report.checks:
@@ -90,20 +83,20 @@ def render_check(report: CheckReport) -> str:
 
 # --- backup, restore ---------------------------------------------------------------------------
 
-def backup(project, out: str | Path | None = None, url: str | None = None) -> BackupResult:
+def backup(project: Project, out: str | Path | None = None) -> BackupResult:
     """pg_dump the project's database: to *out*, or to the environment's backup_dir as
     ``<env>_<stamp>_manual.dump`` (with the environment's retention applied)."""
-    url = project_url(project) if url is None else url
+    url = project.url()
     if out is not None:
         return backup_mod.take(url, Path(out), reporter=project.reporter)
-    folder = backup_dir(project)
+    folder = project.backup_dir
     path = backup_mod.new_backup_path(folder, project.env.name, "manual")
     result = backup_mod.take(url, path, reporter=project.reporter)
     backup_mod.apply_retention(folder, project.env.name, project.env.backup_retention, project.reporter)
     return result
 
 
-def restore(project, file: str | Path, database_url: str, *, no_owner: bool = False,
+def restore(file: str | Path, database_url: str, project: Project | None = None, no_owner: bool = False,
             reporter=None) -> RestoreResult:
     """Restore *file* into the database at *database_url* (which must exist; best empty).
 

@@ -21,7 +21,7 @@ Two modes, read from the parse tree (``statements.BatchShape``):
 
 Every batch gets the session's ``lock_timeout``; a batch that fails on a lock
 timeout or a deadlock is rolled back and retried with the executor's backoff
-(``Executor._should_retry``), and the rest of the backfill goes on from there.
+(the run's ``retry.RetryPolicy``), and the rest of the backfill goes on from there.
 
 Entry points: :func:`run_batched` (called by the executor for each batched
 statement), :func:`precheck` (before anything of a file runs: a key-range
@@ -31,26 +31,36 @@ statement on a table without a usable key is refused), :func:`describe_batches`
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Callable
 
-from . import ledger as ledger_mod
-from .errors import InputError, OperationError
-from .events import BATCH_PROGRESS, INFO, RESUME, WARNING, emit
-from .model import ParsedFile, Statement, caret_context, format_duration, parse_duration
+from .. import db
+from .. import ledger as ledger_mod
+from .. import resume
+from ..errors import InputError, OperationError
+from ..events import INFO, RESUME, WARNING, emit
+from ..model import ParsedFile, Statement, caret_context, format_duration, parse_duration
+from .batch_walk import KEY_RANGE, SELF_LIMITING, KeyRange, Progress, Runaway, SelfLimiting, display, qualified
+from .retry import RetryPolicy
 
-PROGRESS_EVERY = 2.0      # seconds between progress lines
 LAG_POLL = 1.0            # seconds between replica-lag checks while paused
 LAG_REPORT_EVERY = 10.0   # seconds between "still paused" lines
-RUNAWAY_FACTOR = 3        # self-limiting: stop after changing this many times the table's rows
-_INTEGER_TYPES = ("smallint", "integer", "bigint")
-LOCK_NOT_AVAILABLE = "55P03"
-DEADLOCK = "40P01"
 
-SELF_LIMITING = "self-limiting"
+
+@dataclass
+class BatchContext:
+    """What a batched statement runs with: the run's connection, ledger, reporter and retry
+    policy (the same one the executor uses), and what was already said during this run."""
+    conn: object
+    ledger: ledger_mod.Ledger
+    reporter: object
+    retry: RetryPolicy
+    sleep: Callable[[float], None] = time.sleep
+    said: set = field(default_factory=set)
+
 # statements before a batched one that may give its table a key (checked at run time then)
 _DDL_ON_A_TABLE = ("CreateStmt", "AlterTableStmt", "IndexStmt")
 _OPAQUE = ("DoStmt", "CallStmt", "ExecuteStmt", "CreateTableAsStmt", "RenameStmt", "DropStmt")
-KEY_RANGE = "key-range"
 
 
 # --- the directive and the key ---------------------------------------------------------
@@ -72,19 +82,6 @@ def batch_spec(stmt: Statement) -> BatchSpec:
         sleep=parse_duration(args.get("sleep", "0")),
         max_replica_lag=parse_duration(args["max-replica-lag"]) if "max-replica-lag" in args else None,
     )
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def qualified(relation: tuple[str | None, str]) -> str:
-    schema, table = relation
-    return (f"{_quote(schema)}." if schema else "") + _quote(table)
-
-
-def _display(relation: tuple[str | None, str]) -> str:
-    return ".".join(p for p in relation if p)
 
 
 def relation_exists(conn, relation) -> bool:
@@ -129,7 +126,7 @@ def _alternative_hint(shape, spec: BatchSpec, why_key: str) -> str:
 
 
 def _refusal_for_key(shape, spec: BatchSpec, keys: list[str] | tuple[str, ...]) -> _Refused:
-    table = _display(shape.relation)
+    table = display(shape.relation)
     if not keys:
         what = f"table {table} has no primary key"
     else:
@@ -147,7 +144,7 @@ def _refusal_for_shape(shape, spec: BatchSpec) -> _Refused:
 
 def _check_walk(shape, spec: BatchSpec, key: str) -> None:
     """A statement that moves rows ahead of the walk would meet them again: refused."""
-    table = _display(shape.relation)
+    table = display(shape.relation)
     if key in shape.assigned_columns:
         raise _Refused(f"cannot batch this UPDATE by key ranges: it changes {table}.{key}, the key pgshift walks, "
                        "so rows could move into ranges still to come and be changed twice",
@@ -166,7 +163,7 @@ def _key_for(conn, shape, spec: BatchSpec) -> tuple[str, str]:
     cols = primary_key_columns(conn, shape.relation)
     if len(cols) != 1:
         if not relation_exists(conn, shape.relation):
-            raise _Refused(f"cannot batch this {shape.verb}: table {_display(shape.relation)} does not exist",
+            raise _Refused(f"cannot batch this {shape.verb}: table {display(shape.relation)} does not exist",
                            "create it in an earlier statement or migration")
         raise _refusal_for_key(shape, spec, [c for c, _ in cols])
     _check_walk(shape, spec, cols[0][0])
@@ -189,7 +186,7 @@ def precheck(conn, parsed: ParsedFile, start: int = 0) -> None:
     file creates, one altered earlier in this file) is checked when its statement
     is reached. Only statements from index *start* on are checked (a resumed file).
     """
-    from .statements import batch_shape  # noqa: PLC0415
+    from ..statements import batch_shape  # noqa: PLC0415
 
     created: dict[str, object] = {}   # table name -> its key as created in this file (None: cannot tell)
     opaque = False                    # an earlier statement may have changed any table (DO, CALL, ...)
@@ -222,7 +219,7 @@ def precheck(conn, parsed: ParsedFile, start: int = 0) -> None:
 def _track_created(created: dict, stmt: Statement) -> None:
     """Note what *stmt* tells of a table's key: a CREATE TABLE gives it (from the parse
     tree), an ALTER TABLE or CREATE INDEX makes it unknowable from the text."""
-    from .statements import created_primary_key  # noqa: PLC0415
+    from ..statements import created_primary_key  # noqa: PLC0415
 
     relation = getattr(stmt.node, "relation", None) if stmt.kind in _DDL_ON_A_TABLE else None
     if relation is None or not hasattr(relation, "relname"):
@@ -233,7 +230,7 @@ def _track_created(created: dict, stmt: Statement) -> None:
 def _printed(stmt: Statement) -> str:
     """The statement on one line as pglast prints it (comments dropped, so a `--` in the
     file cannot swallow the rest of the line)."""
-    from .statements import deparse  # noqa: PLC0415
+    from ..statements import deparse  # noqa: PLC0415
 
     try:
         return deparse(stmt.node)
@@ -249,7 +246,7 @@ def describe_batches(parsed: ParsedFile, conn=None, earlier: tuple[ParsedFile, .
     files of the plan creates the table, else from the catalog through *conn*.
     Never raises for a statement that cannot be batched: the entry says why.
     """
-    from .statements import batch_shape  # noqa: PLC0415
+    from ..statements import batch_shape  # noqa: PLC0415
 
     out: list[str] = []
     created: dict[str, object] = {}
@@ -293,7 +290,7 @@ def describe_batches(parsed: ParsedFile, conn=None, earlier: tuple[ParsedFile, .
             continue
         typed = f" ({key_type})" if key_type else ""
         out.append(
-            f"{stmt.location}: batched {shape.verb}, {KEY_RANGE} over {_display(shape.relation)}.{key}{typed}, "
+            f"{stmt.location}: batched {shape.verb}, {KEY_RANGE} over {display(shape.relation)}.{key}{typed}, "
             f"{spec.size} keys per batch{throttle}; each batch runs\n"
             f"    {shape.rewrite(key, with_lower=True)}\n"
             f"    ($1, $2: the bounds of the batch's key range; the first batch has only {key} <= $1)")
@@ -302,20 +299,20 @@ def describe_batches(parsed: ParsedFile, conn=None, earlier: tuple[ParsedFile, .
 
 # --- running -----------------------------------------------------------------------------
 
-def run_batched(executor, step, stmt: Statement, event_id: int, details: dict) -> int:
+def run_batched(executor: BatchContext, step, stmt: Statement, event_id: int, details: dict) -> int:
     """Run one batched statement to the end; return the rows it changed in this run.
 
     *details* is the executor's details dict for the ledger event: the batch state
     is kept in it (``details["batch"]``), updated after every committed batch, so
     that when the executor runs the statement again (a retry) it continues too.
     """
-    from .statements import batch_shape  # noqa: PLC0415
+    from ..statements import batch_shape  # noqa: PLC0415
 
     conn = executor.conn
     spec = batch_spec(stmt)
     shape = batch_shape(stmt.node)
 
-    digest = ledger_mod.statement_digest(stmt.sql)
+    digest = resume.statement_digest(stmt.sql)
     prior = details.get("batch")
     if not (isinstance(prior, dict) and prior.get("statement") == stmt.index):
         prior = _interrupted_progress(executor, step, stmt, event_id)
@@ -332,7 +329,7 @@ def run_batched(executor, step, stmt: Statement, event_id: int, details: dict) -
     try:
         if shape.self_limiting:
             state["mode"] = SELF_LIMITING
-            walker = _SelfLimiting(conn, stmt, shape, spec, state)
+            walker = SelfLimiting(conn, stmt, shape, spec, state)
         else:
             try:
                 key, key_type = _key_for(conn, shape, spec)
@@ -340,7 +337,7 @@ def run_batched(executor, step, stmt: Statement, event_id: int, details: dict) -
                 raise _input_error(step.parsed, stmt, refused) from None
             state["mode"] = KEY_RANGE
             state["key"] = key
-            walker = _KeyRange(conn, stmt, shape, spec, key, key_type, state)
+            walker = KeyRange(conn, stmt, shape, spec, key, key_type, state)
     except (InputError, OperationError) as err:
         _close_failed(executor, step, event_id, stmt, str(err.message), details)
         raise
@@ -356,8 +353,8 @@ def run_batched(executor, step, stmt: Statement, event_id: int, details: dict) -
              last_key=state.get("last_key"))
     emit(executor.reporter, INFO, f"{where}: {walker.describe()}", version=step.version)
 
-    progress = _Progress(executor, step, stmt, state, walker)
-    sleep = getattr(executor, "sleep", time.sleep)
+    progress = Progress(executor, step, stmt, state, walker)
+    sleep = executor.sleep
     try:
         while True:
             outcome = _one_batch(executor, step, stmt, event_id, details, walker, state)
@@ -379,7 +376,7 @@ def run_batched(executor, step, stmt: Statement, event_id: int, details: dict) -
              "recorded; `pgshift up` continues after the last of them", level="warning", version=step.version)
         _close_failed(executor, step, event_id, stmt, f"interrupted after batch {state['batches']}", details)
         raise
-    except _Runaway as runaway:
+    except Runaway as runaway:
         _close_failed(executor, step, event_id, stmt, runaway.message, details)
         raise OperationError(runaway.message, location=stmt.location, hint=runaway.hint,
                              context=caret_context(step.parsed.text, stmt.offset)) from None
@@ -418,9 +415,7 @@ def _one_batch(executor, step, stmt, event_id, details, walker, state) -> _Outco
             conn.execute("COMMIT")
         except psycopg.Error as exc:
             _rollback_quietly(conn)
-            should_retry = getattr(executor, "_should_retry", None)
-            if getattr(exc, "sqlstate", None) in (LOCK_NOT_AVAILABLE, DEADLOCK) and should_retry is not None \
-                    and should_retry(exc, attempt, step, stmt):
+            if executor.retry.should_retry(exc, attempt, step.version, stmt):
                 attempt += 1
                 retries += 1
                 continue
@@ -428,216 +423,6 @@ def _one_batch(executor, step, stmt, event_id, details, walker, state) -> _Outco
         state.clear()
         state.update(new_state)
         return _Outcome(changed, last)
-
-
-class _SelfLimiting:
-    def __init__(self, conn, stmt, shape, spec, state):
-        self.conn = conn
-        self.stmt = stmt
-        self.shape = shape
-        self.spec = spec
-        self.table_rows = _estimated_rows(conn, shape.relation) if shape.relation else None
-        state.pop("key", None)
-
-    def describe(self) -> str:
-        return (f"batched {self.shape.verb}, {SELF_LIMITING}: running it, one transaction each, "
-                "until it changes no row")
-
-    def run(self, state):
-        cur = self.conn.execute(self.stmt.sql, prepare=False)
-        changed = max(cur.rowcount, 0)
-        if changed == 0:
-            return None
-        return changed, {}, False
-
-    def share(self, state):
-        return None
-
-    def check_runaway(self, state) -> None:
-        if self.table_rows is None:
-            return
-        limit = RUNAWAY_FACTOR * self.table_rows + 10 * self.spec.size
-        if state["rows"] > limit:
-            table = _display(self.shape.relation)
-            raise _Runaway(
-                f"the batched statement has changed {state['rows']:,} rows in {state['batches']} batches, more "
-                f"than {RUNAWAY_FACTOR} times the ~{self.table_rows:,} rows of {table}: it keeps choosing rows "
-                "it has already changed, and would never stop",
-                "its WHERE must leave out the rows already changed (e.g. "
-                "WHERE id IN (SELECT id FROM t WHERE NOT migrated LIMIT 1000) with SET migrated = true); "
-                "or drop the LIMIT and let pgshift batch it by key ranges")
-
-
-class _Runaway(Exception):
-    def __init__(self, message, hint):
-        super().__init__(message)
-        self.message = message
-        self.hint = hint
-
-
-class _KeyRange:
-    def __init__(self, conn, stmt, shape, spec, key, key_type, state):
-        import psycopg  # noqa: PLC0415
-
-        self.conn = conn
-        self.stmt = stmt
-        self.shape = shape
-        self.spec = spec
-        self.key = key
-        self.key_type = key_type
-        self.rel = qualified(shape.relation)
-        k = _quote(key)
-        self.first_sql = shape.rewrite(key, with_lower=False)
-        self.next_sql = shape.rewrite(key, with_lower=True)
-        # the walk: the upper bound of the next N keys, read from the key's index
-        self.walk_first = f"SELECT max(k)::text, count(*) FROM (SELECT {k} AS k FROM {self.rel} ORDER BY {k} LIMIT $1) s"
-        self.walk_next = (f"SELECT max(k)::text, count(*) FROM (SELECT {k} AS k FROM {self.rel} WHERE {k} > $1 "
-                          f"ORDER BY {k} LIMIT $2) s")
-        self.raw = psycopg.RawCursor(conn)
-        if "range" not in state:
-            lo, hi = conn.execute(f"SELECT min({k})::text, max({k})::text FROM {self.rel}").fetchone()
-            state["range"] = [lo, hi]
-            state["total_keys"] = _estimated_rows(conn, shape.relation)
-        state.setdefault("keys", 0)
-        self.range = state["range"]
-        self.numeric = key_type in _INTEGER_TYPES
-
-    def describe(self) -> str:
-        return (f"batched {self.shape.verb}, {KEY_RANGE} over {_display(self.shape.relation)}.{self.key} "
-                f"({self.key_type}) from {self.range[0]} to {self.range[1]}, {self.spec.size:,} keys per batch; "
-                "each batch runs: "
-                f"{self.next_sql}")
-
-    def run(self, state):
-        last = state.get("last_key")
-        size = self.spec.size
-        if last is None:
-            self.raw.execute(self.walk_first, (size,))
-        else:
-            self.raw.execute(self.walk_next, (last, size))
-        upper, walked = self.raw.fetchone()
-        if upper is None:
-            return None
-        if last is None:
-            self.raw.execute(self.first_sql, (upper,))
-        else:
-            self.raw.execute(self.next_sql, (last, upper))
-        changed = max(self.raw.rowcount, 0)
-        fields = {"last_key": upper, "keys": state.get("keys", 0) + walked}
-        share = self.share({**state, **fields})
-        if share is not None:
-            fields["share"] = round(share, 6)
-        return changed, fields, walked < size
-
-    def share(self, state):
-        """The share of the key range done: by key value for integer keys, by keys
-        walked against the table's estimated size otherwise."""
-        last = state.get("last_key")
-        if last is None:
-            return 0.0
-        lo, hi = (state.get("range") or [None, None])[:2]
-        if self.numeric and lo is not None and hi is not None:
-            lo, hi, at = int(lo), int(hi), int(last)
-            if hi <= lo:
-                return 1.0
-            return max(0.0, min(1.0, (at - lo) / (hi - lo)))
-        total = state.get("total_keys")
-        if total:
-            return min(0.999, state.get("keys", 0) / total)
-        return None
-
-    def check_runaway(self, state) -> None:
-        pass
-
-
-def _estimated_rows(conn, relation) -> int | None:
-    """The table's row count: the planner's estimate, or count(*) for a table never
-    analysed that is not huge; None when unknown."""
-    row = conn.execute("SELECT reltuples::bigint, relpages FROM pg_class WHERE oid = to_regclass(%s)",
-                       (qualified(relation),)).fetchone()
-    if row is None:
-        return None
-    tuples, pages = row
-    if tuples is not None and tuples >= 0 and pages:
-        return int(tuples)
-    if (pages or 0) < 100_000:
-        return int(conn.execute(f"SELECT count(*) FROM {qualified(relation)}").fetchone()[0])
-    return None
-
-
-# --- progress --------------------------------------------------------------------------------
-
-class _Progress:
-    """Rows, rate, the share of the key range and the time left: a BATCH_PROGRESS
-    event every PROGRESS_EVERY seconds and one at the end.
-
-    Event data (for a progress bar): version, file, statement (1-based), location,
-    mode, phase ("running", "paused", "done"), batches, rows (all runs), rows_run
-    (this run), rate (rows/s this run), share (0..1 or None), eta (seconds or None),
-    elapsed (seconds this run), last_key, size, key, lag (when paused).
-    """
-
-    def __init__(self, executor, step, stmt, state, walker):
-        self.executor = executor
-        self.step = step
-        self.stmt = stmt
-        self.state = state
-        self.walker = walker
-        self.started = time.monotonic()
-        self.last_report = self.started
-        self.rows_this_run = 0
-        self.batches_this_run = 0
-        self.share_at_start = walker.share(state) or 0.0
-        self.paused = 0.0
-
-    def rate(self) -> float:
-        elapsed = time.monotonic() - self.started
-        return self.rows_this_run / elapsed if elapsed > 0 else 0.0
-
-    def eta(self, share) -> float | None:
-        if share is None:
-            return None
-        gained = share - self.share_at_start
-        elapsed = time.monotonic() - self.started
-        if gained <= 0 or elapsed <= 0:
-            return None
-        return max(0.0, (1.0 - share) * elapsed / gained)
-
-    def batch_done(self, changed: int) -> None:
-        self.rows_this_run += changed
-        self.batches_this_run += 1
-        now = time.monotonic()
-        if now - self.last_report >= PROGRESS_EVERY:
-            self.last_report = now
-            self.emit("running")
-
-    def finished(self) -> None:
-        self.emit("done")
-
-    def data(self, phase: str, **extra) -> dict:
-        share = 1.0 if phase == "done" and self.state.get("mode") == KEY_RANGE else self.walker.share(self.state)
-        return {"version": self.step.version, "file": self.step.parsed.relpath, "statement": self.stmt.index + 1,
-                "location": str(self.stmt.location), "mode": self.state.get("mode"), "phase": phase,
-                "batches": self.state["batches"], "rows": self.state["rows"], "rows_run": self.rows_this_run,
-                "rate": round(self.rate(), 1), "share": share, "eta": None if phase == "done" else self.eta(share),
-                "elapsed": round(time.monotonic() - self.started, 3), "last_key": self.state.get("last_key"),
-                "size": self.state.get("size"), "key": self.state.get("key"), **extra}
-
-    def emit(self, phase: str) -> None:
-        d = self.data(phase)
-        where = f"{self.stmt.location}"
-        if phase == "done":
-            text = (f"{where}: batched change done: {d['rows']:,} rows in {d['batches']} batches"
-                    + (f" ({self.rows_this_run:,} rows in {self.batches_this_run} batches in this run)"
-                       if self.rows_this_run != d["rows"] or self.batches_this_run != d["batches"] else "")
-                    + f", {format_duration(d['elapsed'])}, {d['rate']:,.0f} rows/s")
-        else:
-            text = f"{where}: batch {d['batches']}: {d['rows']:,} rows, {d['rate']:,.0f} rows/s"
-            if d["share"] is not None:
-                text += f", {d['share']:.0%} of the key range"
-            if d["eta"] is not None:
-                text += f", about {format_duration(d['eta'])} left"
-        emit(self.executor.reporter, BATCH_PROGRESS, text, **d)
 
 
 # --- replicas -------------------------------------------------------------------------------
@@ -654,23 +439,20 @@ def replica_lag(conn) -> tuple[float | None, str | None, bool]:
     return (float(row[0]) if row[0] is not None else None), row[1], bool(row[2])
 
 
-def _wait_for_replicas(executor, step, stmt, max_lag: float, progress: _Progress | None = None,
+def _wait_for_replicas(executor, step, stmt, max_lag: float, progress: Progress | None = None,
                        poll: float = LAG_POLL) -> float:
     """Pause while any replica's replay lag is above *max_lag*; return the seconds paused."""
     conn = executor.conn
-    sleep = getattr(executor, "sleep", time.sleep)
+    sleep = executor.sleep
     started = None
     last_report = 0.0
     while True:
         lag, name, hidden = replica_lag(conn)
-        if hidden and not getattr(executor, "_pgshift_lag_hidden_warned", False):
+        if hidden and "lag-hidden" not in executor.said:
             emit(executor.reporter, WARNING,
                  f"{stmt.location}: max-replica-lag cannot be checked: this role cannot read the lag columns of "
                  "pg_stat_replication (grant it pg_monitor)", level="warning", version=step.version)
-            try:
-                executor._pgshift_lag_hidden_warned = True
-            except AttributeError:  # pragma: no cover - a slotted executor
-                pass
+            executor.said.add("lag-hidden")
         now = time.monotonic()
         if lag is None or lag <= max_lag:
             if started is not None:
@@ -707,18 +489,10 @@ def _interrupted_progress(executor, step, stmt, event_id) -> dict | None:
     """
     if step.resume_details or stmt.index != (step.resume_from or 0):
         return None
-    ledger = executor.ledger
-    row = executor.conn.execute(
-        f"SELECT status, migration_type, checksum, coalesce(statements_done, 0), details "
-        f"FROM {ledger.qualified} WHERE id < %s AND version = %s ORDER BY id DESC LIMIT 1",
-        (event_id, step.version)).fetchone()
+    row = ledger_mod.latest_event_of(executor.conn, executor.ledger, step.version, before_id=event_id)
     if row is None:
         return None
     status, kind, checksum, done, details = row
-    if isinstance(details, str):
-        import json  # noqa: PLC0415
-
-        details = json.loads(details)
     if status not in ("running", "failed") or (kind or "migrate") != step.action or done != stmt.index:
         return None
     if not isinstance(details, dict):
@@ -747,11 +521,9 @@ def _unless_changed(executor, step, stmt: Statement, prior: dict | None, digest:
 def _recorded_state(executor, event_id) -> dict | None:
     """The batch state the last committed batch recorded, or None."""
     try:
-        row = executor.conn.execute(f"SELECT details -> 'batch' FROM {executor.ledger.qualified} WHERE id = %s",
-                                    (event_id,)).fetchone()
+        value = ledger_mod.batch_state(executor.conn, executor.ledger, event_id)
     except Exception:  # noqa: BLE001 - the connection may be gone
         return None
-    value = row[0] if row else None
     return value if isinstance(value, dict) and "batches" in value else None
 
 

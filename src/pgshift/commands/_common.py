@@ -1,0 +1,96 @@
+"""What the verbs share: reading the files (once), parsing, the run lock, execution options,
+running a plan under the monitor, and naming the backup when a protected run fails."""
+from __future__ import annotations
+
+from contextlib import contextmanager, nullcontext
+
+from .. import discovery
+from ..errors import PgshiftError
+from ..events import RUN_COMPLETED, WARNING, emit
+from ..model import MigrationFile, ParsedFile, Plan, RunResult
+from ..project import Project
+
+from ..safety.confirm import Confirm  # noqa: F401 - re-exported for the verbs
+
+
+def files(project: Project, cached: bool = False) -> list[MigrationFile]:
+    """The project's migrations in version order. Without *cached*, each file is read here, once:
+    its text (kept on the MigrationFile) and its checksum come from the same bytes."""
+    cache = None
+    if cached:
+        cache = discovery.StatCache(project.config.root / ".pgshift" / "discovery-cache.json")
+    found = discovery.discover(project.config.migrations_dir, project.config.root, cache)
+    for folder in discovery.stray_folders(project.config.migrations_dir):
+        emit(project.reporter, WARNING, f"{project.config.migrations}/{folder}/ holds .sql files that pgshift does not "
+             "read: migrations live in the migrations folder itself, rollbacks in rollbacks/", level="warning")
+    return found
+
+
+def parse(migration: MigrationFile, database: str | None = None, rollback: bool = False) -> ParsedFile:
+    """A migration (or its rollback) split and classified; from the text read with its checksum."""
+    from ..statements import parse_file  # noqa: PLC0415
+
+    target = migration.rollback if rollback else migration
+    return parse_file(target.relpath, discovery.text_of(target), database=database)
+
+
+@contextmanager
+def run_lock(project: Project, conn, wait: float):
+    """The project's run lock (a session advisory lock keyed by the ledger), waited for *wait* s."""
+    from .. import db  # noqa: PLC0415
+
+    db.acquire_run_lock(conn, project.config.ledger, wait, project.reporter)
+    try:
+        yield
+    finally:
+        db.release_run_lock(conn, project.config.ledger)
+
+
+def maybe_run_lock(project: Project, conn, wait: float, dry_run: bool):
+    """The run lock, except for a dry run (which changes nothing)."""
+    return nullcontext() if dry_run else run_lock(project, conn, wait)
+
+
+def exec_options(project: Project, lock_timeout: float | None, statement_timeout: float | None,
+                 lock_retries: int | None = None):
+    """Execution options: the flags given, else the environment's settings."""
+    from .. import db  # noqa: PLC0415
+    from ..execution import ExecOptions  # noqa: PLC0415
+
+    env = project.env
+    lock_timeout = lock_timeout if lock_timeout is not None else env.effective_lock_timeout
+    user, host = db.whoami()
+    return ExecOptions(
+        lock_timeout=lock_timeout or None,
+        statement_timeout=statement_timeout if statement_timeout is not None else env.statement_timeout,
+        lock_retries=lock_retries if lock_retries is not None else env.lock_retries,
+        retry_max=env.lock_retry_max_delay,
+        applied_by=user, client_host=host, tool_version=db.tool_version())
+
+
+def run_plan(project: Project, conn, plan: Plan, options, safety: dict | None, *, monitor: bool) -> RunResult:
+    """Run *plan* on *conn* under the monitor (from the start in protected environments or with
+    --monitor, else after a few seconds, so that a run stuck behind a lock is never silent).
+    A failure after a backup names the backup, as the guide's script does."""
+    from ..execution import Executor  # noqa: PLC0415
+    from ..safety import monitor as monitor_mod  # noqa: PLC0415
+
+    executor = Executor(conn, project.ledger, options, project.reporter)
+    watcher = monitor_mod.watch(project, conn.info.backend_pid, project.url(),
+                                eager=monitor or project.env.protected)
+    try:
+        run = executor.run(plan)
+    except PgshiftError as exc:
+        backup = (safety or {}).get("backup")
+        if backup:
+            exc.details.setdefault("backup", backup["path"])
+            exc.hint = ((exc.hint + "\n") if exc.hint else "") + (
+                f"the backup taken before this run: {backup['path']} "
+                f"(pgshift restore {backup['path']} --database-url URL)")
+        raise
+    finally:
+        watcher.stop()
+    total = sum(s.execution_ms for s in run.steps)
+    emit(project.reporter, RUN_COMPLETED, f"{len(run.steps)} file(s) run in {total / 1000:.2f}s",
+         level="debug", steps=len(run.steps))
+    return run

@@ -1,0 +1,55 @@
+"""``diagnose``: the state of the server and the ledger, when something is stuck."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..project import Project
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """Each section's columns and rows."""
+    sections: dict
+
+    def to_dict(self) -> dict:
+        """``--json``: the sections."""
+        return self.sections
+
+
+_DIAGNOSE = {
+    "waiting_locks": (
+        "SELECT l.locktype, l.relation::regclass::text AS relation, l.mode, l.granted, a.pid, a.application_name, "
+        "a.state, now() - a.xact_start AS transaction_age, left(a.query, 200) AS query, "
+        "pg_blocking_pids(a.pid) AS blocked_by "
+        "FROM pg_locks l LEFT JOIN pg_stat_activity a ON l.pid = a.pid WHERE NOT l.granted ORDER BY l.relation"),
+    "blocking": (
+        "SELECT w.pid AS waiting_pid, w.application_name AS waiting_app, left(w.query, 120) AS waiting_query, "
+        "b.pid AS blocking_pid, b.application_name AS blocking_app, b.state AS blocking_state, "
+        "now() - b.xact_start AS blocking_transaction_age, left(b.query, 120) AS blocking_query "
+        "FROM pg_stat_activity w CROSS JOIN LATERAL unnest(pg_blocking_pids(w.pid)) AS bp(pid) "
+        "JOIN pg_stat_activity b ON b.pid = bp.pid ORDER BY w.pid"),
+    "long_transactions": (
+        "SELECT pid, application_name, state, now() - xact_start AS transaction_age, left(query, 200) AS query "
+        "FROM pg_stat_activity WHERE xact_start IS NOT NULL AND pid <> pg_backend_pid() "
+        "AND now() - xact_start > interval '1 minute' ORDER BY xact_start"),
+    "tables": (
+        "SELECT schemaname, relname AS tablename, n_live_tup AS live_rows, n_dead_tup AS dead_rows, last_vacuum, "
+        "last_autovacuum FROM pg_stat_user_tables "
+        "WHERE schemaname NOT IN ('information_schema', 'pg_catalog') ORDER BY n_live_tup DESC LIMIT 50"),
+}
+
+
+def diagnose(project: Project) -> Diagnosis:
+    """What the guide's troubleshooting queries show: the ledger's newest events, waiting and
+    blocking locks, long transactions, the biggest tables."""
+    from .. import ledger as ledger_mod  # noqa: PLC0415
+
+    sections: dict = {}
+    with project.connected() as conn:
+        recent = ledger_mod.recent_events(conn, project.ledger)
+        sections["ledger"] = ({"columns": [], "rows": [], "note": f"no ledger {project.config.ledger} yet"}
+                              if recent is None else {"columns": recent[0], "rows": recent[1]})
+        for name, query in _DIAGNOSE.items():
+            cur = conn.execute(query)
+            sections[name] = {"columns": [c.name for c in cur.description], "rows": [list(r) for r in cur.fetchall()]}
+    return Diagnosis(sections)

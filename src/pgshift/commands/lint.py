@@ -1,0 +1,182 @@
+"""``lint``: the project's migrations (or given files) checked without a database; and the
+lint run of ``up`` over its pending files, for the server's version."""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from .. import config as config_mod
+from .. import discovery
+from ..errors import ConfigError
+from ..events import WARNING, emit
+from ..model import Step
+from ..project import Project
+
+
+def lint(project_dir: str | Path | None = None, paths: list | None = None, fmt: str = "text",
+         target_version: int | None = None, env: str | None = None):
+    """Lint the project's migrations (or the given files and folders); returns (report, rendered text)."""
+    from ..lint.engine import LintReport  # noqa: PLC0415
+    from ..lint.engine import lint as run_lint  # noqa: PLC0415
+    from ..lint.output import render  # noqa: PLC0415
+
+    cfg = config_mod.load(project_dir)
+    sources: list[_LintSource] = []
+    if not paths:
+        discovery.require_folder(cfg.migrations_dir, cfg.root)
+    targets = [Path(p) for p in (paths or [])] or [cfg.migrations_dir]
+    for target in targets:
+        if target.is_dir():
+            if (target / discovery.ROLLBACK_DIR).is_dir() or any(target.glob("[0-9]*_*.sql")):
+                for m in discovery.discover(target, cfg.root, read=False):
+                    sources.append(_LintSource(m.relpath, m.abspath, m.rollback is not None))
+                    if m.rollback is not None:
+                        sources.append(_LintSource(m.rollback.relpath, str(m.rollback.path), is_rollback=True))
+            else:
+                sources.extend(_LintSource(_rel(path, cfg.root), str(path)) for path in sorted(target.rglob("*.sql")))
+        elif target.parent.name == discovery.ROLLBACK_DIR:
+            sources.append(_LintSource(_rel(target, cfg.root), str(target), is_rollback=True))
+        else:
+            named = discovery.is_migration_name(target.name)
+            has_rollback = (discovery.rollback_for(target) is not None) if named else None
+            sources.append(_LintSource(_rel(target, cfg.root), str(target), has_rollback))
+    # findings name files as seen from where pgshift runs (a repository's root, in CI), so that
+    # annotations and SARIF results point at files that exist there; outside it, from the project
+    here = Path.cwd().resolve()
+    if here != cfg.root:
+        sources = [replace(s, relpath=_rel(Path(s.path), here)) if _under(Path(s.path), here) else s
+                   for s in sources]
+    options = _lint_options(cfg, target_version, cfg.environments.get(env or config_mod.DEFAULT_ENV))
+    # Without a database, nothing says which files are still pending: a table created by an earlier
+    # file may have been applied long ago and hold millions of rows. So each file is its own run
+    # here (only tables created earlier in the same file are exempt); `up` lints its pending files
+    # as one run.
+    reports = _lint_each(sources, options) or [run_lint([], options)]
+    report = LintReport(
+        findings=[f for r in reports for f in r.findings],
+        unused_ignores=[f for r in reports for f in r.unused_ignores],
+        has_errors=any(r.has_errors for r in reports),
+        files=sum(r.files for r in reports), statements=sum(r.statements for r in reports),
+        target_version=reports[0].target_version)
+    return report, render(report, fmt)
+
+
+@dataclass(frozen=True)
+class _LintSource:
+    """A file to lint, not read yet (the workers read their own share)."""
+    relpath: str
+    path: str
+    has_rollback: bool | None = None
+    is_rollback: bool = False
+
+
+def _lint_options(cfg: config_mod.Config, target_version: int | None = None,
+                  env: config_mod.Environment | None = None, server_version: int | None = None):
+    """The project's lint settings. The PostgreSQL version linted for is the first given of:
+    --target-version, the environment's target_version, [lint] target_version,
+    [pgshift] target_version, the connected server's major version; else the newest."""
+    from ..lint.engine import LintOptions  # noqa: PLC0415
+    from ..lint.registry import get_rule  # noqa: PLC0415
+
+    for name in (*cfg.lint.disable, *cfg.lint.severity):
+        if get_rule(name) is None:
+            raise ConfigError(f"[lint] names an unknown rule {name!r}", location=config_mod.locate(cfg, name),
+                              hint="see `pgshift lint --list`")
+    version = (target_version or (env.target_version if env is not None else None) or cfg.lint.target_version
+               or cfg.target_version or server_version)
+    return LintOptions(target_version=version, disable=cfg.lint.disable, severity=cfg.lint.severity,
+                       ledger=cfg.ledger)
+
+
+def _lint_one_by_one(sources: list, options) -> list:
+    """Read and lint each file as its own run."""
+    from ..lint.engine import LintInput, lint_each  # noqa: PLC0415
+
+    inputs = [s if isinstance(s, LintInput) else
+              LintInput(s.relpath, discovery.read_text(s.path, s.relpath), has_rollback=s.has_rollback,
+                        is_rollback=s.is_rollback) for s in sources]
+    return lint_each(inputs, options)
+
+
+def _lint_each(sources: list, options) -> list:
+    """Lint each file as its own run; many files are spread over the machine's cores
+    (forked workers, which already have the parser and the rules loaded)."""
+    from .. import parallel  # noqa: PLC0415
+
+    workers = parallel.workers_available()
+    if len(sources) < 200 or workers < 2:
+        return _lint_one_by_one(sources, options)
+    from ..lint.registry import all_rules  # noqa: PLC0415
+    from ..statements import fast_trees  # noqa: PLC0415
+
+    all_rules()  # the rules and the fast parse trees are made once, before the fork
+    shares = parallel.split(sources, workers)
+    with fast_trees():
+        parts = parallel.map_shares(lambda share: _lint_one_by_one(share, options), shares)
+    return [r for part in parts for r in part]
+
+
+def _rel(path: Path, root: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(root))
+    except ValueError:
+        return str(path)
+
+
+def _under(path: Path, folder: Path) -> bool:
+    return path.resolve().is_relative_to(folder)
+
+
+def lint_explain(rule: str) -> str:
+    """One rule's documentation as text (problem, safe alternative, example)."""
+    from ..lint.engine import explain  # noqa: PLC0415
+
+    return explain(rule)
+
+
+def lint_rule(rule: str) -> dict:
+    """One rule's id, severity, versions, aliases, summary and documentation."""
+    from ..lint.registry import describe  # noqa: PLC0415
+
+    return describe(rule)
+
+
+def lint_rules() -> list[dict]:
+    """Every rule: id, severity, versions and summary."""
+    from ..lint.engine import list_rules  # noqa: PLC0415
+
+    return list_rules()
+
+
+
+def lint_pending(project: Project, steps: list[Step], server_version: int | None = None) -> tuple:
+    """Lint the files about to run, as one run, for the server's version unless one is configured."""
+    if not steps:
+        return ()
+    from ..lint.engine import LintInput, lint  # noqa: PLC0415
+
+    inputs = [LintInput(s.relpath, s.parsed.text, has_rollback=s.migration.rollback is not None, parsed=s.parsed)
+              for s in steps]
+    options = _lint_options(project.config, env=project.env, server_version=server_version)  # bad [lint]: exit 2
+    try:
+        report = lint(inputs, options)
+    except Exception as exc:  # noqa: BLE001 - a linter bug must not stop a migration; it is said, not hidden
+        emit(project.reporter, WARNING, f"lint could not run ({type(exc).__name__}: {exc}); "
+                                        "applying without its findings", level="warning")
+        return ()
+    return tuple(report.findings) + tuple(report.unused_ignores)
+
+
+def report_findings(reporter, findings, per_rule: int = 3) -> None:
+    """Lint findings before a run: errors and warnings (a few per rule, then a count), info with -v."""
+    shown: dict[str, int] = {}
+    for f in findings:
+        level = {"error": "warning", "warning": "warning"}.get(f.severity, "debug")
+        shown[f.rule] = shown.get(f.rule, 0) + 1
+        if shown[f.rule] <= per_rule or level == "debug":
+            emit(reporter, "finding", f"{f.location}  {f.severity}  {f.rule}  {f.message}", level=level,
+                 finding=f.to_dict())
+    for rule, count in shown.items():
+        if count > per_rule and any(f.rule == rule and f.severity != "info" for f in findings):
+            emit(reporter, "finding", f"... and {count - per_rule} more {rule} finding(s); `pgshift lint` lists them all",
+                 level="warning")

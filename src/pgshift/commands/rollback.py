@@ -1,0 +1,157 @@
+"""``rollback`` and ``down``: run versions' rollback files, newest first, each with its ledger event."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import InputError
+from ..events import INFO, PLAN, emit
+from ..model import APPLIED, CHANGED, Location, Plan, RunResult, Step
+from ..project import Project
+from ..safety import confirm as confirm_mod
+from ._common import Confirm, exec_options, files, maybe_run_lock, parse, run_plan
+
+
+@dataclass(frozen=True)
+class RollbackOptions:
+    """What ``rollback`` and ``down`` were asked (None: the environment's setting)."""
+    yes: bool = False
+    dry_run: bool = False
+    lock_timeout: float | None = None
+    statement_timeout: float | None = None
+    lock_wait: float = 60.0
+    no_backup: bool = False
+    monitor: bool = False
+
+
+@dataclass(frozen=True)
+class RollbackResult:
+    """The rollback steps, what ran (None for a dry run), later versions left applied, the gate's record."""
+    steps: tuple[Step, ...]
+    run: RunResult | None
+    later_applied: tuple[str, ...] = ()
+    safety: dict | None = None      # protected environments: preflight checks and the emergency backup
+
+    def to_dict(self) -> dict:
+        """``--json``: the plan, later versions left applied, the gate and the result."""
+        out = {"dry_run": self.run is None,
+               "plan": [{"version": s.version, "name": s.migration.name, "file": s.relpath, "mode": s.mode,
+                         "statements": len(s.parsed.statements)} for s in self.steps],
+               "later_applied": list(self.later_applied)}
+        if self.safety is not None:
+            out["safety"] = self.safety
+        if self.run is not None:
+            out["result"] = self.run.to_dict()
+        return out
+
+
+def rollback(project: Project, version: str, options: RollbackOptions = RollbackOptions(),
+             confirm: Confirm | None = None) -> RollbackResult:
+    """Run VERSION's rollback file and record a `rollback` event."""
+    return _roll_back(project, lambda applied: _one_version(version, applied), options, confirm)
+
+
+def down(project: Project, steps: int | None = None, to: str | None = None,
+         options: RollbackOptions = RollbackOptions(), confirm: Confirm | None = None) -> RollbackResult:
+    """Roll back the newest applied versions (`steps`), or every one newer than `to`; newest first."""
+    if (steps is None) == (to is None):
+        raise InputError("say how far to go down: --steps N or --to VERSION (one of them)")
+    if steps is not None and steps < 1:
+        raise InputError("--steps must be 1 or more")
+
+    def choose(applied: list[str]) -> list[str]:
+        newest_first = sorted(applied, reverse=True)
+        if steps is not None:
+            return newest_first[:steps]
+        if to not in applied:
+            raise InputError(f"--to {to}: that version is not applied",
+                             hint="`pgshift status` lists the applied versions")
+        return [v for v in newest_first if v > to]
+
+    return _roll_back(project, choose, options, confirm)
+
+
+def _one_version(version: str, applied: list[str]) -> list[str]:
+    return [version]
+
+
+def _roll_back(project: Project, choose, options: RollbackOptions, confirm: Confirm | None) -> RollbackResult:
+    from .. import ledger as ledger_mod  # noqa: PLC0415
+    from ..planning import version_states  # noqa: PLC0415
+
+    found = files(project)
+    by_version = {m.version: m for m in found}
+    with project.connected() as conn:
+        database = project.database_name(conn)
+        with maybe_run_lock(project, conn, options.lock_wait, options.dry_run):
+            events = ledger_mod.read(conn, project.ledger)
+            states = {s.version: s for s in version_states(found, events)}
+            applied = [v for v, s in states.items() if s.state in (APPLIED, CHANGED)]
+            versions = choose(applied)
+            problems = []
+            for v in versions:
+                state = states.get(v)
+                if state is None or v not in by_version:
+                    problems.append(f"{v}: no migration has this version")
+                elif state.state not in (APPLIED, CHANGED):
+                    problems.append(f"{v} ({state.name}): not applied (state: {state.state}), nothing to roll back")
+                elif by_version[v].rollback is None:
+                    problems.append(f"{v} ({state.name}): has no rollback file "
+                                    f"(expected migrations/rollbacks/{v}_rollback_{state.name}.sql)")
+            if problems:
+                raise InputError("cannot roll back:\n" + "\n".join(f"  {p}" for p in problems),
+                                 hint="`pgshift status` shows each version's state and whether it has a rollback")
+            if not versions:
+                emit(project.reporter, INFO, "nothing to roll back")
+                return RollbackResult((), None if options.dry_run else RunResult(()))
+            steps = []
+            for v in versions:
+                m = by_version[v]
+                parsed = parse(m, database, rollback=True)
+                steps.append(Step("rollback", m, parsed, parsed.mode))
+            _refuse_empty_rollbacks(steps)
+            chosen = set(versions)
+            later = tuple(v for v in sorted(applied) if v > min(versions) and v not in chosen)
+            lines = [f"  {s.version}  {s.migration.name}  [{s.relpath}: {s.mode}, {len(s.parsed.statements)} "
+                     f"statements]" for s in steps]
+            summary = f"{len(steps)} rollback(s) to run, newest first:\n" + "\n".join(lines)
+            if later:
+                summary += ("\nthese later versions stay applied and may depend on what is rolled back: "
+                            + ", ".join(later))
+            emit(project.reporter, PLAN, summary, steps=versions, dry_run=options.dry_run, later_applied=list(later))
+            if options.dry_run:
+                return RollbackResult(tuple(steps), None, later)
+            safety = None
+            if project.env.protected:
+                from ..safety import gate  # noqa: PLC0415
+
+                safety = gate.before_rollback(project, conn, steps, options,
+                                              can_confirm=options.yes or confirm is not None).to_dict()
+            what = "roll back " + ", ".join(versions) + (" (DATA MAY BE LOST)" if steps else "")
+            if later:
+                what += f"; later versions {', '.join(later)} stay applied"
+            confirm_mod.require(project, what, "ROLLBACK", options.yes, confirm)
+            ledger_mod.ensure(conn, project.ledger, project.reporter)
+            run = run_plan(project, conn, Plan(tuple(steps), ()),
+                           exec_options(project, options.lock_timeout, options.statement_timeout), safety,
+                           monitor=options.monitor)
+            return RollbackResult(tuple(steps), run, later, safety)
+
+
+def _refuse_empty_rollbacks(steps: list[Step]) -> None:
+    """A rollback file without a statement (the stub `pgshift new` writes, never filled in) would
+    be recorded as a rollback that undid nothing: refused, before anything runs."""
+    empty = [s for s in steps if not s.parsed.statements]
+    if not empty:
+        return
+    what = ("rollback file has no SQL statement, only comments or blank lines: rolling back "
+            f"{empty[0].version} ({empty[0].migration.name}) would undo nothing and record it as rolled back")
+    if len(empty) > 1:
+        what = (f"{len(empty)} rollback files have no SQL statement, only comments or blank lines: rolling back "
+                "would undo nothing and record the versions as rolled back:\n"
+                + "\n".join(f"  {Location(s.relpath, 1, 1)}: {s.version} ({s.migration.name})" for s in empty))
+    raise InputError(
+        what, location=Location(empty[0].relpath, 1, 1),
+        hint="write the statements that undo the migration in the rollback file; if the version cannot be rolled "
+             "back, delete its rollback file (pgshift then says it has none)",
+        details={"empty_rollbacks": [s.version for s in empty]})
+

@@ -1,0 +1,72 @@
+"""``status`` and ``verify``: every version's state, and whether applied files still match."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..model import (
+    APPLIED, CHANGED, FAILED, MISSING, OUT_OF_ORDER, PENDING, ROLLED_BACK, RUNNING, VersionState,
+)
+from ..project import Project
+from ._common import files
+
+
+@dataclass(frozen=True)
+class StatusResult:
+    """Every version's state (files and ledger together), where, and whether the ledger exists."""
+    states: tuple[VersionState, ...]
+    database: str
+    ledger: str
+    ledger_exists: bool
+
+    def to_dict(self) -> dict:
+        """``--json``: counts of every state (0 when absent) and each version."""
+        counts = dict.fromkeys((APPLIED, PENDING, FAILED, ROLLED_BACK, CHANGED, MISSING, OUT_OF_ORDER, RUNNING), 0)
+        for s in self.states:
+            counts[s.state] = counts.get(s.state, 0) + 1
+        return {"database": self.database, "ledger": self.ledger, "ledger_exists": self.ledger_exists,
+                "counts": counts, "versions": [s.to_dict() for s in self.states]}
+
+
+def status(project: Project, fresh: bool = False) -> StatusResult:
+    """Every version's state. The files are read here while a forked child connects and reads
+    the ledger: on a large project the two take about as long, and the child's first step,
+    importing psycopg, is a tenth of a second by itself. ``fresh`` reads every file again
+    instead of trusting the stat cache."""
+    from .. import parallel  # noqa: PLC0415
+    from ..planning import version_states  # noqa: PLC0415
+
+    def read_ledger():
+        from .. import ledger as ledger_mod  # noqa: PLC0415
+
+        with project.connected() as conn:
+            exists = ledger_mod.exists(conn, project.ledger)
+            return exists, (ledger_mod.read(conn, project.ledger) if exists else []), project.shown_database(conn)
+
+    found, (exists, events, shown) = parallel.together(lambda: files(project, cached=not fresh), read_ledger)
+    return StatusResult(tuple(version_states(found, events)), shown, project.config.ledger, exists)
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """Applied versions whose files changed, or are gone, since they were applied."""
+    checked: int
+    changed: tuple[VersionState, ...]
+    missing: tuple[VersionState, ...]
+
+    @property
+    def ok(self) -> bool:
+        """True when every applied file is there and unchanged."""
+        return not self.changed and not self.missing
+
+    def to_dict(self) -> dict:
+        """``--json``: ok, how many were checked, the changed and the missing."""
+        return {"ok": self.ok, "checked": self.checked,
+                "changed": [s.to_dict() for s in self.changed], "missing": [s.to_dict() for s in self.missing]}
+
+
+def verify(project: Project) -> VerifyResult:
+    """Compare every applied version's recorded checksum with its file, read afresh."""
+    result = status(project, fresh=True)
+    applied = [s for s in result.states if s.state in (APPLIED, CHANGED, MISSING)]
+    return VerifyResult(len(applied), tuple(s for s in applied if s.state == CHANGED),
+                        tuple(s for s in applied if s.state == MISSING))

@@ -1,0 +1,98 @@
+"""``test``: every migration applied to a throwaway database; with ``roundtrip``, each rollback proven."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..config import Environment
+from ..errors import InputError
+from ..model import APPLIED, CHANGED
+from ..project import Project
+from ..rehearsal.roundtrip import VersionCheck
+from ._common import files
+
+
+@dataclass(frozen=True)
+class TestResult:
+    """What ``test`` did: the throwaway database, how many versions it applied, each proof."""
+    __test__ = False   # not a pytest test class, even when imported into a test module
+
+    database: str
+    applied: int
+    checks: tuple[VersionCheck, ...]
+    kept: bool
+    restored_from: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when every proof passed (a version without a rollback counts as passed)."""
+        return all(c.status in ("passed", "no-rollback") for c in self.checks)
+
+    def to_dict(self) -> dict:
+        """``--json``: ok, the database, the count applied and each version's proof."""
+        return {"ok": self.ok, "database": self.database, "applied": self.applied, "kept": self.kept,
+                "restored_from": self.restored_from, "versions": [c.to_dict() for c in self.checks]}
+
+
+def test(project: Project, from_backup: str | Path | None = None, roundtrip: bool = False,
+         keep: bool = False) -> TestResult:
+    """Apply every migration to a throwaway database on the configured server; with
+    ``roundtrip`` prove each rollback: snapshot, up, snapshot, rollback (must equal the
+    first), up again (must equal the second). The database is always dropped (unless
+    ``keep``), after a failure or Ctrl-C too."""
+    from .. import db  # noqa: PLC0415
+    from ..rehearsal.throwaway import scratch_name, throwaway  # noqa: PLC0415
+
+    found = files(project)
+    server_url = project.url()
+    with db.connect(server_url) as admin:
+        configured = admin.info.dbname
+    name = scratch_name()
+    with throwaway(server_url, project.reporter, keep=keep, name=name) as url:
+        scratch = project.at(url, "pgshift test", env=Environment(name="test"), stands_for=configured)
+        checks: list[VersionCheck] = []
+        if from_backup is not None:
+            _restore_backup(Path(from_backup), url, project.reporter)
+        if not roundtrip:
+            result = _apply(scratch, None, True)
+            applied = len(result.run.steps) if result.run else 0
+        else:
+            applied, checks = _roundtrip(scratch, found, server_url)
+        return TestResult(name, applied, tuple(checks), keep, str(from_backup) if from_backup else None)
+
+
+
+def _apply(project: Project, target: str | None, parse_all: bool):
+    from .up import UpOptions, up  # noqa: PLC0415
+
+    return up(project, UpOptions(target=target, out_of_order=True, lock_wait=5, parse_all=parse_all))
+
+
+def _roll_back(project: Project, version: str) -> None:
+    from .rollback import RollbackOptions, rollback  # noqa: PLC0415
+
+    rollback(project, version, RollbackOptions(yes=True, lock_wait=5))
+
+
+def _roundtrip(scratch: Project, found: list, server_url: str) -> tuple[int, list[VersionCheck]]:
+    from .. import ledger as ledger_mod  # noqa: PLC0415
+    from ..rehearsal import roundtrip  # noqa: PLC0415
+    from .status import status  # noqa: PLC0415
+
+    with scratch.connected() as conn:  # the ledger exists before the first snapshot, so it is no difference
+        ledger_mod.ensure(conn, scratch.ledger, scratch.reporter)
+    pending_versions = {s.version for s in status(scratch).states if s.state not in (APPLIED, CHANGED) and s.file}
+    pending = [m for m in found if m.version in pending_versions]
+    return roundtrip.prove(scratch, pending, server_url, lambda p, v, first: _apply(p, v, first), _roll_back)
+
+
+test.__test__ = False  # pytest: `from pgshift.api import test` in a test module is not a test
+
+
+def _restore_backup(path: Path, url: str, reporter) -> None:
+    """A pg_dump (custom format or plain SQL) into the throwaway database."""
+    from ..safety.backup import restore_file  # noqa: PLC0415
+
+    if not path.is_file():
+        raise InputError(f"backup file {path} does not exist")
+    restore_file(path, url, reporter=reporter)

@@ -1,0 +1,184 @@
+"""``up`` and ``baseline``: apply the pending migrations; record versions as applied without running them."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from ..errors import InputError, SafetyRefusal
+from ..events import INFO, PLAN, WARNING, emit
+from ..model import APPLIED, CHANGED, Plan, RunResult
+from ..project import Project
+from ..safety import confirm as confirm_mod
+from ._common import Confirm, exec_options, files, maybe_run_lock, parse, run_lock, run_plan
+
+
+@dataclass(frozen=True)
+class UpOptions:
+    """What ``pgshift up`` was asked: the flags, with None meaning the environment's setting."""
+    target: str | None = None
+    dry_run: bool = False
+    out_of_order: bool = False
+    allow_changed: bool = False
+    lock_timeout: float | None = None    # None: the environment's
+    statement_timeout: float | None = None
+    lock_wait: float = 60.0
+    yes: bool = False
+    force: bool = False
+    no_backup: bool = False
+    monitor: bool = False
+    lock_retries: int | None = None
+    parse_all: bool = True               # also the pending files after --target (off: only those it applies)
+
+
+@dataclass(frozen=True)
+class UpResult:
+    """The plan, what ran (None for a dry run), lint findings, and the protected gate's record."""
+    plan: Plan
+    run: RunResult | None
+    findings: tuple = ()
+    database: str = ""
+    safety: dict | None = None      # protected environments: preflight checks and the backup
+    batches: dict = field(default_factory=dict)   # dry run: version -> batching.describe_batches lines
+
+    def to_dict(self) -> dict:
+        """``--json``: the plan's steps, warnings, findings, the gate and the result."""
+        steps = [{"version": s.version, "name": s.migration.name, "file": s.relpath, "mode": s.mode,
+                  "mode_reason": s.parsed.mode_reason, "statements": len(s.parsed.statements),
+                  "resume_from": s.resume_from, "batches": self.batches.get(s.version, [])}
+                 for s in self.plan.steps]
+        out = {"database": self.database, "dry_run": self.run is None, "plan": steps,
+               "warnings": list(self.plan.warnings), "findings": [f.to_dict() for f in self.findings]}
+        if self.safety is not None:
+            out["safety"] = self.safety
+        if self.run is not None:
+            out["result"] = self.run.to_dict()
+        return out
+
+
+def up(project: Project, options: UpOptions = UpOptions(), confirm: Confirm | None = None) -> UpResult:
+    """Apply the pending migrations in version order (up to ``options.target``).
+
+    Read-only until every pending file has been read, split and parsed, and lint has run: a
+    syntax error anywhere stops the run before anything changes. Protected environments pass
+    the gate (promotion path, preflight, backup, confirmation) before the ledger is touched."""
+    from .. import ledger as ledger_mod  # noqa: PLC0415
+    from ..planning import PlanOptions, build_plan, pending_versions, version_states  # noqa: PLC0415
+    from ..statements import fast_trees  # noqa: PLC0415
+    from .lint import lint_pending, report_findings  # noqa: PLC0415
+
+    found = files(project)
+    plan_options = PlanOptions(options.target, options.out_of_order, options.allow_changed)
+    with project.connected() as conn:
+        database = project.database_name(conn)
+        with maybe_run_lock(project, conn, options.lock_wait, options.dry_run):
+            events = ledger_mod.read(conn, project.ledger)
+            states = version_states(found, events)
+            chosen = pending_versions(states, plan_options)  # changed or out-of-order versions stop it here
+            # every pending file, those after --target too: a syntax error anywhere stops everything
+            to_parse = (pending_versions(states, replace(plan_options, target=None, out_of_order=True))
+                        if options.parse_all else chosen)
+            by_version = {m.version: m for m in found}
+            with fast_trees():
+                parsed = {s.version: parse(by_version[s.version], database) for s in to_parse}
+            plan = build_plan(found, states, chosen, parsed, plan_options)
+            findings = lint_pending(project, list(plan.steps), conn.info.server_version // 10000)
+            report_findings(project.reporter, findings)
+            errors = [f for f in findings if f.severity == "error"]
+            if errors and project.env.protected and not options.force and not options.dry_run:
+                raise SafetyRefusal(
+                    f"lint found {len(errors)} error(s) in the pending migrations of protected environment "
+                    f"{project.env.name!r}; first: {errors[0].location} {errors[0].rule}: {errors[0].message}",
+                    hint="fix them, silence a reviewed one with `-- pgshift:ignore RULE`, or pass --force")
+            for w in plan.warnings:
+                emit(project.reporter, WARNING, w, level="warning")
+            batches = {}
+            if options.dry_run:
+                from ..execution import batching  # noqa: PLC0415
+
+                batches = {s.version: batching.describe_batches(s.parsed, conn, [e.parsed for e in plan.steps[:i]])
+                           for i, s in enumerate(plan.steps)
+                           if any(st.directive("batch") for st in s.parsed.statements)}
+            emit(project.reporter, PLAN, plan_summary(plan, batches), steps=[s.version for s in plan.steps],
+                 dry_run=options.dry_run)
+            if options.dry_run or plan.empty:
+                return UpResult(plan, None if options.dry_run else RunResult(()), findings,
+                                project.shown_database(conn), batches=batches)
+            safety = None
+            if project.env.protected:  # checks and confirmation first: a refused run changes nothing
+                safety = _protected_gate(project, conn, plan, options, confirm)
+            ledger_mod.ensure(conn, project.ledger, project.reporter)
+            run = run_plan(project, conn, plan,
+                           exec_options(project, options.lock_timeout, options.statement_timeout, options.lock_retries),
+                           safety, monitor=options.monitor)
+            return UpResult(plan, run, findings, project.shown_database(conn), safety)
+
+
+def _protected_gate(project: Project, conn, plan: Plan, options: UpOptions, confirm: Confirm | None) -> dict:
+    """Protected environments: promotion path, preflight, backup, confirmation.
+
+    The gate refuses before the backup when confirmation is impossible (no --yes, no
+    confirm callback), so a refused run leaves no backup behind."""
+    from ..safety import gate  # noqa: PLC0415
+
+    if project.env.require_applied_in:
+        from ..safety.promotion import require_applied_in  # noqa: PLC0415
+
+        require_applied_in(project, plan)
+    result = gate.before_apply(project, conn, plan, options, can_confirm=options.yes or confirm is not None)
+    confirm_mod.require(project, f"apply {len(plan.steps)} migration(s) to {project.env.name}", project.env.name,
+                        options.yes, confirm)
+    return result.to_dict()
+
+
+def plan_summary(plan: Plan, batches: dict | None = None) -> str:
+    """The plan as the lines the PLAN event carries."""
+    if plan.empty:
+        return "nothing to apply: the database is up to date"
+    lines = [f"{len(plan.steps)} migration(s) to apply:"]
+    for s in plan.steps:
+        extra = f", resuming after statement {s.resume_from}" if s.resume_from else ""
+        lines.append(f"  {s.version}  {s.migration.name}  [{s.mode}: {s.parsed.mode_reason}; "
+                     f"{len(s.parsed.statements)} statements{extra}]")
+        for text in (batches or {}).get(s.version, ()):
+            lines.append("    " + text.replace("\n", "\n    "))
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class BaselineResult:
+    """The versions ``baseline`` recorded as applied."""
+    versions: tuple[str, ...]
+
+    def to_dict(self) -> dict:
+        """``--json``: the versions baselined."""
+        return {"baselined": list(self.versions)}
+
+
+def baseline(project: Project, version: str, lock_wait: float = 60.0) -> BaselineResult:
+    """Record every version up to *version* as applied without running it (an existing database)."""
+    from .. import db  # noqa: PLC0415
+    from .. import ledger as ledger_mod  # noqa: PLC0415
+    from ..planning import version_states  # noqa: PLC0415
+
+    found = files(project)
+    if not any(m.version == version for m in found):
+        raise InputError(f"baseline {version}: no migration has that version",
+                         hint="`pgshift status` lists the versions")
+    user, host = db.whoami()
+    with project.connected() as conn, run_lock(project, conn, lock_wait):
+        ledger_mod.ensure(conn, project.ledger, project.reporter)
+        states = {s.version: s for s in version_states(found, ledger_mod.read(conn, project.ledger))}
+        done = []
+        with conn.transaction():
+            for m in found:
+                if m.version > version:
+                    break
+                if states[m.version].state in (APPLIED, CHANGED):
+                    continue
+                ledger_mod.start_event(conn, project.ledger, version=m.version, name=m.name,
+                                       description=m.description, migration_type="baseline", checksum=m.checksum,
+                                       applied_by=user, client_host=host, tool_version=db.tool_version(),
+                                       status="completed")
+                done.append(m.version)
+            ledger_mod.close_baselines(conn, project.ledger)
+    emit(project.reporter, INFO, f"recorded {len(done)} version(s) as applied without running them")
+    return BaselineResult(tuple(done))

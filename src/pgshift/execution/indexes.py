@@ -1,0 +1,125 @@
+"""Concurrent index builds and drops: what a failed or interrupted one left, and what to do with it.
+
+A failed CREATE INDEX CONCURRENTLY leaves an INVALID index (``IF NOT EXISTS`` would then skip
+it on a retry): it is dropped before the build is tried again. An unnamed build's failed
+attempts are told from the table's other indexes by comparing the index oids before and
+after. A build (or drop) that the server finished after pgshift was killed is recognised on
+the rerun and skipped.
+"""
+from __future__ import annotations
+
+from .. import ledger as ledger_mod
+from ..events import WARNING, emit
+from ..model import TYPE_ROLLBACK, Statement, Step
+
+CIC = "CREATE INDEX CONCURRENTLY"
+DIC = "DROP INDEX CONCURRENTLY"
+
+
+def qualified(*parts: str | None) -> str:
+    """A name for to_regclass(): the parts quoted as identifiers, joined by dots."""
+    return ".".join('"' + part.replace('"', '""') + '"' for part in parts if part)
+
+
+def concurrent_build(stmt: Statement | None) -> tuple[str | None, str | None]:
+    """(index, table) of a CREATE INDEX CONCURRENTLY, quoted for to_regclass(); index None when the
+    statement names none; (None, None) for any other statement."""
+    if stmt is None or stmt.kind != "IndexStmt" or stmt.non_transactional != CIC or stmt.node.relation is None:
+        return None, None
+    schema = stmt.node.relation.schemaname
+    index = qualified(schema, stmt.node.idxname) if stmt.node.idxname else None
+    return index, qualified(schema, stmt.node.relation.relname)
+
+
+class ConcurrentIndexes:
+    """The concurrent-index bookkeeping of one run, on its connection."""
+
+    def __init__(self, conn, ledger: ledger_mod.Ledger, reporter=None):
+        self.conn = conn
+        self.ledger = ledger
+        self.reporter = reporter
+
+    def invalid_index(self, stmt: Statement) -> str | None:
+        """The index a concurrent build names, when it exists and is INVALID (a failed build leaves it so)."""
+        row = self.named_index(stmt)
+        return row[2] if row and not row[0] else None
+
+    def named_index(self, stmt: Statement):
+        """(valid, on the statement's table, name) of the index a concurrent build names; None when there
+        is none (or the statement is no named concurrent build)."""
+        index, table = concurrent_build(stmt)
+        if index is None:
+            return None
+        try:
+            return self.conn.execute(
+                "SELECT i.indisvalid, i.indrelid = to_regclass(%s), i.indexrelid::regclass::text FROM pg_index i "
+                "WHERE i.indexrelid = to_regclass(%s)", (table, index)).fetchone()
+        except Exception:  # noqa: BLE001 - the connection may be gone after a failure
+            return None
+
+    def index_oids(self, stmt: Statement) -> list[int] | None:
+        """The indexes on the table of an unnamed concurrent build, before an attempt: what the attempt
+        adds is told from them afterwards. None for any other statement."""
+        index, table = concurrent_build(stmt)
+        if table is None or index is not None:
+            return None
+        return [row[0] for row in self.conn.execute(
+            "SELECT indexrelid::int8 FROM pg_index WHERE indrelid = to_regclass(%s)", (table,))]
+
+    def new_invalid_indexes(self, stmt: Statement, before: list[int] | None) -> list[str]:
+        """The INVALID indexes a failed attempt of an unnamed concurrent build left on its table."""
+        if before is None:
+            return []
+        try:
+            return [row[0] for row in self.conn.execute(
+                "SELECT indexrelid::regclass::text FROM pg_index WHERE indrelid = to_regclass(%s) "
+                "AND NOT indisvalid AND indexrelid::int8 <> ALL (%s) ORDER BY indexrelid",
+                (concurrent_build(stmt)[1], before))]
+        except Exception:  # noqa: BLE001 - the connection may be gone after a failure
+            return []
+
+    def drop_leftovers(self, stmt: Statement, leftovers: list[str]) -> None:
+        """Drop the INVALID indexes earlier attempts left, each gone from *leftovers* once dropped."""
+        while leftovers:
+            name = leftovers[0]
+            emit(self.reporter, WARNING, f"{stmt.location}: index {name} is INVALID (left by a failed attempt of "
+                                         "this concurrent build); dropping it", level="warning")
+            self.conn.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
+            leftovers.pop(0)
+
+    def resumes_interrupted_run(self, step: Step, first: Statement) -> bool:
+        """Whether this run continues an interrupted run of the file at a concurrent index build or drop:
+        the latest event of the version is this action's, running (killed) or failed."""
+        if step.action == TYPE_ROLLBACK or first.non_transactional not in (CIC, DIC):
+            return False
+        row = self.conn.execute(
+            f"SELECT status, migration_type FROM {self.ledger.qualified} WHERE version = %s "
+            "ORDER BY id DESC LIMIT 1", (step.version,)).fetchone()
+        return bool(row) and row[0] in ("running", "failed") and row[1] == step.action
+
+    def done_by_interrupted_run(self, stmt: Statement) -> bool:
+        """Whether the interrupted run's last statement did its work after all (the server went on with
+        it after pgshift was killed): a named concurrent build whose index is there and VALID on its
+        table, or a concurrent drop whose index is gone. Said as a warning; the statement is skipped."""
+        if stmt.non_transactional == CIC:
+            row = self.named_index(stmt)
+            if not (row and row[0] and row[1]):
+                return False
+            what = f"index {row[2]} exists and is VALID: built by the interrupted run"
+        elif stmt.non_transactional == DIC and len(stmt.node.objects or ()) == 1:
+            parts = [part.sval for part in stmt.node.objects[0]]
+            if self.conn.execute("SELECT to_regclass(%s)", (qualified(*parts),)).fetchone()[0] is not None:
+                return False
+            what = f"index {'.'.join(parts)} no longer exists: dropped by the interrupted run"
+        else:
+            return False
+        emit(self.reporter, WARNING, f"{stmt.location}: {what}; statement {stmt.index + 1} skipped",
+             level="warning")
+        return True
+
+    def drop_invalid_index(self, stmt: Statement) -> None:
+        invalid = self.invalid_index(stmt)
+        if invalid:
+            emit(self.reporter, WARNING, f"{stmt.location}: index {invalid} is INVALID (left by a failed concurrent "
+                                         "build); dropping it before building it again", level="warning")
+            self.conn.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {invalid}")

@@ -1,0 +1,391 @@
+"""Run a Plan: transaction modes, ledger events, lock-timeout retries, resumption.
+
+Modes (decided by ``statements``):
+
+- ``transaction``: the file's statements and its ledger event in one
+  transaction; both land or neither.
+- ``no-transaction``: one statement per round trip in autocommit, a
+  ``running`` event before, progress after each statement, ``completed`` or
+  ``failed`` after; a rerun of the unchanged file resumes after the last
+  completed statement. An INVALID index left by a failed concurrent build is
+  dropped before the build is tried again.
+- ``own-transaction``: the file's BEGIN/COMMIT run as written; progress is
+  recorded inside the file's own transaction just before its COMMIT, so it is
+  exactly as durable as the work.
+- ``batched``: like no-transaction, with batched data changes (``batching``).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from .. import ledger as ledger_mod
+from .. import resume
+from ..errors import MigrationFailed
+from ..events import FILE_COMPLETED, FILE_STARTED, RESUME, STATEMENT, WARNING, emit
+from ..model import (
+    STATUS_COMPLETED, STATUS_ROLLED_BACK, TX_BATCHED, TX_FILE, TX_NONE, TX_OWN, TYPE_ROLLBACK, Plan,
+    RunResult, Statement, Step, StepResult, format_duration, parse_duration,
+)
+from .failure import error_text, migration_failed, summary
+from .indexes import ConcurrentIndexes
+from .retry import RetryPolicy
+
+
+@dataclass(frozen=True)
+class ExecOptions:
+    lock_timeout: float | None = None       # seconds; None or 0: no timeout
+    statement_timeout: float | None = None
+    lock_retries: int = 8                   # attempts in all, the first included
+    retry_base: float = 0.5
+    retry_max: float = 30.0
+    applied_by: str = "unknown"
+    client_host: str = "unknown"
+    tool_version: str = "pgshift"
+
+
+class Executor:
+    def __init__(self, conn, ledger: ledger_mod.Ledger, options: ExecOptions, reporter=None, sleep=time.sleep):
+        self.conn = conn
+        self.ledger = ledger
+        self.options = options
+        self.reporter = reporter
+        self.sleep = sleep
+        self._current_lock_timeout: float | None = None
+        self.verbose = getattr(reporter, "verbose", True)
+        self.indexes = ConcurrentIndexes(conn, ledger, reporter)
+        self._batch_context = None
+        self.retry = RetryPolicy(conn, options.lock_retries, options.retry_base, options.retry_max,
+                                 options.lock_timeout, reporter, sleep)
+
+    # -- public ---------------------------------------------------------------
+
+    def run(self, plan: Plan) -> RunResult:
+        results: list[StepResult] = []
+        self._apply_session_timeouts(self.options.lock_timeout)
+        last = len(plan.steps) - 1
+        for number, step in enumerate(plan.steps):
+            try:
+                results.append(self.run_step(step, durable=number == last))
+            except MigrationFailed as exc:
+                exc.details.setdefault("results", [r.to_dict() for r in results])
+                raise
+        return RunResult(tuple(results), warnings=plan.warnings)
+
+    def run_step(self, step: Step, durable: bool = True) -> StepResult:
+        p = step.parsed
+        directive = p.file_directive("lock-timeout")
+        lock_timeout = parse_duration(directive.args["value"]) if directive else self.options.lock_timeout
+        self._apply_session_timeouts(lock_timeout, p.file_directive("statement-timeout"))
+        emit(self.reporter, FILE_STARTED, f"{step.action} {p.relpath} ({step.mode}, {len(p.statements)} statements)",
+             version=step.version, file=p.relpath, mode=step.mode, statements=len(p.statements), action=step.action)
+        for meta in p.meta_commands:
+            emit(self.reporter, WARNING, f"{meta.location}: skipped psql meta-command `{meta.text}` "
+                                         "(pgshift is already connected to that database)", level="warning")
+        started = time.monotonic()
+        if step.mode == TX_FILE:
+            outcome = self._run_transactional(step, durable)
+        elif step.mode in (TX_NONE, TX_OWN, TX_BATCHED):
+            outcome = self._run_stepwise(step)
+        else:  # pragma: no cover - modes are closed
+            raise ValueError(step.mode)
+        ms = int((time.monotonic() - started) * 1000)
+        if any(s.kind == "VariableSetStmt" and not getattr(s.node, "is_local", False) for s in p.statements):
+            self._reset_session()
+        emit(self.reporter, FILE_COMPLETED, f"{step.action} {p.relpath} done in {format_duration(ms / 1000)}",
+             version=step.version, file=p.relpath, execution_ms=ms, retries=outcome.retries)
+        return StepResult(step.version, step.migration.name, step.action, step.mode, "completed", ms,
+                          len(p.statements), step.resume_from, outcome.retries, outcome.rows)
+
+    # -- settings ---------------------------------------------------------------
+
+    def _reset_session(self) -> None:
+        """A file's own `SET search_path = ...` must not leak into the files after it: each file
+        starts from the session's defaults, as it would in a psql session of its own."""
+        from ..db import session_settings  # noqa: PLC0415
+
+        self.conn.execute("RESET ALL")
+        session_settings(self.conn)
+        self._current_lock_timeout = None
+
+    def _apply_session_timeouts(self, lock_timeout, statement_directive=None) -> None:
+        statement_timeout = (parse_duration(statement_directive.args["value"]) if statement_directive
+                             else self.options.statement_timeout)
+        key = (lock_timeout, statement_timeout)
+        if key == self._current_lock_timeout:
+            return
+        self.conn.execute(f"SET lock_timeout = '{int((lock_timeout or 0) * 1000)}ms'")
+        self.conn.execute(f"SET statement_timeout = '{int((statement_timeout or 0) * 1000)}ms'")
+        self._current_lock_timeout = key
+
+    # -- the transactional mode -------------------------------------------------------
+
+    def _run_transactional(self, step: Step, durable: bool = True) -> "_Outcome":
+        """The file's statements and its ledger event in one transaction, sent as one pipeline
+        (BEGIN, each statement, the event, COMMIT; one flush, one sync): the server works while
+        the client prepares, and no statement waits for a round trip. An error still names its
+        statement: the statements before it have results, it has none.
+
+        With ``durable`` False the commit does not wait for the WAL flush (synchronous_commit
+        off): a server crash can then lose the newest such migrations *together with* their
+        ledger events, never one without the other; the run's last commit flushes everything."""
+        import datetime as dt  # noqa: PLC0415
+
+        import psycopg  # noqa: PLC0415
+
+        attempt = 0
+        started_at = dt.datetime.now(dt.timezone.utc)
+        statements = step.parsed.statements[step.resume_from:]
+        self._announce_resume(step)
+        while True:
+            attempt += 1
+            cursors: list = []
+            early: psycopg.Error | None = None
+            try:
+                with self.conn.pipeline():
+                    try:
+                        self.conn.execute("BEGIN")
+                        if not durable:
+                            self.conn.execute("SET LOCAL synchronous_commit = off")
+                        for stmt in statements:
+                            if self.verbose:
+                                emit(self.reporter, STATEMENT, f"{stmt.location}: {summary(stmt)}", level="debug",
+                                     index=stmt.index, file=step.parsed.relpath)
+                            cursors.append(self.conn.execute(stmt.sql, prepare=False))
+                        self.conn.execute(self._final_event_sql(step, _done(step), None, None, retries=attempt - 1,
+                                                                statements_done=len(step.parsed.statements)),
+                                          prepare=False)
+                        self.conn.execute("COMMIT")
+                    except psycopg.Error as exc:
+                        # an error that arrives while statements are still being sent: kept, so that the
+                        # pipeline is left normally and psycopg logs no "error ignored terminating" line
+                        early = exc
+                if early is not None:
+                    raise early
+                return _Outcome(attempt - 1, sum(max(c.rowcount, 0) for c in cursors))
+            except psycopg.Error as exc:
+                error = early or exc  # leaving an aborted pipeline fails again, with "pipeline aborted"
+                # the first statement without a result is the one that failed (None: the event or COMMIT)
+                current = next((stmt for stmt, cur in zip(statements, cursors) if cur.pgresult is None), None)
+                if len(cursors) < len(statements) and current is None:
+                    current = statements[len(cursors)]
+                if self._in_transaction():
+                    self.conn.execute("ROLLBACK")
+                if current is not None and self.retry.should_retry(error, attempt, step.version, current):
+                    continue
+                self._fail(step, error, current, started_at, attempt - 1, statements_done=step.resume_from)
+
+    def _final_event_sql(self, step: Step, status: str, started_at, ms: int | None, *, retries: int,
+                         statements_done: int, error: str | None = None, details: dict | None = None) -> str:
+        """The INSERT of a closed event, to send with the file's statements. ``started_at`` None:
+        the transaction's start (now()); ``ms`` None: measured by the server at the INSERT."""
+        m = step.migration
+        info = dict(details or {})
+        if retries:
+            info["lock_retries"] = retries
+        return ledger_mod.closed_event_sql(
+            self.conn, self.ledger, version=m.version, name=m.name, description=m.description, status=status,
+            migration_type=step.action, started_at=started_at, checksum=self._checksum(step), execution_ms=ms,
+            applied_by=self.options.applied_by, client_host=self.options.client_host,
+            tool_version=self.options.tool_version, error=error, statements_done=statements_done,
+            details=info or None)
+
+    def _insert_final(self, step: Step, status: str, started_at, ms: int, *, retries: int, statements_done: int,
+                      error: str | None = None, details: dict | None = None) -> None:
+        self.conn.execute(self._final_event_sql(step, status, started_at, ms, retries=retries,
+                                                statements_done=statements_done, error=error, details=details))
+
+    @staticmethod
+    def _checksum(step: Step) -> str:
+        """A rollback event records the migration's checksum too: it is the version's file."""
+        return step.migration.checksum
+
+    # -- statement by statement --------------------------------------------------------
+
+    def _run_stepwise(self, step: Step) -> "_Outcome":
+        import psycopg  # noqa: PLC0415
+
+        from . import batching  # noqa: PLC0415
+
+        stmts = step.parsed.statements
+        start = step.resume_from
+        details = dict(step.resume_details or {})
+        # what the statements done are, recorded with every progress: a rerun after an edit checks them
+        digests = resume.statement_digests(stmts)
+        details[resume.FINGERPRINT] = resume.progress_fingerprint(digests, start)
+        self._announce_resume(step)
+        # a batched statement that cannot be batched is refused before anything of the file runs
+        batching.precheck(self.conn, step.parsed, start)
+        # the statement an interrupted run stopped at may have done its work all the same (a concurrent
+        # index build the server finished after pgshift was killed): asked before this run's event exists
+        resumed = start < len(stmts) and self.indexes.resumes_interrupted_run(step, stmts[start])
+        event_id = ledger_mod.start_event(
+            self.conn, self.ledger, version=step.version, name=step.migration.name,
+            description=step.migration.description, migration_type=step.action, checksum=self._checksum(step),
+            applied_by=self.options.applied_by, client_host=self.options.client_host,
+            tool_version=self.options.tool_version, statements_done=start, details=details or None)
+        retries = 0
+        rows = 0
+        safe_point = start        # the statement to go back to after a lock timeout
+        index = start
+        current: Statement | None = None
+        begun = time.monotonic()
+        attempt = 1
+        leftovers: list[str] = []  # INVALID indexes the failed attempts of an unnamed concurrent build left
+        try:
+            while index < len(stmts):
+                stmt = current = stmts[index]
+                in_tx = self._in_transaction()
+                if not in_tx:
+                    safe_point = index
+                emit(self.reporter, STATEMENT, f"{stmt.location}: {summary(stmt)}", level="debug",
+                     index=index, file=step.parsed.relpath)
+                before = None
+                try:
+                    if stmt.directive("batch"):
+                        rows += batching.run_batched(self.batch_context(), step, stmt, event_id, details)
+                    elif index == start and resumed and self.indexes.done_by_interrupted_run(stmt):
+                        pass
+                    else:
+                        # what earlier attempts left is dropped before the build: a drop that times
+                        # out is a failed attempt like any other, retried after the backoff
+                        self.indexes.drop_invalid_index(stmt)
+                        self.indexes.drop_leftovers(stmt, leftovers)
+                        before = self.indexes.index_oids(stmt)
+                        if in_tx and stmt.tx_control == "commit":
+                            # progress inside the file's own transaction: durable exactly when its work is
+                            ledger_mod.record_progress(
+                                self.conn, self.ledger, event_id, statements_done=index + 1,
+                                details={**details, resume.FINGERPRINT: resume.progress_fingerprint(
+                                    digests, index + 1)})
+                        cur = self.conn.execute(stmt.sql, prepare=False)
+                        rows += max(cur.rowcount, 0)
+                except psycopg.Error as exc:
+                    if self._in_transaction():
+                        self.conn.execute("ROLLBACK")
+                    leftovers.extend(self.indexes.new_invalid_indexes(stmt, before))
+                    # a batched statement retries each batch itself; when that gives up, so does the file
+                    if not stmt.directive("batch") and self.retry.should_retry(exc, attempt, step.version, stmt):
+                        attempt += 1
+                        retries += 1
+                        index = safe_point
+                        continue
+                    raise
+                attempt = 1
+                index += 1
+                if not self._in_transaction():
+                    details[resume.FINGERPRINT] = resume.progress_fingerprint(digests, index)
+                    ledger_mod.record_progress(self.conn, self.ledger, event_id, statements_done=index,
+                                               details={**details, "lock_retries": retries} if retries else details)
+            if self._in_transaction():
+                # the file left a transaction open: that is a bug in the file; do not commit it for them
+                self.conn.execute("ROLLBACK")
+                raise _FileLeftTransactionOpen()
+            current = None
+            ms = int((time.monotonic() - begun) * 1000)
+            ledger_mod.finish_event(self.conn, self.ledger, event_id, status=_done(step), execution_ms=ms,
+                                    statements_done=len(stmts),
+                                    details={**details, **({"lock_retries": retries} if retries else {})} or None,
+                                    version=step.version)
+            return _Outcome(retries, rows)
+        except _FileLeftTransactionOpen:
+            last = stmts[-1]
+            err = MigrationFailed(
+                f"{step.parsed.relpath} ends inside a transaction it opened (BEGIN without COMMIT); "
+                "its last transaction was rolled back",
+                location=last.location, hint="add COMMIT at the end of the file")
+            self._close_failed(event_id, step, begun, str(err.message), safe_point)
+            raise err from None
+        except psycopg.Error as exc:
+            done = safe_point if current is not None else index
+            self._close_failed(event_id, step, begun, error_text(exc), done)
+            error = self._migration_failed(step, exc, current, retries, applied=done)
+            invalid = self.indexes.invalid_index(current) if current is not None else None
+            notes = []
+            if invalid:
+                error.details["invalid_index"] = invalid
+                notes.append(f"index {invalid} is left INVALID by the failed concurrent build: the next `pgshift up` "
+                             f"drops it before building it again (to drop it now: DROP INDEX CONCURRENTLY {invalid};)")
+            if leftovers:
+                # an unnamed build's leftovers: no rerun could tell them from the user's own indexes
+                try:
+                    self.indexes.drop_leftovers(current, leftovers)
+                except psycopg.Error:
+                    pass
+            if leftovers:
+                error.details["invalid_indexes"] = list(leftovers)
+                notes.append("the failed concurrent builds left INVALID index(es) that could not be dropped: "
+                             + " ".join(f"DROP INDEX CONCURRENTLY {name};" for name in leftovers))
+            if notes:
+                error.hint = "\n".join([error.hint, *notes] if error.hint else notes)
+            raise error from None
+
+    def _announce_resume(self, step: Step) -> None:
+        stmts, start = step.parsed.statements, step.resume_from
+        if not start:
+            return
+        at = stmts[start].location if start < len(stmts) else None
+        emit(self.reporter, RESUME, f"resuming {step.parsed.relpath} after statement {start} of {len(stmts)}"
+             + (f" (next: line {at.line})" if at else "") + ", which an earlier run completed",
+             version=step.version, statements_done=start)
+
+    def _close_failed(self, event_id, step, begun, error, done) -> None:
+        try:
+            if self._in_transaction():
+                self.conn.execute("ROLLBACK")
+            ms = int((time.monotonic() - begun) * 1000)
+            ledger_mod.finish_event(self.conn, self.ledger, event_id, status="failed", execution_ms=ms,
+                                    error=error, statements_done=done, version=step.version)
+        except Exception:  # noqa: BLE001 - the connection may be gone; the running event says enough
+            pass
+
+    def _in_transaction(self) -> bool:
+        from psycopg.pq import TransactionStatus  # noqa: PLC0415
+
+        return self.conn.info.transaction_status in (TransactionStatus.INTRANS, TransactionStatus.INERROR)
+
+    # -- failures and retries -----------------------------------------------------------
+
+    def _fail(self, step: Step, exc, stmt: Statement | None, started_at, retries: int, statements_done: int):
+        error = self._migration_failed(step, exc, stmt, retries, applied=statements_done)
+        details = {"statement": stmt.index + 1, "line": stmt.location.line} if stmt else {}
+        if statements_done:  # an earlier run's statements stay applied: keep what they were
+            details[resume.FINGERPRINT] = resume.progress_fingerprint(
+                resume.statement_digests(step.parsed.statements), statements_done)
+        previous = (step.resume_details or {}).get("previous_run")
+        if previous:  # --allow-changed ran a changed file again from the start: what its earlier run did
+            details["previous_run"] = previous
+        try:
+            self._insert_final(step, "failed", started_at, 0, retries=retries, statements_done=statements_done,
+                               error=error_text(exc), details=details or None)
+        except Exception:  # noqa: BLE001 - the connection may be gone
+            pass
+        raise error from None
+
+    def batch_context(self):
+        """What batched statements run with: this run's connection, ledger, reporter and retry policy."""
+        from .batching import BatchContext  # noqa: PLC0415
+
+        if self._batch_context is None:
+            self._batch_context = BatchContext(self.conn, self.ledger, self.reporter, self.retry, self.sleep)
+        return self._batch_context
+
+    def _migration_failed(self, step: Step, exc, stmt: Statement | None, retries: int,
+                          applied: int = 0) -> MigrationFailed:
+        return migration_failed(step, exc, stmt, retries, applied, ledger=self.ledger, reporter=self.reporter)
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    retries: int
+    rows: int | None
+
+
+class _FileLeftTransactionOpen(Exception):
+    pass
+
+
+def _done(step: Step) -> str:
+    """The status a successful event closes with: ``completed``; for a rollback ``rolled_back``
+    (PRODUCT.md section 3; what the guide's own queries look for)."""
+    return STATUS_ROLLED_BACK if step.action == TYPE_ROLLBACK else STATUS_COMPLETED

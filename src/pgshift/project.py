@@ -1,0 +1,165 @@
+"""A project: its configuration, the chosen environment, the resolved connection and the reporter.
+
+The database URL is resolved here and only here, once per project, in the order the
+contract gives: ``--database-url``, ``PGSHIFT_DATABASE_URL``, ``DATABASE_URL``, the
+environment's ``url``, libpq's own ``PG*`` variables, and last the embedded server (never
+for a protected environment). :class:`Connection` keeps where the URL came from
+(``source``), so messages and run headers can say it.
+
+Every verb takes a :class:`Project` (``open_project``); ``safety``, ``execution`` and the
+commands read its fields, typed, instead of an untyped object.
+"""
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterator
+
+from . import config as config_mod
+from .config import Config, Environment, mask_dsn
+from .errors import ConfigError
+from .events import INFO, Reporter, emit
+
+if TYPE_CHECKING:
+    from .ledger import Ledger
+
+LIBPQ_VARS = ("PGHOST", "PGHOSTADDR", "PGPORT", "PGDATABASE", "PGUSER", "PGPASSWORD", "PGSERVICE", "PGPASSFILE")
+URL_VARS = ("PGSHIFT_DATABASE_URL", "DATABASE_URL")
+
+# where a URL came from (Connection.source); the environment's own url reads "[env.NAME] url"
+FROM_FLAG = "--database-url"
+FROM_LIBPQ = "libpq environment variables"
+FROM_EMBEDDED = "embedded"
+
+
+@dataclass(frozen=True)
+class Connection:
+    """Where a project connects, and where that choice came from."""
+    url: str | None          # None: the embedded server; "": libpq's PG* variables alone
+    source: str              # FROM_FLAG, a URL_VARS name, "[env.NAME] url", FROM_LIBPQ, FROM_EMBEDDED
+    embedded: bool = False
+
+    @property
+    def masked(self) -> str:
+        """The URL without its password, for messages."""
+        return mask_dsn(self.url) if self.url is not None else "the embedded PostgreSQL"
+
+
+def resolve_connection(config: Config, env: Environment, database_url: str | None = None,
+                       environ: dict | None = None) -> Connection:
+    """The connection *env* uses, by the contract's precedence (see the module docstring)."""
+    environ = os.environ if environ is None else environ
+    if database_url:
+        return Connection(database_url, FROM_FLAG)
+    for var in URL_VARS:
+        if environ.get(var):
+            return Connection(environ[var], var)
+    if env.url:
+        url = config_mod.expand(env.url, environ=environ, where=f"[env.{env.name}] url", source=config.source)
+        return Connection(url, f"[env.{env.name}] url")
+    if any(environ.get(v) for v in LIBPQ_VARS):
+        return Connection("", FROM_LIBPQ)
+    if env.protected:
+        raise ConfigError(
+            f"environment {env.name!r} is protected and has no database configured; "
+            "pgshift never uses its embedded PostgreSQL for a protected environment",
+            hint=f"set url in [env.{env.name}], or pass --database-url",
+        )
+    return Connection(None, FROM_EMBEDDED, embedded=True)
+
+
+@dataclass
+class Project:
+    """A project opened for one run: configuration, environment, connection, reporter."""
+    config: Config
+    env: Environment
+    connection: Connection
+    reporter: Reporter | None = None
+    stands_for: str | None = None   # a throwaway copy: the name of the database it copies
+    _url: str | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def ledger(self) -> Ledger:
+        """The ledger table this project records its events in."""
+        from .ledger import Ledger  # noqa: PLC0415
+
+        return Ledger(self.config.ledger_schema, self.config.ledger_table)
+
+    @property
+    def backup_dir(self) -> Path:
+        """The environment's backup folder, relative to the project root unless absolute."""
+        folder = Path(self.env.backup_dir)
+        return folder if folder.is_absolute() else Path(self.config.root) / folder
+
+    def url(self) -> str:
+        """The URL to connect to, starting the embedded server when that is the choice (once)."""
+        if self._url is None:
+            if self.connection.embedded:
+                from . import embedded  # noqa: PLC0415
+
+                pgdata = embedded.pgdata_for(self.config.root)
+                emit(self.reporter, INFO, f"using the embedded PostgreSQL in {pgdata}", level="debug")
+                self._url = embedded.start(pgdata, self.env.database)
+            else:
+                self._url = self.connection.url or ""
+        return self._url
+
+    @contextmanager
+    def connected(self) -> Iterator:
+        """A connection with pgshift's session settings; server notices go to the reporter."""
+        from . import db  # noqa: PLC0415
+
+        conn = db.connect(self.url())
+        conn.add_notice_handler(lambda diag: emit(self.reporter, INFO, f"server notice: {diag.message_primary}"))
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+    def database_name(self, conn) -> str:
+        """The database a file's ``\\c`` may name: the one connected to, or the one this copy stands for."""
+        return self.stands_for or conn.info.dbname
+
+    def shown_database(self, conn) -> str:
+        """The database a result names: the masked URL; with libpq's variables alone (no url),
+        where libpq connected (host, port, user, database; never a password)."""
+        if self.connection.url or self.connection.embedded:
+            return self.connection.masked
+        from . import db  # noqa: PLC0415
+
+        return db.libpq_target(conn)
+
+    def at(self, url: str, source: str, *, env: Environment | None = None, stands_for: str | None = None) -> Project:
+        """The same project pointed at another database (a throwaway copy, a probe)."""
+        return replace(self, connection=Connection(url, source), env=env or self.env, _url=None,
+                       stands_for=stands_for if stands_for is not None else self.stands_for)
+
+
+def open_project(project: str | Path | None = None, env: str | None = None, database_url: str | None = None,
+                 reporter: Reporter | None = None, environ: dict | None = None) -> Project:
+    """Load pgshift.toml (or ``[tool.pgshift]``) from *project*, choose the environment
+    (default ``dev``) and resolve its connection. Raises ConfigError (exit 2) on bad settings."""
+    cfg = config_mod.load(project)
+    environment = cfg.environment(env or config_mod.DEFAULT_ENV)
+    return Project(cfg, environment, resolve_connection(cfg, environment, database_url, environ), reporter)
+
+
+def environment_project(project: Project, name: str) -> Project:
+    """The environment *name* of the same project, reached through its own configured url.
+
+    The flag, ``PGSHIFT_DATABASE_URL``, ``DATABASE_URL`` and libpq's variables name the
+    environment being deployed; read here, they would make pgshift ask that database itself."""
+    env = project.config.environment(name)
+    if not env.url:
+        raise ConfigError(f"[env.{project.env.name}] require_applied_in names {name!r}, which has no url of its own: "
+                          f"pgshift cannot read {name}'s ledger to check what it has applied",
+                          hint=f"set url in [env.{name}]: require_applied_in reads {name}'s ledger through it")
+    environ = {k: v for k, v in os.environ.items() if k not in URL_VARS}
+    try:
+        connection = resolve_connection(project.config, env, None, environ)
+    except ConfigError as exc:
+        exc.hint = f"export it: require_applied_in = {name!r} reads {name}'s ledger through [env.{name}] url"
+        raise
+    return Project(project.config, env, connection, project.reporter)
