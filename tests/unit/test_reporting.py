@@ -4,7 +4,8 @@ import io
 from rich.console import Console
 
 from pgshift.events import Event
-from pgshift.reporting import PlainReporter, RichReporter, render_status
+from pgshift.cli.render import render_status
+from pgshift.cli.reporters import PlainReporter, RichReporter
 
 RUN = [
     Event("plan", "2 migration(s) to apply", data={"steps": ["1", "2"], "dry_run": False}),
@@ -65,7 +66,7 @@ def test_no_color_on_a_terminal_keeps_the_live_display_without_colours(monkeypat
     import re
     import sys
 
-    from pgshift.reporting import make_reporter
+    from pgshift.cli.reporters import make_reporter
 
     class Terminal(io.StringIO):
         def isatty(self):

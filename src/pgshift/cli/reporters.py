@@ -1,15 +1,14 @@
-"""Reporter implementations and renderers: rich on a terminal, plain lines in CI.
-
-Events go to stderr; with ``--json`` the result document alone goes to stdout.
+"""Reporters: how the events of a run reach a person. Rich on a terminal (coloured lines
+and a live progress display), plain timestamped lines in CI and pipes. Events go to
+stderr; with ``--json`` the result document alone goes to stdout.
 """
 from __future__ import annotations
 
-import json
 import sys
 import time
 from contextlib import contextmanager
 
-from .events import Event
+from ..events import Event
 
 _STYLES = {"error": "bold red", "warning": "yellow", "info": "", "debug": "dim"}
 _ICONS = {"file_started": "→", "file_completed": "✓", "file_failed": "✗", "retry": "↻", "lock_wait": "…",
@@ -150,72 +149,3 @@ def make_reporter(*, verbose: bool, quiet: bool, color: bool):
 
         return RichReporter(Console(stderr=True, no_color=not color), verbose, quiet)
     return PlainReporter(sys.stderr, verbose, quiet or False)
-
-
-def dump_json(data) -> str:
-    return json.dumps(data, indent=2, default=str, ensure_ascii=False)
-
-
-# --- renderers for results ---------------------------------------------------------
-
-_ERROR_WIDTH = 70  # characters of a failed version's error shown in the status table
-
-
-def render_status(result, color: bool) -> str:
-    headers = ("version", "name", "state", "applied at", "took", "rollback")
-    rows = []
-    for s in result.states:
-        state = s.state
-        if s.error and s.state in ("applied", "changed"):  # a rollback that failed or did not complete
-            state = f"{s.state} ({s.error})"
-        elif s.error and s.state in ("failed", "running"):  # the error's first line, kept short
-            first = s.error.strip().splitlines()[0] if s.error.strip() else ""
-            state = f"{s.state} ({first[:_ERROR_WIDTH - 1] + '…' if len(first) > _ERROR_WIDTH else first})"
-        rows.append((s.version, s.name or "", state,
-                     s.applied_at.strftime("%Y-%m-%d %H:%M:%S") if s.applied_at else "",
-                     f"{s.execution_ms} ms" if s.execution_ms is not None and s.applied_at else "",
-                     "yes" if s.has_rollback else "no"))
-    counts: dict[str, int] = {}
-    for s in result.states:
-        counts[s.state] = counts.get(s.state, 0) + 1
-    summary = ", ".join(f"{n} {state}" for state, n in sorted(counts.items())) or "no migrations"
-    footer = f"{result.database} · ledger {result.ledger} · {summary}"
-    if color and sys.stdout.isatty():
-        return _rich_table(headers, rows, footer)
-    return _plain_table(headers, rows) + "\n" + footer
-
-
-_STATE_STYLE = {"applied": "green", "pending": "cyan", "failed": "bold red", "changed": "bold yellow",
-                "missing": "red", "out_of_order": "yellow", "rolled_back": "magenta", "running": "yellow"}
-
-
-def _rich_table(headers, rows, footer) -> str:
-    from rich.console import Console  # noqa: PLC0415
-    from rich.markup import escape  # noqa: PLC0415
-    from rich.table import Table  # noqa: PLC0415
-
-    table = Table(*headers, caption=footer, show_lines=False)
-    for row in rows:
-        table.add_row(*[f"[{_STATE_STYLE[c.split()[0]]}]{escape(c)}[/]" if i == 2 and c and c.split()[0] in _STATE_STYLE
-                        else escape(c) for i, c in enumerate(row)])
-    console = Console()
-    with console.capture() as cap:
-        console.print(table)
-    return cap.get().rstrip("\n")
-
-
-def _plain_table(headers, rows) -> str:
-    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
-    lines = ["  ".join(h.ljust(widths[i]) for i, h in enumerate(headers)).rstrip()]
-    for r in rows:
-        lines.append("  ".join(c.ljust(widths[i]) for i, c in enumerate(r)).rstrip())
-    return "\n".join(lines)
-
-
-def render_error(err, color: bool) -> str:
-    lines = [f"error: {err}"]
-    if err.context:
-        lines.append(err.context)
-    if err.hint:
-        lines.extend(f"hint: {h}" if i == 0 else f"      {h}" for i, h in enumerate(err.hint.split("\n")))
-    return "\n".join(lines)

@@ -1,0 +1,120 @@
+"""The command line: parse -> api -> render -> exit code. The only place that prints or exits.
+
+At start-up only click and this package's root load: each command lives in a module of
+its own (``COMMANDS`` below), imported when that command runs, and ``pgshift --help``
+lists them from the table without importing one. psycopg, pglast and rich load inside
+the commands that use them.
+
+The global options are parsed into one :class:`~pgshift.cli.options.GlobalOptions` on
+the click context. A command returns an :class:`~pgshift.errors.ExitCode` (None for
+OK); an error carries its own; :func:`main` turns either into the process's exit code.
+"""
+from __future__ import annotations
+
+import sys
+from importlib import import_module
+
+import click
+
+from .._version import __version__
+from ..errors import ExitCode, PgshiftError
+from .options import GlobalOptions, Group
+
+# command -> (its module in pgshift.cli, the line `pgshift --help` shows: its help's first paragraph)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "backup": ("safety", "pg_dump in custom format (mode 0600, with a SHA-256 beside it)."),
+    "baseline": ("up", "Record every version up to VERSION as applied without running it."),
+    "check": ("safety", "The preflight safety checks, alone (exit 3 when one fails)."),
+    "db": ("db", "The embedded PostgreSQL (in .pgshift/pgdata under the project)."),
+    "diagnose": ("diagnose", "The guide's diagnostics: ledger with durations, waiting locks, who blocks whom, "
+                             "table statistics."),
+    "down": ("rollback", "Roll back, newest first, stopping at the first failure."),
+    "init": ("scaffold", "Create pgshift.toml, migrations/ and migrations/rollbacks/."),
+    "lint": ("lint", "Static checks: what blocks or breaks production, with the line and the safe alternative."),
+    "new": ("scaffold", "Create a timestamped migration (and its rollback stub)."),
+    "restore": ("safety", "Restore a backup into another database (--database-url is required)."),
+    "rollback": ("rollback", "Run VERSION's rollback file and record it (asks you to type ROLLBACK)."),
+    "status": ("status", "Every version: applied, pending, failed, rolled_back, changed, missing, out_of_order."),
+    "test": ("test", "Apply every migration to a throwaway database, then drop it."),
+    "up": ("up", "Apply pending migrations in version order."),
+    "verify": ("status", "Compare applied files with their recorded checksums; exit 1 on any mismatch."),
+}
+
+
+class LazyGroup(Group):
+    """click's documented lazy group: a command's module is imported when it is asked for."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        return getattr(import_module(f"{__name__}.{COMMANDS[name][0]}"), name)
+
+    def resolve_command(self, ctx: click.Context, args: list[str]):
+        try:
+            return super().resolve_command(ctx, args)
+        except click.exceptions.NoSuchCommand as err:   # "did you mean": from the table
+            raise click.exceptions.NoSuchCommand(err.command_name, possibilities=COMMANDS, ctx=ctx) from None
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # as click.Group.format_commands does, from the table: listing imports no command
+        limit = formatter.width - 6 - max(map(len, COMMANDS))
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, click.Command(name, help=text).get_short_help_str(limit))
+                                for name, (_, text) in sorted(COMMANDS.items())])
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="pgshift")
+def cli():
+    """pgshift: safe, versioned PostgreSQL migrations.
+
+    Plain SQL files in migrations/, split by the real PostgreSQL parser, each
+    applied in its own transaction with its ledger event, under a lock
+    timeout, with errors that point at file:line:col.
+
+    \b
+    Exit codes: 0 success, 1 the operation failed, 2 bad usage, configuration
+    or input files, 3 refused for safety (checks, confirmation, lock held).
+    """
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``pgshift ARGV`` (default: the process's arguments); return the exit code."""
+    options = GlobalOptions()
+    try:
+        result = cli.main(args=argv, prog_name="pgshift", standalone_mode=False, obj=options)
+    except PgshiftError as err:
+        _print_error(err, options)
+        return err.exit_code
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        return ExitCode.INTERRUPTED
+    except click.ClickException as err:
+        code = ExitCode.INPUT if isinstance(err, click.UsageError) else err.exit_code
+        if options.json:
+            from .render import click_error_dict, dump_json  # noqa: PLC0415
+
+            click.echo(dump_json(click_error_dict(err, code)))
+        err.show()
+        return code
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        return ExitCode.INTERRUPTED
+    # a command returns its ExitCode (None: OK); --help and --version return click's 0
+    return ExitCode.OK if result is None else result
+
+
+def _print_error(err: PgshiftError, options: GlobalOptions) -> None:
+    from .render import dump_json, render_error  # noqa: PLC0415
+
+    if options.json:
+        click.echo(dump_json(err.to_dict()))
+    click.echo(render_error(err, color=False), err=True)
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

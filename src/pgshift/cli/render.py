@@ -1,0 +1,113 @@
+"""Results and errors as a person or a program reads them: JSON documents, tables, the
+status table, an error with its context and hint. Pure functions from values to text."""
+from __future__ import annotations
+
+import sys
+
+import click
+
+from ..errors import ExitCode
+
+
+def dump_json(data) -> str:
+    import json  # noqa: PLC0415 - not needed to print a table
+
+    return json.dumps(data, indent=2, default=str, ensure_ascii=False)
+
+
+def table(headers, rows) -> str:
+    """Plain columns, left-aligned, two spaces apart, no trailing blanks."""
+    rows = [[str(c) for c in r] for r in rows]
+    widths = [max([len(str(h))] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
+    lines = ["  ".join(str(h).ljust(widths[i]) for i, h in enumerate(headers)).rstrip()]
+    lines += ["  ".join(c.ljust(widths[i]) for i, c in enumerate(r)).rstrip() for r in rows]
+    return "\n".join(lines)
+
+
+def cell(value) -> str:
+    """A database value in a table cell: durations, timestamps, one line of at most 80 characters."""
+    if value is None:
+        return ""
+    if hasattr(value, "total_seconds"):
+        seconds = value.total_seconds()
+        return f"{seconds:.3f}s" if seconds < 60 else f"{seconds / 60:.1f}min"
+    if hasattr(value, "strftime"):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    text = str(value).replace("\n", " ")
+    return text[:80] + ("…" if len(text) > 80 else "")
+
+
+# --- status ------------------------------------------------------------------------------
+
+_ERROR_WIDTH = 70  # characters of a failed version's error shown in the status table
+
+
+def render_status(result, color: bool) -> str:
+    headers = ("version", "name", "state", "applied at", "took", "rollback")
+    rows = []
+    for s in result.states:
+        state = s.state
+        if s.error and s.state in ("applied", "changed"):  # a rollback that failed or did not complete
+            state = f"{s.state} ({s.error})"
+        elif s.error and s.state in ("failed", "running"):  # the error's first line, kept short
+            first = s.error.strip().splitlines()[0] if s.error.strip() else ""
+            state = f"{s.state} ({first[:_ERROR_WIDTH - 1] + '…' if len(first) > _ERROR_WIDTH else first})"
+        rows.append((s.version, s.name or "", state,
+                     s.applied_at.strftime("%Y-%m-%d %H:%M:%S") if s.applied_at else "",
+                     f"{s.execution_ms} ms" if s.execution_ms is not None and s.applied_at else "",
+                     "yes" if s.has_rollback else "no"))
+    counts: dict[str, int] = {}
+    for s in result.states:
+        counts[s.state] = counts.get(s.state, 0) + 1
+    summary = ", ".join(f"{n} {state}" for state, n in sorted(counts.items())) or "no migrations"
+    footer = f"{result.database} · ledger {result.ledger} · {summary}"
+    if color and sys.stdout.isatty():
+        return _rich_table(headers, rows, footer)
+    return table(headers, rows) + "\n" + footer
+
+
+_STATE_STYLE = {"applied": "green", "pending": "cyan", "failed": "bold red", "changed": "bold yellow",
+                "missing": "red", "out_of_order": "yellow", "rolled_back": "magenta", "running": "yellow"}
+
+
+def _rich_table(headers, rows, footer) -> str:
+    from rich.console import Console  # noqa: PLC0415
+    from rich.markup import escape  # noqa: PLC0415
+    from rich.table import Table  # noqa: PLC0415
+
+    styled = Table(*headers, caption=footer, show_lines=False)
+    for row in rows:
+        styled.add_row(*[f"[{_STATE_STYLE[c.split()[0]]}]{escape(c)}[/]"
+                         if i == 2 and c and c.split()[0] in _STATE_STYLE else escape(c) for i, c in enumerate(row)])
+    console = Console()
+    with console.capture() as cap:
+        console.print(styled)
+    return cap.get().rstrip("\n")
+
+
+# --- errors ------------------------------------------------------------------------------
+
+def render_error(err, color: bool) -> str:
+    lines = [f"error: {err}"]
+    if err.context:
+        lines.append(err.context)
+    if err.hint:
+        lines.extend(f"hint: {h}" if i == 0 else f"      {h}" for i, h in enumerate(err.hint.split("\n")))
+    return "\n".join(lines)
+
+
+def click_error_dict(err: click.ClickException, exit_code: ExitCode) -> dict:
+    """A command line click could not take, in the JSON shape of ``PgshiftError.to_dict()``."""
+    ctx = getattr(err, "ctx", None)
+    if isinstance(err, click.exceptions.NoArgsIsHelpError):
+        message = "Missing command."   # its own message is the whole help text
+    else:
+        message = err.format_message()
+    return {
+        "error": "UsageError" if isinstance(err, click.UsageError) else type(err).__name__,
+        "exit_code": int(exit_code),
+        "message": message,
+        "location": None,
+        "hint": f"see `{ctx.command_path} --help`" if ctx is not None else None,
+        "context": ctx.get_usage() if ctx is not None else None,
+    }

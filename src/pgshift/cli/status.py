@@ -1,0 +1,34 @@
+"""``pgshift status`` and ``pgshift verify``: the ledger against the files."""
+from __future__ import annotations
+
+import click
+
+from ..errors import ExitCode
+from . import options as global_options
+from .options import Command
+from .render import render_status
+from .session import project, show
+
+
+@click.command(cls=Command)
+def status():
+    """Every version: applied, pending, failed, rolled_back, changed, missing, out_of_order."""
+    from .. import api  # noqa: PLC0415
+
+    result = api.status(project())
+    show(result, render_status(result, color=not global_options.current().no_color))
+
+
+@click.command(cls=Command)
+def verify():
+    """Compare applied files with their recorded checksums; exit 1 on any mismatch."""
+    from .. import api  # noqa: PLC0415
+
+    result = api.verify(project())
+    lines = [f"{s.file}: changed since applied (recorded {s.recorded_checksum[:12]}, file {s.file_checksum[:12]})"
+             for s in result.changed]
+    lines += [f"{s.version} {s.name}: applied, but its file is missing" for s in result.missing]
+    lines.append(f"{result.checked} applied migration(s) checked: "
+                 + ("all match" if result.ok else f"{len(result.changed) + len(result.missing)} mismatch(es)"))
+    show(result, "\n".join(lines))
+    return ExitCode.OK if result.ok else ExitCode.FAILED
