@@ -7,22 +7,27 @@ imports this package root: modules import what they need from their own rooms.
 """
 from ._version import __version__
 
-__all__ = ["__version__", "api"]  # + api.__all__, pinned equal by tests/unit/test_public_api.py
+# the version, the api module, and api.__all__ but for ``lint``, which names the lint package here
+# (pinned by tests/unit/test_public_api.py; ``pgshift.api.lint`` is the verb)
+__all__ = [
+    "__version__", "api",
+    "Project", "open_project", "database_url", "connected", "run_lock", "parse", "StatusResult", "status",
+    "UpOptions", "UpResult", "up", "VerifyResult", "verify", "BaselineResult", "baseline", "CreatedFiles",
+    "init", "new", "RollbackOptions", "RollbackResult", "rollback", "down", "VersionCheck", "TestResult",
+    "test", "Diagnosis", "diagnose", "lint_explain", "lint_rule", "lint_rules", "check", "render_check",
+    "backup", "restore", "DbStatus", "db_command",
+]
 
 
 def __getattr__(name: str):
+    if name not in __all__:
+        raise AttributeError(f"module 'pgshift' has no attribute {name!r}")
     import importlib  # noqa: PLC0415
 
     api = importlib.import_module("pgshift.api")
-    if name == "api":
-        return api
-    if name in api.__all__:
-        return getattr(api, name)
-    raise AttributeError(f"module 'pgshift' has no attribute {name!r}")
+    return api if name == "api" else getattr(api, name)
 
 
 def __dir__() -> list[str]:
-    import importlib  # noqa: PLC0415
-
-    return sorted(set(globals()) | set(importlib.import_module("pgshift.api").__all__) | {"api"})
+    return sorted(set(globals()) | set(__all__))
 

@@ -84,7 +84,7 @@ def test_ten_thousand_rows_in_batches_of_a_thousand(project, pgshift_database_ur
 
 def test_describe_batches_shows_the_rewritten_statement(pgshift_database_url):
     from pgshift.execution import batching
-    from pgshift.statements import parse_file
+    from pgshift.sql import parse_file
 
     query(pgshift_database_url, "CREATE TABLE items (id bigint PRIMARY KEY, n int, done bool)")
     parsed = parse_file("m.sql", KEY_RANGE.format(extra=" sleep=100ms"))

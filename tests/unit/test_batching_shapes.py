@@ -8,7 +8,7 @@ import pytest
 
 from pgshift.execution import batch_walk, batching
 from pgshift.errors import InputError
-from pgshift.statements import batch_shape, created_primary_key, parse_file, parse_one
+from pgshift.sql import batch_shape, created_primary_key, parse_file, parse_one
 
 
 def _shape(sql):

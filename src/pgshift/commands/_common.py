@@ -28,7 +28,7 @@ def files(project: Project, cached: bool = False) -> list[MigrationFile]:
 
 def parse(migration: MigrationFile, database: str | None = None, rollback: bool = False) -> ParsedFile:
     """A migration (or its rollback) split and classified; from the text read with its checksum."""
-    from ..statements import parse_file  # noqa: PLC0415
+    from ..sql import parse_file  # noqa: PLC0415
 
     target = migration.rollback if rollback else migration
     return parse_file(target.relpath, discovery.text_of(target), database=database)

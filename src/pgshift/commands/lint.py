@@ -107,7 +107,7 @@ def _lint_each(sources: list, options) -> list:
     if len(sources) < 200 or workers < 2:
         return _lint_one_by_one(sources, options)
     from ..lint.registry import all_rules  # noqa: PLC0415
-    from ..statements import fast_trees  # noqa: PLC0415
+    from ..sql import fast_trees  # noqa: PLC0415
 
     all_rules()  # the rules and the fast parse trees are made once, before the fork
     shares = parallel.split(sources, workers)

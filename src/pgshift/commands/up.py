@@ -62,7 +62,7 @@ def up(project: Project, options: UpOptions = UpOptions(), confirm: Confirm | No
     the gate (promotion path, preflight, backup, confirmation) before the ledger is touched."""
     from .. import ledger as ledger_mod  # noqa: PLC0415
     from ..planning import PlanOptions, build_plan, pending_versions, version_states  # noqa: PLC0415
-    from ..statements import fast_trees  # noqa: PLC0415
+    from ..sql import fast_trees  # noqa: PLC0415
     from .lint import lint_pending, report_findings  # noqa: PLC0415
 
     found = files(project)

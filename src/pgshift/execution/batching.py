@@ -186,7 +186,7 @@ def precheck(conn, parsed: ParsedFile, start: int = 0) -> None:
     file creates, one altered earlier in this file) is checked when its statement
     is reached. Only statements from index *start* on are checked (a resumed file).
     """
-    from ..statements import batch_shape  # noqa: PLC0415
+    from ..sql import batch_shape  # noqa: PLC0415
 
     created: dict[str, object] = {}   # table name -> its key as created in this file (None: cannot tell)
     opaque = False                    # an earlier statement may have changed any table (DO, CALL, ...)
@@ -219,7 +219,7 @@ def precheck(conn, parsed: ParsedFile, start: int = 0) -> None:
 def _track_created(created: dict, stmt: Statement) -> None:
     """Note what *stmt* tells of a table's key: a CREATE TABLE gives it (from the parse
     tree), an ALTER TABLE or CREATE INDEX makes it unknowable from the text."""
-    from ..statements import created_primary_key  # noqa: PLC0415
+    from ..sql import created_primary_key  # noqa: PLC0415
 
     relation = getattr(stmt.node, "relation", None) if stmt.kind in _DDL_ON_A_TABLE else None
     if relation is None or not hasattr(relation, "relname"):
@@ -230,7 +230,7 @@ def _track_created(created: dict, stmt: Statement) -> None:
 def _printed(stmt: Statement) -> str:
     """The statement on one line as pglast prints it (comments dropped, so a `--` in the
     file cannot swallow the rest of the line)."""
-    from ..statements import deparse  # noqa: PLC0415
+    from ..sql import deparse  # noqa: PLC0415
 
     try:
         return deparse(stmt.node)
@@ -246,7 +246,7 @@ def describe_batches(parsed: ParsedFile, conn=None, earlier: tuple[ParsedFile, .
     files of the plan creates the table, else from the catalog through *conn*.
     Never raises for a statement that cannot be batched: the entry says why.
     """
-    from ..statements import batch_shape  # noqa: PLC0415
+    from ..sql import batch_shape  # noqa: PLC0415
 
     out: list[str] = []
     created: dict[str, object] = {}
@@ -306,7 +306,7 @@ def run_batched(executor: BatchContext, step, stmt: Statement, event_id: int, de
     is kept in it (``details["batch"]``), updated after every committed batch, so
     that when the executor runs the statement again (a retry) it continues too.
     """
-    from ..statements import batch_shape  # noqa: PLC0415
+    from ..sql import batch_shape  # noqa: PLC0415
 
     conn = executor.conn
     spec = batch_spec(stmt)

@@ -49,7 +49,7 @@ class RetryPolicy:
         return True
 
     def relations(self, stmt: Statement) -> tuple[str, ...]:
-        from ..statements import referenced_relations  # noqa: PLC0415
+        from ..sql import referenced_relations  # noqa: PLC0415
 
         return referenced_relations(stmt.node) if stmt.node is not None else ()
 

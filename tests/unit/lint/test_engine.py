@@ -11,7 +11,7 @@ import pytest
 from pgshift.errors import ConfigError
 from pgshift.lint import nodes
 from pgshift.lint.engine import LintInput, lint
-from pgshift.statements import parse_file, parse_one
+from pgshift.sql import parse_file, parse_one
 
 from .helpers import RELPATH, assert_lint_errors, assert_lint_ok, findings, lint_sql
 
