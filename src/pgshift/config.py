@@ -15,7 +15,8 @@ from pathlib import Path
 from urllib.parse import parse_qsl, quote, urlencode
 
 from .errors import ConfigError
-from .model import Location, parse_duration, parse_timeout
+from .model import Location
+from .text import parse_duration, parse_timeout
 
 DEFAULT_LEDGER = "pgshift.migration_log"
 DEFAULT_ENV = "dev"

@@ -12,7 +12,8 @@ import re
 from pathlib import Path
 
 from .errors import DiscoveryError
-from .model import Location, MigrationFile, RollbackFile, caret_context, line_col
+from .model import Location, MigrationFile, RollbackFile
+from .text import caret_context, line_col
 
 ROLLBACK_DIR = "rollbacks"
 VERSION_DIGITS = 14

@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from .errors import PlanError
 from .model import (
     APPLIED, CHANGED, FAILED, MISSING, OUT_OF_ORDER, PENDING, ROLLED_BACK, RUNNING, TX_FILE,
-    LedgerEvent, Location, MigrationFile, ParsedFile, Plan, Step, VersionState, caret_context,
+    LedgerEvent, Location, MigrationFile, ParsedFile, Plan, Step, VersionState,
 )
 from .resume import first_changed
+from .text import caret_context
 
 ROLLBACK_SUFFIX = "_rollback"
 

@@ -116,7 +116,7 @@ def duration(value: str | None, *, timeout: bool = False) -> float | None:
     """Seconds from a duration option; a lock or statement timeout within PostgreSQL's range."""
     if value is None:
         return None
-    from ..model import parse_duration, parse_timeout  # noqa: PLC0415
+    from ..text import parse_duration, parse_timeout  # noqa: PLC0415
 
     try:
         return (parse_timeout if timeout else parse_duration)(value)

@@ -7,7 +7,7 @@ import time
 from ..db import quote_ident as _quote
 from ..errors import OperationError
 from ..events import BATCH_PROGRESS, emit
-from ..model import format_duration
+from ..text import format_duration
 
 PROGRESS_EVERY = 2.0      # seconds between progress lines
 RUNAWAY_FACTOR = 3        # self-limiting: stop after changing this many times the table's rows

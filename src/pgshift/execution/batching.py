@@ -39,7 +39,8 @@ from .. import ledger as ledger_mod
 from .. import resume
 from ..errors import InputError, OperationError
 from ..events import INFO, RESUME, WARNING, emit
-from ..model import ParsedFile, Statement, caret_context, format_duration, parse_duration
+from ..model import ParsedFile, Statement
+from ..text import caret_context, format_duration, parse_duration
 from .batch_walk import KEY_RANGE, SELF_LIMITING, KeyRange, Progress, Runaway, SelfLimiting, display, qualified
 from .retry import RetryPolicy
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from .. import db
 from ..errors import MigrationFailed
 from ..events import FILE_FAILED, emit
-from ..model import TX_FILE, TYPE_ROLLBACK, Location, Statement, Step, caret_context, line_col
+from ..model import TX_FILE, TYPE_ROLLBACK, Location, Statement, Step
+from ..text import caret_context, line_col
 
 
 def locate(stmt: Statement, exc) -> int:

@@ -13,7 +13,8 @@ from typing import Callable
 
 from .. import db
 from ..events import RETRY, emit
-from ..model import Statement, format_duration
+from ..model import Statement
+from ..text import format_duration
 from .failure import first_line
 
 

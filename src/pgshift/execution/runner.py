@@ -25,8 +25,9 @@ from ..errors import MigrationFailed
 from ..events import FILE_COMPLETED, FILE_STARTED, RESUME, STATEMENT, WARNING, emit
 from ..model import (
     STATUS_COMPLETED, STATUS_ROLLED_BACK, TX_BATCHED, TX_FILE, TX_NONE, TX_OWN, TYPE_ROLLBACK, Plan,
-    RunResult, Statement, Step, StepResult, format_duration, parse_duration,
+    RunResult, Statement, Step, StepResult,
 )
+from ..text import format_duration, parse_duration
 from .failure import error_text, migration_failed, summary
 from .indexes import ConcurrentIndexes
 from .retry import RetryPolicy

@@ -1,7 +1,7 @@
 """PL/pgSQL bodies of DO blocks, parsed through :mod:`pgshift.sql`."""
 from __future__ import annotations
 
-from pgshift.model import line_col
+from pgshift.text import line_col
 
 from ..sql import parse_plpgsql_body
 from . import nodes

@@ -19,8 +19,9 @@ from pglast.parser import scan
 from ..errors import DirectiveError, InputError, SqlSyntaxError
 from ..model import (
     TX_BATCHED, TX_FILE, TX_NONE, TX_OWN, Directive, Location, MetaCommand,
-    ParsedFile, Statement, caret_context, line_col, parse_duration, parse_timeout,
+    ParsedFile, Statement,
 )
+from ..text import caret_context, line_col, parse_duration, parse_timeout
 from .classify import non_transactional_reason, tx_control
 from .fasttree import parse_sql
 from .split import Span, meta_command_at, split

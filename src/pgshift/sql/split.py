@@ -13,7 +13,9 @@ from typing import Any, NamedTuple
 
 from pglast.parser import ParseError
 
-from ..model import Location, MetaCommand, line_col
+from ..model import Location, MetaCommand
+
+from ..text import line_col
 from .fasttree import parse_sql
 
 

@@ -157,7 +157,7 @@ def test_copy_from_a_server_file_is_fine():
 
 
 def test_positions_in_a_large_file_are_those_of_a_small_one():
-    from pgshift.model import line_col
+    from pgshift.text import line_col
 
     text = "SELECT 1;\n\tSELECT 22;\n" * 5000  # past the size where line starts are indexed
     for index in (0, 9, 10, 11, 23, len(text) // 2 + 3, len(text) - 1, len(text)):
@@ -166,7 +166,7 @@ def test_positions_in_a_large_file_are_those_of_a_small_one():
 
 
 def test_the_caret_context_of_a_very_long_line_is_a_window_around_the_column():
-    from pgshift.model import caret_context
+    from pgshift.text import caret_context
 
     text = "SELECT " + "x, " * 2000 + "nosuch;"
     shown, caret = caret_context(text, text.index("nosuch")).split("\n")
