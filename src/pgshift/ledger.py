@@ -128,7 +128,7 @@ def read(conn, ledger: Ledger) -> list[LedgerEvent]:
     rows = conn.execute(f"SELECT {', '.join(cols)} FROM {ledger.qualified} ORDER BY {order}").fetchall()
     events = []
     for number, row in enumerate(rows, 1):
-        data = dict(zip(_READ, row))
+        data = dict(zip(_READ, row, strict=True))
         if data["id"] is None:
             data["id"] = number
         data["version"] = str(data["version"]).strip()

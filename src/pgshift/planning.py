@@ -8,8 +8,22 @@ from dataclasses import dataclass
 
 from .errors import PlanError
 from .model import (
-    APPLIED, CHANGED, FAILED, MISSING, OUT_OF_ORDER, PENDING, ROLLED_BACK, RUNNING, TX_FILE,
-    LedgerEvent, Location, MigrationFile, ParsedFile, Plan, Step, VersionState,
+    APPLIED,
+    CHANGED,
+    FAILED,
+    MISSING,
+    OUT_OF_ORDER,
+    PENDING,
+    ROLLED_BACK,
+    RUNNING,
+    TX_FILE,
+    LedgerEvent,
+    Location,
+    MigrationFile,
+    ParsedFile,
+    Plan,
+    Step,
+    VersionState,
 )
 from .resume import first_changed
 from .text import caret_context
@@ -97,7 +111,8 @@ def version_states(files: list[MigrationFile], events: list[LedgerEvent]) -> lis
             state=state,
             file=m.relpath if m else None,
             has_rollback=bool(m and m.rollback),
-            applied_at=(applied_event or event).completed_at if state in (APPLIED, CHANGED, MISSING) and event else None,
+            applied_at=((applied_event or event).completed_at if state in (APPLIED, CHANGED, MISSING) and event
+                        else None),
             execution_ms=(applied_event or event).execution_ms if event else None,
             recorded_checksum=recorded,
             file_checksum=m.checksum if m else None,
@@ -112,7 +127,8 @@ def pending_versions(states: list[VersionState], options: PlanOptions) -> list[V
     """The versions `up` would run, after checking changed and out-of-order ones."""
     changed = [s for s in states if s.state == CHANGED]
     if changed and not options.allow_changed:
-        lines = "\n".join(f"  {s.file}: recorded {s.recorded_checksum[:12]}, now {s.file_checksum[:12]}" for s in changed)
+        lines = "\n".join(f"  {s.file}: recorded {s.recorded_checksum[:12]}, now {s.file_checksum[:12]}"
+                          for s in changed)
         raise PlanError(
             f"{len(changed)} applied migration(s) changed since they were applied:\n{lines}",
             hint="restore the applied file(s) and put the change in a new migration; "

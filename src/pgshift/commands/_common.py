@@ -9,7 +9,6 @@ from ..errors import PgshiftError
 from ..events import RUN_COMPLETED, WARNING, emit
 from ..model import MigrationFile, ParsedFile, Plan, RunResult
 from ..project import Project
-
 from ..safety.confirm import Confirm  # noqa: F401 - re-exported for the verbs
 
 

@@ -178,5 +178,6 @@ def report_findings(reporter, findings, per_rule: int = 3) -> None:
                  finding=f.to_dict())
     for rule, count in shown.items():
         if count > per_rule and any(f.rule == rule and f.severity != "info" for f in findings):
-            emit(reporter, "finding", f"... and {count - per_rule} more {rule} finding(s); `pgshift lint` lists them all",
+            emit(reporter, "finding",
+                 f"... and {count - per_rule} more {rule} finding(s); `pgshift lint` lists them all",
                  level="warning")

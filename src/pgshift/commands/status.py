@@ -4,7 +4,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..model import (
-    APPLIED, CHANGED, FAILED, MISSING, OUT_OF_ORDER, PENDING, ROLLED_BACK, RUNNING, VersionState,
+    APPLIED,
+    CHANGED,
+    FAILED,
+    MISSING,
+    OUT_OF_ORDER,
+    PENDING,
+    ROLLED_BACK,
+    RUNNING,
+    VersionState,
 )
 from ..project import Project
 from ._common import files

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 
 from ..db import quote_ident as _quote
-from ..errors import OperationError
 from ..events import BATCH_PROGRESS, emit
 from ..text import format_duration
 
@@ -87,7 +86,8 @@ class KeyRange:
         self.first_sql = shape.rewrite(key, with_lower=False)
         self.next_sql = shape.rewrite(key, with_lower=True)
         # the walk: the upper bound of the next N keys, read from the key's index
-        self.walk_first = f"SELECT max(k)::text, count(*) FROM (SELECT {k} AS k FROM {self.rel} ORDER BY {k} LIMIT $1) s"
+        self.walk_first = (f"SELECT max(k)::text, count(*) FROM (SELECT {k} AS k FROM {self.rel} "
+                           f"ORDER BY {k} LIMIT $1) s")
         self.walk_next = (f"SELECT max(k)::text, count(*) FROM (SELECT {k} AS k FROM {self.rel} WHERE {k} > $1 "
                           f"ORDER BY {k} LIMIT $2) s")
         self.raw = psycopg.RawCursor(conn)

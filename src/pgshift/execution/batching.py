@@ -34,7 +34,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from .. import db
 from .. import ledger as ledger_mod
 from .. import resume
 from ..errors import InputError, OperationError

@@ -60,7 +60,8 @@ class RetryPolicy:
         threshold = max(0.05, (self.lock_timeout or 1.0) / 2)
         try:
             row = self.conn.execute(
-                "SELECT a.pid, a.application_name, a.state, round(extract(epoch FROM now() - a.xact_start)::numeric, 1), "
+                "SELECT a.pid, a.application_name, a.state, "
+                "round(extract(epoch FROM now() - a.xact_start)::numeric, 1), "
                 "left(regexp_replace(a.query, '\\s+', ' ', 'g'), 80) "
                 "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
                 "WHERE l.granted AND l.locktype = 'relation' AND l.pid <> pg_backend_pid() "

@@ -24,8 +24,18 @@ from .. import resume
 from ..errors import MigrationFailed
 from ..events import FILE_COMPLETED, FILE_STARTED, RESUME, STATEMENT, WARNING, emit
 from ..model import (
-    STATUS_COMPLETED, STATUS_ROLLED_BACK, TX_BATCHED, TX_FILE, TX_NONE, TX_OWN, TYPE_ROLLBACK, Plan,
-    RunResult, Statement, Step, StepResult,
+    STATUS_COMPLETED,
+    STATUS_ROLLED_BACK,
+    TX_BATCHED,
+    TX_FILE,
+    TX_NONE,
+    TX_OWN,
+    TYPE_ROLLBACK,
+    Plan,
+    RunResult,
+    Statement,
+    Step,
+    StepResult,
 )
 from ..text import format_duration, parse_duration
 from .failure import error_text, migration_failed, summary
@@ -167,7 +177,8 @@ class Executor:
             except psycopg.Error as exc:
                 error = early or exc  # leaving an aborted pipeline fails again, with "pipeline aborted"
                 # the first statement without a result is the one that failed (None: the event or COMMIT)
-                current = next((stmt for stmt, cur in zip(statements, cursors) if cur.pgresult is None), None)
+                current = next((stmt for stmt, cur in zip(statements, cursors, strict=False)
+                                if cur.pgresult is None), None)
                 if len(cursors) < len(statements) and current is None:
                     current = statements[len(cursors)]
                 if self._in_transaction():

@@ -15,8 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from pgshift.model import TX_BATCHED, TX_FILE, TX_NONE, Finding, Location, ParsedFile, Statement
-
 from pgshift.text import line_col
+
 from ..sql import ast
 from . import nodes
 from .nodes import AT, CT, OBJ

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import json
 
-from .._version import __version__
 from pgshift.model import Finding
 
+from .._version import __version__
 from .engine import LintReport
 from .registry import all_rules
 

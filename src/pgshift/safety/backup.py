@@ -223,7 +223,8 @@ def apply_retention(folder: Path, env_name: str, keep: int, reporter=None) -> li
         removed.append(old)
     if removed:
         emit(reporter, BACKUP, f"retention: removed {len(removed)} old backup(s) of {env_name} (keeping the "
-                               f"{keep} newest): " + ", ".join(p.name for p in removed), removed=[str(p) for p in removed])
+                               f"{keep} newest): " + ", ".join(p.name for p in removed),
+             removed=[str(p) for p in removed])
     return removed
 
 

@@ -24,7 +24,6 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
-
 from typing import TYPE_CHECKING
 
 from ..events import INDEX_PROGRESS, MONITOR, WARNING, emit
@@ -208,7 +207,8 @@ class Monitor:
             s.index = {"phase": phase, "command": command, "table": table, "index": index,
                        "blocks_total": bt, "blocks_done": bd, "tuples_total": tt, "tuples_done": td,
                        "lockers_total": lt, "lockers_done": ld, "current_locker_pid": locker or None,
-                       "partitions_total": pt, "partitions_done": pd, "percent": _percent(phase, bt, bd, tt, td, lt, ld)}
+                       "partitions_total": pt, "partitions_done": pd,
+                       "percent": _percent(phase, bt, bd, tt, td, lt, ld)}
         return s
 
     # -- output ------------------------------------------------------------------------------
@@ -219,12 +219,14 @@ class Monitor:
         m = s.migration
         lines = [head]
         if m and m.get("wait_event_type") == "Lock":
-            lines.append(f"  the migration has waited {m['state_seconds']:g}s for a {m['wait_event']} lock, blocked by:")
+            lines.append(f"  the migration has waited {m['state_seconds']:g}s for a {m['wait_event']} lock, "
+                         "blocked by:")
             for b in s.blockers:
                 if b["prepared_transaction"]:
                     lines.append("    a prepared transaction (see pg_prepared_xacts)")
                     continue
-                age = f", transaction open {b['transaction_seconds']:g}s" if b["transaction_seconds"] is not None else ""
+                age = (f", transaction open {b['transaction_seconds']:g}s" if b["transaction_seconds"] is not None
+                       else "")
                 lines.append(f"    pid {b['pid']} ({b['application_name'] or 'no application_name'}, {b['state']}"
                              f"{age}): {_one_line(b['query'])}")
         level = "warning" if s.blockers or s.queued else "info"

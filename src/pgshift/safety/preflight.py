@@ -317,8 +317,8 @@ def check_replica_lag(conn, env) -> CheckResult:
 
 def check_backup_tool(conn, env, backup_dir: Path | None = None) -> CheckResult:
     """A pg_dump that can dump this server, and room for the dump."""
-    from . import backup  # noqa: PLC0415
     from ..errors import OperationError  # noqa: PLC0415
+    from . import backup  # noqa: PLC0415
 
     server = conn.info.server_version // 10000
     try:

@@ -18,8 +18,15 @@ from pglast.parser import scan
 
 from ..errors import DirectiveError, InputError, SqlSyntaxError
 from ..model import (
-    TX_BATCHED, TX_FILE, TX_NONE, TX_OWN, Directive, Location, MetaCommand,
-    ParsedFile, Statement,
+    TX_BATCHED,
+    TX_FILE,
+    TX_NONE,
+    TX_OWN,
+    Directive,
+    Location,
+    MetaCommand,
+    ParsedFile,
+    Statement,
 )
 from ..text import caret_context, line_col, parse_duration, parse_timeout
 from .classify import non_transactional_reason, tx_control
@@ -121,7 +128,8 @@ def _parse(relpath: str, text: str, database: str | None) -> ParsedFile:
     if nul >= 0:  # the C parser would stop there and quietly drop the rest of the file
         raise _problem("nul-byte", relpath, text, nul,
                        "the file holds a NUL byte (\\0), which PostgreSQL accepts nowhere in SQL text",
-                       "remove it: it usually comes from a binary paste or a wrong encoding (save the file as UTF-8 text)")
+                       "remove it: it usually comes from a binary paste or a wrong encoding "
+                       "(save the file as UTF-8 text)")
     cleaned, metas, spans, refusal = split(relpath, text)
     for meta in metas:
         _refuse_meta_command(relpath, text, meta, database)
@@ -283,7 +291,8 @@ def _directive_args(name: str, argtext: str) -> dict[str, str]:
         for part in argtext.split():
             key, eq, value = part.partition("=")
             if not eq or key not in ("size", "sleep", "max-replica-lag"):
-                raise ValueError(f"does not understand {part!r} (write size=N [sleep=DURATION] [max-replica-lag=DURATION])")
+                raise ValueError(f"does not understand {part!r} "
+                                 "(write size=N [sleep=DURATION] [max-replica-lag=DURATION])")
             args[key] = value
         if "size" not in args:
             raise ValueError("needs size=N")
@@ -329,7 +338,8 @@ def _decide_mode(relpath: str, text: str, statements: list[Statement], file_dire
     if own:
         _check_own_transactions(relpath, text, statements)
         first = own[0]
-        return TX_OWN, f"the file controls its own transactions ({first.sql.split()[0].upper()} at line {first.location.line})"
+        return TX_OWN, (f"the file controls its own transactions ({first.sql.split()[0].upper()} "
+                        f"at line {first.location.line})")
     if any(d.name == "no-transaction" for d in file_directives):
         return TX_NONE, "-- pgshift:no-transaction"
     nontx = [s for s in statements if s.non_transactional]

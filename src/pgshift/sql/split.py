@@ -14,7 +14,6 @@ from typing import Any, NamedTuple
 from pglast.parser import ParseError
 
 from ..model import Location, MetaCommand
-
 from ..text import line_col
 from .fasttree import parse_sql
 

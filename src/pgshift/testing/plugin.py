@@ -25,11 +25,14 @@ never a skip.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import uuid
 from pathlib import Path
 
 import pytest
+
+from .. import db, embedded
 
 
 @pytest.fixture(scope="session")
@@ -39,8 +42,6 @@ def pgshift_server_url():
     if given:
         yield given
         return
-    from pgshift import embedded
-
     base = Path(tempfile.mkdtemp(prefix="pgshift-test-"))
     os.chmod(base, 0o755)
     pgdata = base / "pgdata"
@@ -49,16 +50,12 @@ def pgshift_server_url():
         yield url
     finally:
         embedded.stop(pgdata)
-        import shutil
-
         shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture
 def pgshift_database_url(pgshift_server_url):
     """A new, empty database for this test; dropped afterwards."""
-    from pgshift import db
-
     name = f"t_{uuid.uuid4().hex[:12]}"
     url = db.create_database(pgshift_server_url, name)
     try:
@@ -71,8 +68,6 @@ def pgshift_database_url(pgshift_server_url):
 def pgshift_new_database(pgshift_server_url):
     """Factory: ``pgshift_new_database(prefix="t")`` -> the URL of one more new, empty
     database on the session server. Every database it made is dropped after the test."""
-    from pgshift import db
-
     made: list[str] = []
 
     def make(prefix: str = "t") -> str:

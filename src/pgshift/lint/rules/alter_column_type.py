@@ -33,9 +33,9 @@ ALTER TABLE customers ALTER COLUMN name TYPE varchar(200);  -- was varchar(100)
 """
 from __future__ import annotations
 
+from ...sql import ast
 from .. import nodes
 from ..nodes import AT
-from ...sql import ast
 
 ID = "alter-column-type"
 SEVERITY = "error"

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import re
 
-from .. import nodes
 from ...sql import ast
+from .. import nodes
 
 ID = "identifier-too-long"
 SEVERITY = "error"

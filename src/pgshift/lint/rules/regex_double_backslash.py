@@ -27,8 +27,8 @@ from __future__ import annotations
 
 import re
 
-from .. import nodes
 from ...sql import ast
+from .. import nodes
 
 ID = "regex-double-backslash"
 SEVERITY = "error"

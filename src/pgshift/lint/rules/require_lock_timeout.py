@@ -30,8 +30,8 @@ ALTER TABLE orders ADD CONSTRAINT orders_total_positive CHECK (total >= 0) NOT V
 """
 from __future__ import annotations
 
-from .. import nodes
 from ...sql import ast
+from .. import nodes
 from ..context import LintContext
 from ..nodes import AT, OBJ
 

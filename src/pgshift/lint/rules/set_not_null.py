@@ -59,7 +59,7 @@ def _proven(ctx, rel, column: str) -> bool:
     if ctx.target_version < 12:
         return False
     schema, name = table_key(rel)
-    for _, pos, (conname, valid) in ctx.run.notnull_checks.find(schema, f"{name}.{column}", before=ctx.pos):
+    for _, _pos, (conname, valid) in ctx.run.notnull_checks.find(schema, f"{name}.{column}", before=ctx.pos):
         if valid or (conname and ctx.run.validated.find(schema, f"{name}.{conname}", before=ctx.pos)):
             return True
     return False
@@ -77,7 +77,8 @@ def check(ctx):
                 ID, SEVERITY, None,
                 f"SET NOT NULL on {nodes.relname(rel)}.{cmd.name} scans every row under an ACCESS EXCLUSIVE "
                 "lock (even reads wait)", _hint(ctx, cmd.name))
-        elif (ctx.target_version >= 18 and cmd.def_ is not None and getattr(cmd.def_, "contype", None) == CT.CONSTR_NOTNULL
+        elif (ctx.target_version >= 18 and cmd.def_ is not None
+              and getattr(cmd.def_, "contype", None) == CT.CONSTR_NOTNULL
               and not cmd.def_.skip_validation):
             column = nodes.name_list(cmd.def_.keys)[0] if cmd.def_.keys else "?"
             yield ctx.finding(

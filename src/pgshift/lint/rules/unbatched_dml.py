@@ -31,8 +31,8 @@ UPDATE legacy_customers SET migrated = true WHERE migrated = false;
 """
 from __future__ import annotations
 
-from .. import nodes
 from ...sql import ast
+from .. import nodes
 
 ID = "unbatched-dml"
 SEVERITY = "warning"
