@@ -12,25 +12,82 @@ went wrong and what to do::
     print(api.status(project).to_dict()["counts"])
     result = api.up(project, api.UpOptions(target="20250101000002"))
 
-This module holds no logic: each name is re-exported from the room that owns it
+This module holds no logic: each name is re-exported, lazily, from the room that owns it
 (``project``, ``commands/*``, ``rehearsal``), and ``__all__`` is pinned by a test.
 """
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
+from importlib import import_module
+from typing import TYPE_CHECKING
 
-from .commands._common import parse, run_lock
-from .commands.diagnose import Diagnosis, diagnose
-from .commands.lint import lint, lint_explain, lint_rule, lint_rules
-from .commands.ops import backup, check, render_check, restore
-from .commands.rollback import RollbackOptions, RollbackResult, down, rollback
-from .commands.scaffold import CreatedFiles, init, new
-from .commands.server import DbStatus, db_command
-from .commands.status import StatusResult, VerifyResult, status, verify
-from .commands.test import TestResult, test
-from .commands.up import BaselineResult, UpOptions, UpResult, baseline, up
-from .project import Project, open_project
-from .rehearsal.roundtrip import VersionCheck
+if TYPE_CHECKING:  # what each name is, for readers and type checkers; at run time see __getattr__
+    from contextlib import AbstractContextManager
+
+    from .commands._common import parse, run_lock
+    from .commands.diagnose import Diagnosis, diagnose
+    from .commands.lint import lint, lint_explain, lint_rule, lint_rules
+    from .commands.ops import backup, check, render_check, restore
+    from .commands.rollback import RollbackOptions, RollbackResult, down, rollback
+    from .commands.scaffold import CreatedFiles, init, new
+    from .commands.server import DbStatus, db_command
+    from .commands.status import StatusResult, VerifyResult, status, verify
+    from .commands.test import TestResult, test
+    from .commands.up import BaselineResult, UpOptions, UpResult, baseline, up
+    from .project import Project, open_project
+    from .rehearsal.roundtrip import VersionCheck
+
+# name -> the module (under pgshift) that owns it: imported when the name is first used, so that
+# `pgshift status` loads the status verb and not every other one
+_OWNERS = {
+    "parse": "commands._common",
+    "run_lock": "commands._common",
+    "Diagnosis": "commands.diagnose",
+    "diagnose": "commands.diagnose",
+    "lint": "commands.lint",
+    "lint_explain": "commands.lint",
+    "lint_rule": "commands.lint",
+    "lint_rules": "commands.lint",
+    "backup": "commands.ops",
+    "check": "commands.ops",
+    "render_check": "commands.ops",
+    "restore": "commands.ops",
+    "RollbackOptions": "commands.rollback",
+    "RollbackResult": "commands.rollback",
+    "down": "commands.rollback",
+    "rollback": "commands.rollback",
+    "CreatedFiles": "commands.scaffold",
+    "init": "commands.scaffold",
+    "new": "commands.scaffold",
+    "DbStatus": "commands.server",
+    "db_command": "commands.server",
+    "StatusResult": "commands.status",
+    "VerifyResult": "commands.status",
+    "status": "commands.status",
+    "verify": "commands.status",
+    "TestResult": "commands.test",
+    "test": "commands.test",
+    "BaselineResult": "commands.up",
+    "UpOptions": "commands.up",
+    "UpResult": "commands.up",
+    "baseline": "commands.up",
+    "up": "commands.up",
+    "Project": "project",
+    "open_project": "project",
+    "VersionCheck": "rehearsal.roundtrip",
+}
+
+
+def __getattr__(name: str):
+    owner = _OWNERS.get(name)
+    if owner is None:
+        raise AttributeError(f"module 'pgshift.api' has no attribute {name!r}")
+    value = getattr(import_module(f"pgshift.{owner}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
 
 
 def database_url(project: Project) -> str:
