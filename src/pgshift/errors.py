@@ -16,10 +16,8 @@ The tree (class, exit code, when it is raised)::
     ├── OperationError         FAILED   an operation failed: cannot connect, the embedded server
     │   │                               will not start or stop, pg_dump / pg_restore failed,
     │   │                               a batched change that never ends
-    │   ├── MigrationFailed    FAILED   a statement failed on the server; location points
-    │   │                               into the file (execution)
-    │   └── MismatchError      FAILED   a difference found (not raised today: verify and test
-    │                                   return their mismatches as results)
+    │   └── MigrationFailed    FAILED   a statement failed on the server; location points
+    │                                   into the file (execution)
     ├── InputError             INPUT    bad arguments to a verb: an unknown version, a bad
     │   │                               migration name, --steps 0, a rollback that cannot run
     │   ├── ConfigError        INPUT    pgshift.toml, an environment, ${VAR}, the URL, the
@@ -95,10 +93,6 @@ class OperationError(PgshiftError):
 
 class MigrationFailed(OperationError):
     """A statement failed on the server; location points into the file."""
-
-
-class MismatchError(OperationError):
-    """verify / test found a difference (exit 1)."""
 
 
 class InputError(PgshiftError):

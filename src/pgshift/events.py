@@ -1,11 +1,12 @@
 """What a run tells the person watching it: events sent to an injected Reporter.
 
-Execution, safety and the API emit events; ``reporting`` turns them into rich
+Execution, safety and the API emit events; ``cli.reporters`` turns them into rich
 output on a terminal, plain lines in CI, or JSON lines. Tests pass a
 :class:`RecordingReporter`. Nothing here imports a third-party module.
 """
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -39,22 +40,39 @@ class Event:
 
 
 class Reporter(Protocol):
-    def emit(self, event: Event) -> None: ...
+    """Where a run's events go. ``emit`` is all a reporter must have; pgshift asks for the rest
+    with ``getattr`` and a default, so a plain object with ``emit`` is a reporter too."""
 
+    verbose: bool   # whether to send an event per statement (default True)
 
-class NullReporter:
-    def emit(self, event: Event) -> None:  # pragma: no cover - nothing to do
-        pass
+    def emit(self, event: Event) -> None:
+        """Show or keep one event."""
+
+    def paused(self) -> AbstractContextManager:
+        """A context in which the reporter draws nothing (a prompt is being answered)."""
+
+    def close(self) -> None:
+        """The run is over: stop any live display."""
 
 
 class RecordingReporter:
     """Keeps every event; for tests and for callers that render later."""
 
+    verbose = True
+
     def __init__(self) -> None:
         self.events: list[Event] = []
 
     def emit(self, event: Event) -> None:
+        """Keep *event*."""
         self.events.append(event)
+
+    def paused(self) -> AbstractContextManager:
+        """Nothing is drawn: nothing to pause."""
+        return nullcontext()
+
+    def close(self) -> None:
+        """Nothing to stop."""
 
     def kinds(self) -> list[str]:
         return [e.kind for e in self.events]

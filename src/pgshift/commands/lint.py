@@ -8,7 +8,7 @@ from pathlib import Path
 from .. import config as config_mod
 from .. import discovery
 from ..errors import ConfigError
-from ..events import WARNING, emit
+from ..events import FINDING, WARNING, emit
 from ..model import Step
 from ..project import Project
 
@@ -109,7 +109,10 @@ def _lint_each(sources: list, options) -> list:
     from ..lint.registry import all_rules  # noqa: PLC0415
     from ..sql import fast_trees  # noqa: PLC0415
 
-    all_rules()  # the rules and the fast parse trees are made once, before the fork
+    # the rule table is built once, before the fork; each worker turns the fast parse trees on
+    # again itself (a forked child starts with pglast unpatched), and the parent does when it
+    # lints alone (no fork to be had)
+    all_rules()
     shares = parallel.split(sources, workers)
     with fast_trees():
         parts = parallel.map_shares(lambda share: _lint_one_by_one(share, options), shares)
@@ -174,10 +177,10 @@ def report_findings(reporter, findings, per_rule: int = 3) -> None:
         level = {"error": "warning", "warning": "warning"}.get(f.severity, "debug")
         shown[f.rule] = shown.get(f.rule, 0) + 1
         if shown[f.rule] <= per_rule or level == "debug":
-            emit(reporter, "finding", f"{f.location}  {f.severity}  {f.rule}  {f.message}", level=level,
+            emit(reporter, FINDING, f"{f.location}  {f.severity}  {f.rule}  {f.message}", level=level,
                  finding=f.to_dict())
     for rule, count in shown.items():
         if count > per_rule and any(f.rule == rule and f.severity != "info" for f in findings):
-            emit(reporter, "finding",
+            emit(reporter, FINDING,
                  f"... and {count - per_rule} more {rule} finding(s); `pgshift lint` lists them all",
                  level="warning")
