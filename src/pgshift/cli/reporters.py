@@ -54,7 +54,12 @@ class RichReporter:
 
     def _start(self, total: int) -> None:
         from rich.progress import (  # noqa: PLC0415
-            BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn,
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
         )
 
         self.progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
