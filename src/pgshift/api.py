@@ -24,12 +24,12 @@ if TYPE_CHECKING:  # what each name is, for readers and type checkers; at run ti
     from contextlib import AbstractContextManager
 
     from .commands._common import parse, run_lock
+    from .commands.db import DbStatus, db_command
     from .commands.diagnose import Diagnosis, diagnose
     from .commands.lint import lint, lint_explain, lint_rule, lint_rules
-    from .commands.ops import backup, check, render_check, restore
     from .commands.rollback import RollbackOptions, RollbackResult, down, rollback
+    from .commands.safety import backup, check, render_check, restore
     from .commands.scaffold import CreatedFiles, init, new
-    from .commands.server import DbStatus, db_command
     from .commands.status import StatusResult, VerifyResult, status, verify
     from .commands.test import TestResult, test
     from .commands.up import BaselineResult, UpOptions, UpResult, baseline, up
@@ -47,10 +47,10 @@ _OWNERS = {
     "lint_explain": "commands.lint",
     "lint_rule": "commands.lint",
     "lint_rules": "commands.lint",
-    "backup": "commands.ops",
-    "check": "commands.ops",
-    "render_check": "commands.ops",
-    "restore": "commands.ops",
+    "backup": "commands.safety",
+    "check": "commands.safety",
+    "render_check": "commands.safety",
+    "restore": "commands.safety",
     "RollbackOptions": "commands.rollback",
     "RollbackResult": "commands.rollback",
     "down": "commands.rollback",
@@ -58,8 +58,8 @@ _OWNERS = {
     "CreatedFiles": "commands.scaffold",
     "init": "commands.scaffold",
     "new": "commands.scaffold",
-    "DbStatus": "commands.server",
-    "db_command": "commands.server",
+    "DbStatus": "commands.db",
+    "db_command": "commands.db",
     "StatusResult": "commands.status",
     "VerifyResult": "commands.status",
     "status": "commands.status",

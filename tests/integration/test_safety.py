@@ -193,7 +193,7 @@ def test_check_command_and_its_json(project, pgshift_database_url):
 
 def test_invalid_index_and_prepared_checks(project, pgshift_database_url):
     from pgshift import api
-    from pgshift.commands import ops as commands
+    from pgshift.commands import safety as commands
 
     query(pgshift_database_url, "CREATE TABLE t (v int); INSERT INTO t VALUES (1), (1)")
     with pytest.raises(psycopg.Error):
@@ -300,7 +300,7 @@ def test_backup_and_restore_commands_round_trip(project, pgshift_database_url, s
 def test_retention_keeps_the_newest_per_environment(project, pgshift_database_url):
     from pgshift import api
     from pgshift.safety import backup as backup_mod
-    from pgshift.commands import ops as commands
+    from pgshift.commands import safety as commands
 
     root = project(FILES, prod_config("backup_retention = 2\n"))
     folder = root / "backups"

@@ -10,11 +10,12 @@ module                    verbs
 ``commands.rollback``     rollback, down
 ``commands.test``         test (throwaway databases; see ``rehearsal``)
 ``commands.lint``         lint, lint_explain, lint_rule, lint_rules
-``commands.ops``          check, backup, restore
+``commands.safety``        check, backup, restore
 ``commands.scaffold``     init, new
-``commands.server``       db (the embedded server)
+``commands.db``            db (the embedded server)
 ``commands.diagnose``     diagnose
 ========================  =============================================
 
-``pgshift.api`` re-exports them; import from there.
+``pgshift.api`` re-exports them; import from there. Each family's command line is the
+module of the same name in ``pgshift.cli``.
 """

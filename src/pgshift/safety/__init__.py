@@ -9,5 +9,5 @@ runs them in order before a protected environment is changed.
 - :mod:`promotion` — ``require_applied_in``: what another environment must have applied first.
 
 Nothing here is imported at start-up; the commands import these modules when needed
-(``commands.ops`` holds ``check``, ``backup`` and ``restore``).
+(``commands.safety`` holds ``check``, ``backup`` and ``restore``).
 """
