@@ -15,7 +15,7 @@ __all__ = [
     "UpOptions", "UpResult", "up", "VerifyResult", "verify", "BaselineResult", "baseline", "CreatedFiles",
     "init", "new", "RollbackOptions", "RollbackResult", "rollback", "down", "VersionCheck", "TestResult",
     "test", "Diagnosis", "diagnose", "lint_explain", "lint_rule", "lint_rules", "check", "render_check",
-    "backup", "restore", "DbStatus", "db_command",
+    "backup", "restore", "DbStatus", "db_command", "RepairOptions", "RepairResult", "repair",
 ]
 
 

@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # what each name is, for readers and type checkers; at run ti
     from .commands.db import DbStatus, db_command
     from .commands.diagnose import Diagnosis, diagnose
     from .commands.lint import lint, lint_explain, lint_rule, lint_rules
+    from .commands.repair import RepairOptions, RepairResult, repair
     from .commands.rollback import RollbackOptions, RollbackResult, down, rollback
     from .commands.safety import backup, check, render_check, restore
     from .commands.scaffold import CreatedFiles, init, new
@@ -53,6 +54,9 @@ _OWNERS = {
     "restore": "commands.safety",
     "RollbackOptions": "commands.rollback",
     "RollbackResult": "commands.rollback",
+    "RepairOptions": "commands.repair",
+    "RepairResult": "commands.repair",
+    "repair": "commands.repair",
     "down": "commands.rollback",
     "rollback": "commands.rollback",
     "CreatedFiles": "commands.scaffold",
@@ -138,4 +142,7 @@ __all__ = [
     "restore",
     "DbStatus",
     "db_command",
+    "RepairOptions",
+    "RepairResult",
+    "repair",
 ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from .errors import ConfigError
 from .events import WARNING, emit
 from .model import LedgerEvent
 
@@ -56,8 +57,34 @@ def exists(conn, ledger: Ledger) -> bool:
     return row[0] is not None
 
 
+def _columns(conn, ledger: Ledger) -> dict[str, str]:
+    return {r[0]: r[1] for r in conn.execute(
+        "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
+        "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum", (ledger.qualified,))}
+
+
+def check_shape(conn, ledger: Ledger) -> dict[str, str]:
+    """The existing ledger table's columns, after checking it is a ledger: pgshift's own or the
+    guide's ``migration_log`` (a ``version`` column, and no column neither of them has). Any other
+    table is refused, untouched: ``ledger = "public.orders"`` must never add pgshift's columns to
+    a business table or read its rows as migrations."""
+    have = _columns(conn, ledger)
+    foreign = [c for c in have if c not in COLUMNS]
+    if "version" in have and not foreign:
+        return have
+    why = (f"it has column(s) {', '.join(foreign)} that no migration ledger has" if "version" in have
+           else "it has no version column")
+    raise ConfigError(
+        f"the ledger setting names {ledger.name}, which is not a migration ledger: {why}; "
+        "pgshift left it untouched",
+        hint=f"set ledger in pgshift.toml to pgshift's own table (default {ledger.schema}.migration_log is "
+             "created on the first run) or to the guide's shared.migration_log; columns of a ledger: "
+             + ", ".join(COLUMNS),
+        details={"ledger": ledger.name, "columns": list(have)})
+
+
 def ensure(conn, ledger: Ledger, reporter=None) -> None:
-    """Create the ledger, or adopt an existing table by adding what it lacks."""
+    """Create the ledger, or adopt an existing table of a ledger's shape by adding what it lacks."""
     with conn.transaction():
         if not conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (ledger.schema,)).fetchone():
             conn.execute(f'CREATE SCHEMA "{ledger.schema}"')
@@ -73,9 +100,7 @@ def ensure(conn, ledger: Ledger, reporter=None) -> None:
 
 
 def _adopt(conn, ledger: Ledger, reporter) -> None:
-    have = {r[0]: r[1] for r in conn.execute(
-        "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
-        "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped", (ledger.qualified,))}
+    have = check_shape(conn, ledger)
     missing = [c for c in COLUMNS if c not in have]
     if not missing:
         return
@@ -119,9 +144,7 @@ def _adopt(conn, ledger: Ledger, reporter) -> None:
 def read(conn, ledger: Ledger) -> list[LedgerEvent]:
     if not exists(conn, ledger):
         return []
-    have = {r[0] for r in conn.execute(
-        "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
-        (ledger.qualified,))}
+    have = set(check_shape(conn, ledger))
     # a table not adopted yet (the guide's shape) is read as it is: what it lacks reads as NULL
     cols = [c if c in have else f"NULL AS {c}" for c in _READ]
     order = "id" if "id" in have else ("started_at NULLS FIRST, ctid" if "started_at" in have else "ctid")
@@ -225,9 +248,12 @@ def batch_state(conn, ledger: Ledger, event_id: int) -> dict | None:
 
 
 def close_baselines(conn, ledger: Ledger) -> None:
-    """Baseline events are complete when they are written: their completion time is their start."""
-    conn.execute(f"UPDATE {ledger.qualified} SET completed_at = started_at "
-                 "WHERE migration_type = 'baseline' AND completed_at IS NULL")
+    """Events written complete (baselines, repair rows and what repair records) are done when they
+    are written: their completion (and a rollback's) time is their start."""
+    conn.execute(f"UPDATE {ledger.qualified} SET completed_at = started_at, rolled_back_at = CASE WHEN "
+                 "status = 'rolled_back' THEN coalesce(rolled_back_at, started_at) ELSE rolled_back_at END "
+                 "WHERE completed_at IS NULL AND (migration_type IN ('baseline', 'repair') "
+                 "OR details ? 'repair')")
 
 
 def recent_events(conn, ledger: Ledger, limit: int = 50) -> tuple[list[str], list[list]] | None:
@@ -239,3 +265,14 @@ def recent_events(conn, ledger: Ledger, limit: int = 50) -> tuple[list[str], lis
         "CASE WHEN completed_at IS NOT NULL THEN completed_at - started_at ELSE now() - started_at END AS duration, "
         f"error FROM {ledger.qualified} ORDER BY id DESC LIMIT %s", (limit,))
     return [c.name for c in cur.description], [list(r) for r in cur.fetchall()]
+
+
+def record_checksum(conn, ledger: Ledger, event_id: int, checksum: str) -> None:
+    """Set the checksum of event *event_id* (``repair --record-checksums``)."""
+    conn.execute(f"UPDATE {ledger.qualified} SET checksum = %s WHERE id = %s", (checksum, event_id))
+
+
+def delete_events(conn, ledger: Ledger, event_ids: list[int]) -> int:
+    """Delete the events *event_ids* (``repair --remove-failed``); how many went."""
+    cur = conn.execute(f"DELETE FROM {ledger.qualified} WHERE id = ANY(%s)", (event_ids,))
+    return cur.rowcount

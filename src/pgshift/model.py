@@ -128,6 +128,7 @@ STATUS_ROLLED_BACK = "rolled_back"
 TYPE_MIGRATE = "migrate"
 TYPE_ROLLBACK = "rollback"
 TYPE_BASELINE = "baseline"
+TYPE_REPAIR = "repair"          # an audit row of `pgshift repair`: no version's state comes from it
 
 
 @dataclass(frozen=True)

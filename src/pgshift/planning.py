@@ -17,6 +17,7 @@ from .model import (
     ROLLED_BACK,
     RUNNING,
     TX_FILE,
+    TYPE_REPAIR,
     LedgerEvent,
     Location,
     MigrationFile,
@@ -50,16 +51,33 @@ def _normalise(event: LedgerEvent) -> tuple[str, str]:
 
 
 def latest_events(events: list[LedgerEvent]) -> dict[str, LedgerEvent]:
+    """Each version's latest event (``repair``'s audit rows say what was done, not a state)."""
     latest: dict[str, LedgerEvent] = {}
     for event in events:  # ordered by id
-        version, _ = _normalise(event)
-        latest[version] = event
+        version, kind = _normalise(event)
+        if kind != TYPE_REPAIR:
+            latest[version] = event
     return latest
 
 
+# the statuses a ledger row may hold (PRODUCT.md section 3); NULL or empty is a row the guide's
+# script inserted and has not closed yet: running
+KNOWN_STATUSES = ("running", "completed", "failed", "rolled_back")
+
+
 def event_state(event: LedgerEvent) -> str:
+    """The state a version's latest event gives it. A status outside the contract's four is an
+    error naming the row: guessing (it used to count as running, and ran the migration again)
+    could apply a migration twice."""
     _, kind = _normalise(event)
     status = (event.status or "running").strip().lower()
+    if status not in KNOWN_STATUSES:
+        raise PlanError(
+            f"ledger row {event.id} (version {event.version}) has the status {event.status!r}, which is none of "
+            f"{', '.join(KNOWN_STATUSES)}: pgshift cannot tell whether the migration ran",
+            hint="set the row's status to what really happened (UPDATE the ledger, or `pgshift repair "
+                 f"--mark-applied {event.version}` / `--mark-pending {event.version}`), then run again",
+            details={"ledger_row": event.id, "version": event.version, "status": event.status})
     if status == "rolled_back":
         return ROLLED_BACK
     if kind == "rollback":
@@ -79,6 +97,8 @@ def version_states(files: list[MigrationFile], events: list[LedgerEvent]) -> lis
     last_applied: dict[str, LedgerEvent] = {}
     for event in events:  # ordered by id: one pass
         version, kind = _normalise(event)
+        if kind == TYPE_REPAIR:
+            continue
         latest[version] = event
         if kind in ("migrate", "baseline") and (event.status or "") == "completed":
             last_applied[version] = event

@@ -16,7 +16,7 @@ PINNED = [
     "RollbackOptions", "RollbackResult", "rollback", "down",
     "VersionCheck", "TestResult", "test", "Diagnosis", "diagnose",
     "lint", "lint_explain", "lint_rule", "lint_rules", "check", "render_check", "backup", "restore",
-    "DbStatus", "db_command",
+    "DbStatus", "db_command", "RepairOptions", "RepairResult", "repair",
 ]
 
 

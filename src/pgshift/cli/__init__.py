@@ -33,6 +33,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "lint": ("lint", "Static checks: what blocks or breaks production, with the line and the safe alternative."),
     "new": ("scaffold", "Create a timestamped migration (and its rollback stub)."),
     "restore": ("safety", "Restore a backup into another database (--database-url is required)."),
+    "repair": ("repair", "Repair the ledger: record checksums, remove failed entries of gone files, mark versions."),
     "rollback": ("rollback", "Run VERSION's rollback file and record it (asks you to type ROLLBACK)."),
     "status": ("status", "Every version: applied, pending, failed, rolled_back, changed, missing, out_of_order."),
     "test": ("test", "Apply every migration to a throwaway database, then drop it."),
@@ -90,8 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         _print_error(err, options)
         return err.exit_code
     except click.exceptions.Abort:
-        click.echo("aborted", err=True)
-        return ExitCode.INTERRUPTED
+        return _interrupted("aborted", options)
     except click.ClickException as err:
         code = ExitCode.INPUT if isinstance(err, click.UsageError) else err.exit_code
         if options.json:
@@ -101,8 +101,11 @@ def main(argv: list[str] | None = None) -> int:
         err.show()
         return code
     except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
-        return ExitCode.INTERRUPTED
+        return _interrupted("interrupted", options)
+    except Exception as exc:  # noqa: BLE001 - never a traceback: what nobody foresaw is an error object too
+        err = _unforeseen(exc)
+        _print_error(err, options)
+        return err.exit_code
     # a command returns its ExitCode (None: OK); --help and --version return click's 0
     return ExitCode.OK if result is None else result
 
@@ -113,6 +116,29 @@ def _print_error(err: PgshiftError, options: GlobalOptions) -> None:
     if options.json:
         click.echo(dump_json(err.to_dict()))
     click.echo(render_error(err, color=False), err=True)
+
+
+def _interrupted(message: str, options: GlobalOptions) -> ExitCode:
+    """Ctrl-C (or end of input at a prompt): said on stderr, and under ``--json`` the error object."""
+    if options.json:
+        from .render import dump_json, error_dict  # noqa: PLC0415
+
+        click.echo(dump_json(error_dict("Interrupted", ExitCode.INTERRUPTED, message)))
+    click.echo(message, err=True)
+    return ExitCode.INTERRUPTED
+
+
+def _unforeseen(exc: Exception) -> PgshiftError:
+    """An exception nobody foresaw, as the PgshiftError it stands for (exit 1): its type, its
+    message and where it was raised, instead of a traceback."""
+    import traceback  # noqa: PLC0415
+
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f"{frames[-1].filename}:{frames[-1].lineno} in {frames[-1].name}" if frames else None
+    return PgshiftError(f"unexpected {type(exc).__name__}" + (f": {exc}" if str(exc) else ""),
+                        hint="this is a bug in pgshift: please report it with the command line, the output of "
+                             "`pgshift --version` and this message",
+                        details={"exception": type(exc).__name__, "where": where})
 
 
 def run() -> None:

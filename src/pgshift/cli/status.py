@@ -28,7 +28,12 @@ def verify():
     lines = [f"{s.file}: changed since applied (recorded {s.recorded_checksum[:12]}, file {s.file_checksum[:12]})"
              for s in result.changed]
     lines += [f"{s.version} {s.name}: applied, but its file is missing" for s in result.missing]
+    lines += [f"{s.file or s.version}: unverifiable: the ledger recorded no checksum for it"
+              for s in result.unverifiable]
     lines.append(f"{result.checked} applied migration(s) checked: "
                  + ("all match" if result.ok else f"{len(result.changed) + len(result.missing)} mismatch(es)"))
+    if result.unverifiable:
+        lines.append(f"{len(result.unverifiable)} applied migration(s) unverifiable (no recorded checksum): "
+                     "`pgshift repair --record-checksums` records the files' current checksums")
     show(result, "\n".join(lines))
     return ExitCode.OK if result.ok else ExitCode.FAILED

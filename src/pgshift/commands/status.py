@@ -56,10 +56,12 @@ def status(project: Project, fresh: bool = False) -> StatusResult:
 
 @dataclass(frozen=True)
 class VerifyResult:
-    """Applied versions whose files changed, or are gone, since they were applied."""
+    """Applied versions whose files changed, or are gone, since they were applied; and those
+    that cannot be checked because the ledger recorded no checksum (an adopted ledger)."""
     checked: int
     changed: tuple[VersionState, ...]
     missing: tuple[VersionState, ...]
+    unverifiable: tuple[VersionState, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -69,12 +71,15 @@ class VerifyResult:
     def to_dict(self) -> dict:
         """``--json``: ok, how many were checked, the changed and the missing."""
         return {"ok": self.ok, "checked": self.checked,
-                "changed": [s.to_dict() for s in self.changed], "missing": [s.to_dict() for s in self.missing]}
+                "changed": [s.to_dict() for s in self.changed], "missing": [s.to_dict() for s in self.missing],
+                "unverifiable": [s.to_dict() for s in self.unverifiable]}
 
 
 def verify(project: Project) -> VerifyResult:
-    """Compare every applied version's recorded checksum with its file, read afresh."""
+    """Compare every applied version's recorded checksum with its file, read afresh. A version
+    whose event recorded no checksum is unverifiable, never a match."""
     result = status(project, fresh=True)
     applied = [s for s in result.states if s.state in (APPLIED, CHANGED, MISSING)]
-    return VerifyResult(len(applied), tuple(s for s in applied if s.state == CHANGED),
-                        tuple(s for s in applied if s.state == MISSING))
+    unverifiable = tuple(s for s in applied if s.state == APPLIED and not s.recorded_checksum)
+    return VerifyResult(len(applied) - len(unverifiable), tuple(s for s in applied if s.state == CHANGED),
+                        tuple(s for s in applied if s.state == MISSING), unverifiable)

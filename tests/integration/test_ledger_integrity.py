@@ -1,0 +1,160 @@
+"""The ledger never lies and is never someone else's table: a foreign table is refused untouched,
+an unknown status is an error naming its row, `verify` says "unverifiable" where no checksum was
+recorded, and `repair` sets things straight with an audit row for each change."""
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+from conftest import query, run_cli, scalar, write_project
+
+from pgshift import api
+from pgshift.errors import ConfigError, InputError, PlanError, SafetyRefusal
+
+V1, V2, V3 = "20250101000001", "20250101000002", "20250101000003"
+FILES = {
+    f"{V1}_one.sql": "CREATE TABLE one (id int);\n",
+    f"{V2}_two.sql": "CREATE TABLE two (id int);\n",
+}
+
+
+def _project(tmp_path, url, files=FILES, config=None, env=None):
+    root = write_project(tmp_path / "proj", files, config)
+    return root, api.open_project(root, env=env, database_url=url)
+
+
+def test_a_business_table_named_as_the_ledger_is_refused_and_left_untouched(tmp_path, pgshift_database_url):
+    url = pgshift_database_url
+    query(url, "CREATE TABLE public.orders (id int PRIMARY KEY, status text, total numeric);"
+               "INSERT INTO public.orders VALUES (1, 'paid', 10), (2, 'open', 20)")
+    before = query(url, "SELECT attname FROM pg_attribute WHERE attrelid = 'public.orders'::regclass "
+                        "AND attnum > 0 ORDER BY attnum"), query(url, "SELECT * FROM public.orders ORDER BY id")
+    _, project = _project(tmp_path, url, config='[pgshift]\nledger = "public.orders"\n[env.dev]\n')
+    for verb in (api.up, api.status):
+        with pytest.raises(ConfigError) as err:
+            verb(project)
+        assert "public.orders, which is not a migration ledger: it has no version column" in err.value.message
+        assert err.value.exit_code == 2
+    after = query(url, "SELECT attname FROM pg_attribute WHERE attrelid = 'public.orders'::regclass "
+                       "AND attnum > 0 ORDER BY attnum"), query(url, "SELECT * FROM public.orders ORDER BY id")
+    assert after == before
+    assert scalar(url, "SELECT to_regclass('one')") is None
+
+
+def test_a_table_with_a_version_and_foreign_columns_is_refused_too(tmp_path, pgshift_database_url):
+    url = pgshift_database_url
+    query(url, "CREATE TABLE public.releases (version text, customer_id int)")
+    _, project = _project(tmp_path, url, config='[pgshift]\nledger = "public.releases"\n[env.dev]\n')
+    with pytest.raises(ConfigError) as err:
+        api.up(project)
+    assert "it has column(s) customer_id that no migration ledger has" in err.value.message
+    assert scalar(url, "SELECT count(*) FROM pg_attribute WHERE attrelid = 'public.releases'::regclass "
+                       "AND attnum > 0") == 2
+
+
+def test_an_unknown_status_is_an_error_naming_the_row_and_nothing_runs_again(tmp_path, pgshift_database_url):
+    url = pgshift_database_url
+    _, project = _project(tmp_path, url)
+    api.up(project)
+    query(url, f"UPDATE pgshift.migration_log SET status = 'done-ish' WHERE version = '{V1}'")
+    row = scalar(url, f"SELECT id FROM pgshift.migration_log WHERE version = '{V1}'")
+    with pytest.raises(PlanError) as err:
+        api.up(project)
+    assert err.value.message.startswith(f"ledger row {row} (version {V1}) has the status 'done-ish'")
+    assert err.value.details["ledger_row"] == row
+    assert scalar(url, "SELECT count(*) FROM pgshift.migration_log") == 2   # nothing ran, nothing recorded
+
+
+def test_verify_calls_a_version_without_a_checksum_unverifiable(tmp_path, pgshift_database_url):
+    url = pgshift_database_url
+    root, project = _project(tmp_path, url)
+    api.up(project)
+    query(url, f"UPDATE pgshift.migration_log SET checksum = NULL WHERE version = '{V1}'")
+    result = api.verify(project)
+    assert [s.version for s in result.unverifiable] == [V1]
+    assert result.checked == 1 and not result.changed
+    cli = run_cli("verify", "--project", str(root), "--database-url", url)
+    assert f"migrations/{V1}_one.sql: unverifiable: the ledger recorded no checksum for it" in cli.out
+    assert "1 applied migration(s) checked: all match" in cli.out
+    assert json.loads(run_cli("--json", "verify", "--project", str(root), "--database-url", url).out)[
+        "unverifiable"][0]["version"] == V1
+
+
+def _repair_rows(url):
+    return query(url, "SELECT version, details -> 'repair' ->> 'action' FROM pgshift.migration_log "
+                      "WHERE migration_type = 'repair' ORDER BY id")
+
+
+def test_repair_records_checksums_with_an_audit_row_and_verify_is_clean(tmp_path, pgshift_database_url):
+    url = pgshift_database_url
+    root, project = _project(tmp_path, url)
+    api.up(project)
+    query(url, f"UPDATE pgshift.migration_log SET checksum = NULL WHERE version = '{V1}'")
+    (root / "migrations" / f"{V2}_two.sql").write_text("CREATE TABLE two (id int);  -- reviewed\n")
+    assert [s.version for s in api.verify(project).changed] == [V2]
+    dry = api.repair(project, api.RepairOptions(record_checksums=True, dry_run=True))
+    assert [a["version"] for a in dry.actions] == [V1, V2] and _repair_rows(url) == []
+    done = api.repair(project, api.RepairOptions(record_checksums=True))
+    assert [a["action"] for a in done.actions] == ["record-checksum", "record-checksum"]
+    result = api.verify(project)
+    assert result.ok and not result.unverifiable and result.checked == 2
+    assert _repair_rows(url) == [(V1, "record-checksum"), (V2, "record-checksum")]
+    new = hashlib.sha256(b"CREATE TABLE two (id int);  -- reviewed\n").hexdigest()
+    assert query(url, "SELECT details -> 'repair' ->> 'new_checksum' FROM pgshift.migration_log "
+                      f"WHERE migration_type = 'repair' AND version = '{V2}'") == [(new,)]
+    assert [s.state for s in api.status(project).states] == ["applied", "applied"]   # audit rows decide nothing
+
+
+def test_repair_marks_versions_applied_or_pending(tmp_path, pgshift_database_url):
+    url = pgshift_database_url
+    files = dict(FILES, **{f"{V3}_three.sql": "CREATE TABLE three (id int);\n"})
+    _, project = _project(tmp_path, url, files)
+    api.up(project, api.UpOptions(target=V1))
+    api.repair(project, api.RepairOptions(mark_applied=(V2,)))
+    assert {s.version: s.state for s in api.status(project).states} == {V1: "applied", V2: "applied",
+                                                                        V3: "pending"}
+    assert scalar(url, "SELECT to_regclass('two')") is None       # recorded, never run
+    api.repair(project, api.RepairOptions(mark_pending=(V1,)))
+    assert {s.version: s.state for s in api.status(project).states}[V1] == "rolled_back"
+    query(url, "DROP TABLE one")                                   # the operator undid it by hand
+    result = api.up(project, api.UpOptions(out_of_order=True))
+    assert sorted(s.version for s in result.run.steps) == [V1, V3]
+    assert scalar(url, "SELECT to_regclass('one') IS NOT NULL") is True
+    with pytest.raises(InputError, match="it is applied already"):
+        api.repair(project, api.RepairOptions(mark_applied=(V2,)))
+    assert _repair_rows(url) == [(V2, "mark-applied"), (V1, "mark-pending")]
+
+
+def test_repair_removes_failed_events_of_files_that_are_gone(tmp_path, pgshift_database_url):
+    url = pgshift_database_url
+    files = dict(FILES, **{f"{V3}_broken.sql": "CREATE TABLE three (id int);\nSELECT no_such_column;\n"})
+    root, project = _project(tmp_path, url, files)
+    with pytest.raises(Exception):
+        api.up(project)
+    (root / "migrations" / f"{V3}_broken.sql").unlink()
+    assert scalar(url, f"SELECT count(*) FROM pgshift.migration_log WHERE version = '{V3}'") == 1
+    result = api.repair(project, api.RepairOptions(remove_failed=True))
+    assert [a["action"] for a in result.actions] == ["remove-failed"]
+    assert query(url, f"SELECT migration_type FROM pgshift.migration_log WHERE version = '{V3}'") == [("repair",)]
+    assert [s.version for s in api.status(project).states] == [V1, V2]
+
+
+def test_repair_in_a_protected_environment_needs_confirmation(tmp_path, pgshift_database_url, monkeypatch):
+    url = pgshift_database_url
+    config = '[pgshift]\n[env.prod]\nurl = "${PROD_URL}"\nprotected = true\n'
+    monkeypatch.setenv("PROD_URL", url)
+    root, project = _project(tmp_path, url, config=config, env="prod")
+    query(url, "CREATE SCHEMA pgshift")
+    api.baseline(project, V2)
+    query(url, "UPDATE pgshift.migration_log SET checksum = NULL")
+    with pytest.raises(SafetyRefusal):
+        api.repair(project, api.RepairOptions(record_checksums=True))
+    assert scalar(url, "SELECT count(*) FROM pgshift.migration_log WHERE checksum IS NOT NULL") == 0
+    cli = run_cli("--env", "prod", "repair", "--record-checksums", "--project", str(root), env={"PROD_URL": url})
+    assert cli.code == 3, cli.all
+    ok = run_cli("--env", "prod", "repair", "--record-checksums", "--yes", "--project", str(root),
+                 env={"PROD_URL": url})
+    assert ok.code == 0, ok.all
+    assert "made 2 change(s)" in ok.out
+    assert api.verify(project).ok and not api.verify(project).unverifiable
