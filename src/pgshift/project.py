@@ -15,7 +15,7 @@ import os
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Iterator, cast
 
 from . import config as config_mod
 from .config import Config, Environment, mask_dsn
@@ -50,7 +50,7 @@ class Connection:
 def resolve_connection(config: Config, env: Environment, database_url: str | None = None,
                        environ: dict | None = None) -> Connection:
     """The connection *env* uses, by the contract's precedence (see the module docstring)."""
-    environ = os.environ if environ is None else environ
+    environ = cast(dict, os.environ) if environ is None else environ
     if database_url:
         return Connection(database_url, FROM_FLAG)
     for var in URL_VARS:

@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import textwrap
 
-import pytest
-
 from pgshift.testing import plugin
 
 pytest_plugins = ["pytester"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from contextlib import contextmanager, nullcontext
 
 from .. import discovery
-from ..errors import PgshiftError
+from ..errors import InputError, PgshiftError
 from ..events import RUN_COMPLETED, WARNING, emit
 from ..model import MigrationFile, ParsedFile, Plan, RunResult
 from ..project import Project
@@ -30,6 +30,8 @@ def parse(migration: MigrationFile, database: str | None = None, rollback: bool 
     from ..sql import parse_file  # noqa: PLC0415
 
     target = migration.rollback if rollback else migration
+    if target is None:
+        raise InputError(f"{migration.version} ({migration.name}) has no rollback file to parse")
     return parse_file(target.relpath, discovery.text_of(target), database=database)
 
 

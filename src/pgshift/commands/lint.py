@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Sequence
 
 from .. import config as config_mod
 from .. import discovery
@@ -88,7 +89,7 @@ def _lint_options(cfg: config_mod.Config, target_version: int | None = None,
                        ledger=cfg.ledger)
 
 
-def _lint_one_by_one(sources: list, options) -> list:
+def _lint_one_by_one(sources: Sequence, options) -> list:
     """Read and lint each file as its own run."""
     from ..lint.engine import LintInput, lint_each  # noqa: PLC0415
 

@@ -86,7 +86,8 @@ def _roundtrip(scratch: Project, found: list, server_url: str) -> tuple[int, lis
     return roundtrip.prove(scratch, pending, server_url, lambda p, v, first: _apply(p, v, first), _roll_back)
 
 
-test.__test__ = False  # pytest: `from pgshift.api import test` in a test module is not a test
+# pytest: `from pgshift.api import test` in a test module is not a test
+test.__test__ = False  # type: ignore[attr-defined]
 
 
 def _restore_backup(path: Path, url: str, reporter) -> None:
