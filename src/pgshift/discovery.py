@@ -168,16 +168,24 @@ class _Entry:
         self.folder, self.name, self.path, self.stat, self.problem = folder, name, path, None, problem
 
 
-def _files_in(folder: Path, shown: str) -> list[_Entry]:
+def _files_in(folder: Path, shown: str, root: Path | None = None) -> list[_Entry]:
     """The files in *folder*, and whatever else there is named like an .sql file (a folder, a
-    dangling symbolic link, a FIFO), with its problem: never silently skipped."""
+    dangling symbolic link, a FIFO, a symbolic link out of the project *root*), with its
+    problem: never silently skipped, never followed out of the project."""
     import os  # noqa: PLC0415
 
+    inside = os.path.realpath(root if root is not None else folder.parent)
     try:
         with os.scandir(folder) as it:
             found = []
             for e in it:
-                if e.is_file():
+                if e.is_file() and e.is_symlink() and _looks_like_migration(e.name) \
+                        and not _under_folder(os.path.realpath(e.path), inside):
+                    found.append(_Entry(folder, e.name, e.path, (
+                        "is a symbolic link to a file outside the project: pgshift does not follow it",
+                        "copy the file into the project's migrations folder, or point the link at a file "
+                        "inside the project")))
+                elif e.is_file():
                     found.append(_Entry(folder, e.name, e.path))
                 elif _looks_like_migration(e.name) and e.name.lower().endswith(".sql"):
                     found.append(_Entry(folder, e.name, e.path, _why_unreadable(e.path)))
@@ -185,6 +193,12 @@ def _files_in(folder: Path, shown: str) -> list[_Entry]:
     except OSError as exc:
         raise DiscoveryError(f"the folder {shown} cannot be read: {exc.strerror or exc}",
                              hint="make it readable by the user running pgshift") from None
+
+
+def _under_folder(path: str, folder: str) -> bool:
+    import os  # noqa: PLC0415
+
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
 class StatCache:
@@ -350,7 +364,8 @@ def discover(migrations_dir: Path, project_root: Path | None = None,
         problems.append((rel(entry), *entry.problem))
         return None
 
-    entries = sorted(_files_in(migrations_dir, prefix.rstrip("/") or str(migrations_dir)), key=lambda p: p.name)
+    entries = sorted(_files_in(migrations_dir, prefix.rstrip("/") or str(migrations_dir), project_root),
+                     key=lambda p: p.name)
     for path in entries:
         if not _looks_like_migration(path.name):
             continue
@@ -388,7 +403,8 @@ def discover(migrations_dir: Path, project_root: Path | None = None,
 
     rollbacks: dict[str, RollbackFile] = {}
     if rb_dir.is_dir():
-        for path in sorted(_files_in(rb_dir, f"{prefix}{ROLLBACK_DIR}"), key=lambda p: p.name):
+        for path in sorted(_files_in(rb_dir, f"{prefix}{ROLLBACK_DIR}", project_root or migrations_dir.parent),
+                           key=lambda p: p.name):
             if not _looks_like_migration(path.name):
                 continue
             version, name, problem = _name_problem(path.name)

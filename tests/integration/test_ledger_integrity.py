@@ -158,3 +158,24 @@ def test_repair_in_a_protected_environment_needs_confirmation(tmp_path, pgshift_
     assert ok.code == 0, ok.all
     assert "made 2 change(s)" in ok.out
     assert api.verify(project).ok and not api.verify(project).unverifiable
+
+
+def test_a_migration_that_links_out_of_the_project_is_refused_unread(tmp_path, pgshift_database_url):
+    secret = tmp_path / "credentials.sql"
+    secret.write_text("-- password: hunter2\nSELECT 1;\n")
+    root = write_project(tmp_path / "proj", dict(FILES))
+    (root / "migrations" / f"{V3}_linked.sql").symlink_to(secret)
+    (root / "shared.sql").write_text("CREATE TABLE inside (id int);\n")
+    (root / "migrations" / "20250101000004_inside.sql").symlink_to(root / "shared.sql")
+    project = api.open_project(root, database_url=pgshift_database_url)
+    from pgshift.errors import DiscoveryError
+
+    with pytest.raises(DiscoveryError) as err:
+        api.up(project, api.UpOptions(dry_run=True))
+    assert (f"migrations/{V3}_linked.sql is a symbolic link to a file outside the project: pgshift does not "
+            "follow it") in str(err.value.to_dict())
+    assert "hunter2" not in json.dumps(err.value.to_dict())
+    dry = run_cli("up", "--dry-run", "--project", str(root), "--database-url", pgshift_database_url)
+    assert dry.code == 2 and "hunter2" not in dry.all and "outside the project" in dry.err
+    (root / "migrations" / f"{V3}_linked.sql").unlink()      # a link inside the project is followed
+    assert [s.version for s in api.up(project).run.steps] == [V1, V2, "20250101000004"]
