@@ -368,8 +368,14 @@ def _mask_keyword_dsn(dsn: str) -> str:
     return "".join(out)
 
 
+_CONNINFO_PASSWORD = re.compile(r"(?:^|\s)password\s*=\s*(?:'((?:[^'\\]|\\.)*)'|([^\s']\S*))", re.I)
+
+
 def passwords_in(dsn: str | None) -> list[str]:
-    """The password(s) a DSN carries, so they can be scrubbed from any text."""
+    """The password(s) a DSN carries, read as libpq reads a connection string (a URL's user info
+    and its ``password`` parameter, or a ``password=`` pair, quoted or not), so that they can be
+    scrubbed from any text. The tests check it against psycopg's ``conninfo_to_dict`` (libpq's
+    own parser); it is not called here because psycopg stays out of this layer."""
     if not dsn:
         return []
     found = []
@@ -387,21 +393,37 @@ def passwords_in(dsn: str | None) -> list[str]:
         except ValueError:
             pass
     else:
-        masked = _mask_keyword_dsn(dsn)
-        if masked != dsn:
-            for token in dsn.split():
-                key, _, value = token.partition("=")
-                if key.lower() == "password" and value:
-                    found.append(value.strip("'"))
+        # key=value form, by libpq's rules: a value is a word, or '...' with backslash escapes
+        for quoted, word in _CONNINFO_PASSWORD.findall(dsn):
+            found.append(re.sub(r"\\(.)", r"\1", quoted) if quoted else word)
     return [p for p in found if p]
 
 
+# a password field in any text: password=VALUE in a conninfo string, a URL's query, PGPASSWORD=VALUE
+_PASSWORD_FIELD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'?|[^\s&'\"]+)", re.I)
+
+
+def _whole(word: str) -> re.Pattern:
+    """*word* where it stands whole: not a piece of a longer word (a password ``ro`` is not
+    the middle of ``error``). A word that starts or ends with punctuation is bounded there already."""
+    before = r"(?<!\w)" if re.match(r"\w", word[0]) else ""
+    after = r"(?!\w)" if re.match(r"\w", word[-1]) else ""
+    return re.compile(before + re.escape(word) + after)
+
+
 def scrub(text: str, dsn: str | None) -> str:
-    """Remove a DSN's password from arbitrary text (error messages, logs)."""
+    """Remove a DSN's password from arbitrary text (error messages, logs).
+
+    The connection string is parsed for its password (:func:`passwords_in`), never guessed at;
+    the text then loses the DSN itself wherever it is quoted, the value of every password
+    field (``password=...``), and every whole occurrence of the password. A password is
+    never replaced inside a longer word: that would garble the message (``er********r`` for
+    ``error`` with the password ``ro``) and, worse, tell a reader the password."""
     if not text:
         return text
-    for password in sorted(set(passwords_in(dsn)), key=len, reverse=True):
-        text = text.replace(password, MASK)
-    if dsn and "://" in dsn:
+    if dsn:
         text = text.replace(dsn, mask_dsn(dsn))
+    text = _PASSWORD_FIELD.sub(lambda m: m.group(1) + MASK, text)
+    for password in sorted(set(passwords_in(dsn)), key=len, reverse=True):
+        text = _whole(password).sub(MASK, text)
     return text

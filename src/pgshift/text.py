@@ -1,4 +1,5 @@
-"""Text for people: line and column of an index, a caret under it, durations read and written.
+"""Text for people: line and column of an index, a caret under it, durations read and written,
+sizes written.
 
 Pure functions over strings; no pgshift imports. (The line-start cache below is the one piece
 of module state: a tuple swapped whole, so a reader never sees half of it.)
@@ -102,3 +103,20 @@ def format_duration(seconds: float) -> str:
     if seconds < 60:
         return f"{seconds:.1f}s".replace(".0s", "s")
     return f"{seconds / 60:.1f}min"
+
+
+_BINARY_UNITS = ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB")
+
+
+def format_size(size: float) -> str:
+    """A number of bytes as people read it, in binary units labelled as such (1 KiB = 1024
+    bytes): 512 bytes, 1.5 KiB, 20.0 MiB, 3.2 GiB. (PostgreSQL's pg_size_pretty writes
+    "kB" for 1024 bytes; kB means 1000.)"""
+    value = float(size)
+    if abs(value) < 1024:
+        return f"{value:.0f} byte" if value in (1, -1) else f"{value:.0f} bytes"
+    for unit in _BINARY_UNITS[1:]:
+        value /= 1024
+        if abs(value) < 1024 or unit == _BINARY_UNITS[-1]:
+            return f"{value:.1f} {unit}"
+    raise AssertionError("unreachable")  # pragma: no cover

@@ -31,6 +31,7 @@ from pathlib import Path
 from ..config import mask_dsn, scrub
 from ..errors import InputError, OperationError
 from ..events import BACKUP, WARNING, emit
+from ..text import format_size
 
 CHUNK = 1 << 20
 
@@ -345,7 +346,7 @@ def take(url: str | None, path: str | Path, *, reporter=None, server_major: int 
     size = path.stat().st_size
     result = BackupResult(str(path), digest, f"{path}.sha256", size, seconds, entries,
                           f"{pg_dump.version} ({pg_dump.path})", masked)
-    emit(reporter, BACKUP, f"{label} written: {path} ({_size(size)} in {seconds:g}s, {entries} entries, "
+    emit(reporter, BACKUP, f"{label} written: {path} ({format_size(size)} in {seconds:g}s, {entries} entries, "
                            f"read back with pg_restore --list; sha256 {digest[:16]}…)",
          path=str(path), sha256=digest, size=size, seconds=seconds, entries=entries, step="completed")
     return result
@@ -476,11 +477,3 @@ def _psql_gzip(cmd: list[str], env: dict, path: Path) -> subprocess.CompletedPro
         code = proc.wait()
         err.seek(0)
         return subprocess.CompletedProcess(cmd, code, "", err.read().decode(errors="replace"))
-
-
-def _size(n: float) -> str:
-    for unit in ("B", "kB", "MB", "GB", "TB"):
-        if n < 1024 or unit == "TB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} TB"  # pragma: no cover

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ConfigError
+from ..text import format_size
 
 OK, WARN, FAIL, SKIP = "ok", "warn", "fail", "skip"
 
@@ -152,7 +153,7 @@ def check_disk_usage(conn, env) -> CheckResult:
     percent = round(100.0 * used / (used + avail), 1) if used + avail else 0.0
     details = {"data_directory": where, "used_bytes": used, "available_bytes": avail, "note": reason}
     text = (f"{percent:g}% used on the file system of the data directory {where} "
-            f"({_size(avail)} free; threshold {limit:g}%)")
+            f"({format_size(avail)} free; threshold {limit:g}%)")
     if reason:
         text += f" ({reason})"
     if percent > limit:
@@ -298,13 +299,13 @@ def check_replica_lag(conn, env) -> CheckResult:
     slot_note = ""
     if inactive:
         slot_note = ("; inactive replication slot(s) keep WAL on the primary: "
-                     + ", ".join(f"{s['slot']} ({_size(s['retained_bytes'] or 0)})" for s in inactive))
+                     + ", ".join(f"{s['slot']} ({format_size(s['retained_bytes'] or 0)})" for s in inactive))
     if not replicas:
         return CheckResult("replica_lag", WARN if inactive else OK, None, limit,
                            "no replica is connected" + slot_note, details)
     worst = max((r["replay_lag_seconds"] or 0.0) for r in replicas)
     listed = ", ".join(f"{r['application_name'] or r['client']} {r['state']} "
-                       f"{(r['replay_lag_seconds'] or 0):.1f}s / {_size(r['replay_lag_bytes'] or 0)} behind"
+                       f"{(r['replay_lag_seconds'] or 0):.1f}s / {format_size(r['replay_lag_bytes'] or 0)} behind"
                        for r in replicas)
     text = f"{len(replicas)} replica(s): {listed} (threshold {limit:g}s)" + slot_note
     if worst > limit:
@@ -336,7 +337,7 @@ def check_backup_tool(conn, env, backup_dir: Path | None = None) -> CheckResult:
         st = os.statvfs(probe)
         free = st.f_bavail * st.f_frsize
         details.update(database_bytes=size, backup_dir=str(backup_dir), backup_dir_free_bytes=free)
-        text += f"; the database is {_size(size)}, {backup_dir} has {_size(free)} free"
+        text += f"; the database is {format_size(size)}, {backup_dir} has {format_size(free)} free"
         if free < size:
             return CheckResult("backup_tool", WARN, free, size,
                                text + " (less than the database's size: the dump is compressed, but it may not fit)",
@@ -392,14 +393,6 @@ def _could_not(name: str, exc) -> CheckResult:
 
 
 # --- formatting -----------------------------------------------------------------------
-
-def _size(n: float) -> str:
-    for unit in ("B", "kB", "MB", "GB", "TB"):
-        if abs(n) < 1024 or unit == "TB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} TB"  # pragma: no cover
-
 
 def _secs(seconds: float) -> str:
     seconds = float(seconds)
