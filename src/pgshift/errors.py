@@ -75,6 +75,8 @@ class PgshiftError(Exception):
         return self.message
 
     def to_dict(self) -> dict:
+        """The error object of ``--json`` (docs/json/error.schema.json): every key always there,
+        ``location`` as ``FILE:LINE:COL``, ``details`` an object ({} when there is nothing more)."""
         return {
             "error": type(self).__name__,
             "exit_code": int(self.exit_code),
@@ -82,7 +84,7 @@ class PgshiftError(Exception):
             "location": str(self.location) if self.location is not None else None,
             "hint": self.hint,
             "context": self.context,
-            **({"details": self.details} if self.details else {}),
+            "details": dict(self.details),
         }
 
 

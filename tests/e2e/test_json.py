@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import run_cli, write_project
 
+from conftest import run_cli, write_project
 from pgshift.errors import ConfigError, ExitCode
 
-ERROR_KEYS = set(ConfigError("x").to_dict())   # error, exit_code, message, location, hint, context
+# schema_version, error, exit_code, message, location, hint, context, details
+ERROR_KEYS = {"schema_version", *ConfigError("x").to_dict()}
 
 
 @pytest.mark.parametrize(("line", "message"), [
@@ -71,6 +72,7 @@ def test_results_before_or_after_the_command(tmp_path, pgshift_database_url):
     assert before.code == after.code == ExitCode.OK
     status = json.loads(before.out)
     assert status == json.loads(after.out)
+    assert status["schema_version"] == 1
     assert status["counts"]["applied"] == 1
     assert [s["version"] for s in status["versions"]] == ["20250101000001"]
     verified = json.loads(run_cli("verify", *url, "--json").out)
@@ -78,7 +80,7 @@ def test_results_before_or_after_the_command(tmp_path, pgshift_database_url):
 
 
 def test_lint_rules_and_explanations_as_json():
-    rules = json.loads(run_cli("--json", "lint", "--list").out)
+    rules = json.loads(run_cli("--json", "lint", "--list").out)["rules"]
     assert {"id", "severity", "versions", "summary"} <= set(rules[0])
     rule = json.loads(run_cli("lint", "--explain", rules[0]["id"], "--format", "json").out)
     assert rule["id"] == rules[0]["id"]

@@ -38,7 +38,7 @@ def test_lint_explain_and_list(project):
     assert as_json["id"] == "require-concurrent-index" and as_json["severity"] == "error"
     assert "CONCURRENTLY" in as_json["doc"]
     assert run_cli("--json", "lint", "--explain", "no-such-rule", "--project", str(root)).code == 2
-    listed = json.loads(run_cli("lint", "--list", "--format", "json", "--project", str(root)).out)
+    listed = json.loads(run_cli("lint", "--list", "--format", "json", "--project", str(root)).out)["rules"]
     assert any(r["id"] == "require-concurrent-index" and r["severity"] == "error" for r in listed)
     assert json.loads(run_cli("lint", "--explain", "set-not-null", "--format", "json", "--project",
                               str(root)).out)["id"] == "set-not-null"

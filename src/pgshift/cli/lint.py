@@ -27,11 +27,12 @@ def lint(paths, fmt, explain, list_rules, target_version):
         return ExitCode.OK
     if list_rules:
         rules = api.lint_rules()
-        click.echo(dump_json(rules) if as_json else
+        click.echo(dump_json({"rules": rules}) if as_json else
                    table(("rule", "severity", "versions", "summary"),
                          [(r["id"], r["severity"], r["versions"], r["summary"]) for r in rules]))
         return ExitCode.OK
-    report, text = api.lint(opts.project, list(paths), fmt or ("json" if opts.json else "text"),
+    fmt = fmt or ("json" if opts.json else "text")
+    report, text = api.lint(opts.project, list(paths), "text" if fmt == "json" else fmt,
                             target_version=target_version, env=opts.env)
-    click.echo(text)
+    click.echo(dump_json(report.to_dict()) if fmt == "json" else text)   # json: the contract's document
     return ExitCode.FAILED if report.has_errors else ExitCode.OK

@@ -8,11 +8,82 @@ import click
 
 from ..errors import ExitCode
 
+#: The version of the JSON contract (docs/json/README.md). Every document ``--json`` prints, a
+#: result or an error, starts with it. It goes up when a key is removed or renamed or a value
+#: changes its type or meaning; a new key does not change it.
+SCHEMA_VERSION = 1
 
-def dump_json(data) -> str:
+_COMPACT_OVER = 5000   # values in a document above which it is printed compact (the C encoder)
+
+
+def dump_json(data: dict) -> str:
+    """The JSON document ``--json`` prints for *data* (a result's or an error's ``to_dict()``):
+    ``schema_version`` first, then the data, every value in its JSON type by :func:`json_value`.
+    Indented for a person; compact (the C encoder, many times faster) when it holds more than a
+    few thousand values (a lint run over a large project)."""
     import json  # noqa: PLC0415 - not needed to print a table
 
-    return json.dumps(data, indent=2, default=str, ensure_ascii=False)
+    if not isinstance(data, dict):
+        raise TypeError(f"a JSON document is an object, not {type(data).__name__}")
+    count = [0]
+    document = {"schema_version": SCHEMA_VERSION, **json_value(data, count)}
+    if count[0] > _COMPACT_OVER:
+        return json.dumps(document, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False)
+
+
+def json_value(value, _count: list[int] | None = None):
+    """*value* with every part in its JSON type, the one way the command line writes them:
+
+    - a ``datetime``: ISO 8601 in UTC, ``2025-01-31T09:30:00.123456+00:00`` (a naive one is
+      taken as the machine's local time); a ``date`` or a ``time``: ISO 8601;
+    - a ``timedelta``: seconds, a number (``1.5``);
+    - a ``Decimal``: an integer when whole, else a float; a float that is not finite: null;
+    - a path: its string; an enum: its value; a tuple or a set: a list;
+    - anything with ``to_dict()``: that; anything else: its ``str()``.
+    """
+    import datetime as dt  # noqa: PLC0415
+    import math  # noqa: PLC0415
+    from decimal import Decimal  # noqa: PLC0415
+    from enum import Enum  # noqa: PLC0415
+    from pathlib import PurePath  # noqa: PLC0415
+
+    count = _count if _count is not None else [0]
+
+    def convert(v):
+        count[0] += 1
+        kind = type(v)
+        if v is None or kind is str or kind is bool or kind is int:
+            return v
+        if kind is float:
+            return v if math.isfinite(v) else None
+        if isinstance(v, dict):
+            return {str(k.value if isinstance(k, Enum) else k): convert(x) for k, x in v.items()}
+        if isinstance(v, (list, tuple, set, frozenset)):
+            return [convert(x) for x in v]
+        if isinstance(v, Enum):
+            return convert(v.value)
+        if isinstance(v, (bool, int, str)):   # subclasses
+            return v
+        if isinstance(v, float):
+            return float(v) if math.isfinite(v) else None
+        if isinstance(v, dt.datetime):
+            return v.astimezone(dt.timezone.utc).isoformat()
+        if isinstance(v, (dt.date, dt.time)):
+            return v.isoformat()
+        if isinstance(v, dt.timedelta):
+            return v.total_seconds()
+        if isinstance(v, Decimal):
+            if not v.is_finite():
+                return None
+            return int(v) if v == v.to_integral_value() else float(v)
+        if isinstance(v, PurePath):
+            return str(v)
+        if hasattr(v, "to_dict"):
+            return convert(v.to_dict())
+        return str(v)
+
+    return convert(value)
 
 
 def table(headers, rows) -> str:
@@ -103,11 +174,14 @@ def click_error_dict(err: click.ClickException, exit_code: ExitCode) -> dict:
         message = "Missing command."   # its own message is the whole help text
     else:
         message = err.format_message()
-    return {
-        "error": "UsageError" if isinstance(err, click.UsageError) else type(err).__name__,
-        "exit_code": int(exit_code),
-        "message": message,
-        "location": None,
-        "hint": f"see `{ctx.command_path} --help`" if ctx is not None else None,
-        "context": ctx.get_usage() if ctx is not None else None,
-    }
+    return error_dict("UsageError" if isinstance(err, click.UsageError) else type(err).__name__, exit_code, message,
+                      hint=f"see `{ctx.command_path} --help`" if ctx is not None else None,
+                      context=ctx.get_usage() if ctx is not None else None)
+
+
+def error_dict(error: str, exit_code: int, message: str, *, hint: str | None = None, context: str | None = None,
+               details: dict | None = None) -> dict:
+    """The error object, in the shape of ``PgshiftError.to_dict()``, of a failure that is not a
+    PgshiftError: a command line click could not take, an interruption."""
+    return {"error": error, "exit_code": int(exit_code), "message": message, "location": None, "hint": hint,
+            "context": context, "details": details or {}}
