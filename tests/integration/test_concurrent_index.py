@@ -6,7 +6,8 @@ import threading
 import time
 
 import psycopg
-from conftest import ledger_rows, query, run_cli, scalar
+
+from conftest import ledger_rows, query, scalar, up, up_fails
 
 TABLE = "20250101000001_t.sql"
 VERSION = "20250101000002"
@@ -31,34 +32,34 @@ def _writer(url: str, table: str = "t", seconds: float | None = None):
     return thread
 
 
-def _up(root, url, *extra):
-    return run_cli("up", "--lock-timeout", "100ms", *extra, "--project", str(root), "--database-url", url)
+def _up(root, url):
+    """`up --lock-timeout 100ms`: (result, reporter)."""
+    return up(root, url, lock_timeout=0.1)
 
 
 def _behind_a_writer(project, url, statement: str):
     """`up` of a file with *statement* on t while a writing transaction stays open on t for 3 s."""
     root = project({TABLE: "CREATE TABLE t (id int);\n", f"{VERSION}_idx.sql": statement + "\n"})
-    assert run_cli("up", "--target", "20250101000001", "--project", str(root), "--database-url", url).code == 0
+    up(root, url, target="20250101000001")
     writer = _writer(url, seconds=3.0)
-    result = _up(root, url)
+    _, events = _up(root, url)
     writer.join(10)
-    assert result.code == 0, result.all
-    return result
+    return events
 
 
 def test_retried_unnamed_build_leaves_one_valid_index_and_no_invalid_ones(project, pgshift_database_url):
     url = pgshift_database_url
-    result = _behind_a_writer(project, url, "CREATE INDEX CONCURRENTLY ON t ((id + 7));")
-    assert "retry 1 of 7" in result.err
+    events = _behind_a_writer(project, url, "CREATE INDEX CONCURRENTLY ON t ((id + 7));")
+    assert "retry 1 of 7" in events.text
     assert [valid for _, valid in _indexes(url)] == [True], _indexes(url)   # one index, VALID
     assert ledger_rows(url)[-1][2] == "completed"
 
 
 def test_retried_named_build_drops_its_invalid_index_even_when_the_drop_times_out(project, pgshift_database_url):
     url = pgshift_database_url
-    result = _behind_a_writer(project, url, "CREATE INDEX CONCURRENTLY t_id2_idx ON t ((id + 1));")
-    assert "index t_id2_idx is INVALID" in result.err
-    assert "retry 2 of 7" in result.err   # the drop behind the writer timed out too, and was retried
+    events = _behind_a_writer(project, url, "CREATE INDEX CONCURRENTLY t_id2_idx ON t ((id + 1));")
+    assert "index t_id2_idx is INVALID" in events.text
+    assert "retry 2 of 7" in events.text   # the drop behind the writer timed out too, and was retried
     assert _indexes(url) == [("t_id2_idx", True)]
     assert scalar(url, "SELECT (details->>'lock_retries')::int >= 2 FROM pgshift.migration_log "
                        "WHERE version = %s AND status = 'completed'", (VERSION,))
@@ -68,20 +69,18 @@ def test_retries_run_out_and_the_leftover_is_named_with_its_drop(project, pgshif
     url = pgshift_database_url
     root = project({TABLE: "CREATE TABLE t (id int);\n",
                     f"{VERSION}_idx.sql": "CREATE INDEX CONCURRENTLY ON t ((id + 7));\n"}, RETRIES_3)
-    assert run_cli("up", "--target", "20250101000001", "--project", str(root), "--database-url", url).code == 0
+    up(root, url, target="20250101000001")
     with _writer(url) as writer:
-        failed = _up(root, url)
+        failed, _ = up_fails(1, root, url, lock_timeout=0.1)
         writer.rollback()
-    assert failed.code == 1, failed.all
-    assert "after 3 attempt(s)" in failed.err
+    assert "after 3 attempt(s)" in failed.hint
     # every attempt after the first was spent on dropping the first one's leftover: one left, and named
     leftovers = [name for name, valid in _indexes(url) if not valid]
     assert len(leftovers) == 1 and _indexes(url) == [(leftovers[0], False)]
-    assert f"DROP INDEX CONCURRENTLY {leftovers[0]};" in failed.err
+    assert f"DROP INDEX CONCURRENTLY {leftovers[0]};" in failed.hint
     assert ledger_rows(url)[-1][2] == "failed"
     query(url, f"DROP INDEX CONCURRENTLY {leftovers[0]}")
-    again = _up(root, url)
-    assert again.code == 0, again.all
+    _up(root, url)
     assert [valid for _, valid in _indexes(url)] == [True]
 
 
@@ -94,11 +93,11 @@ def _interrupted(project, url, second: str, first: str = BIG):
     during that statement leaves it: the event `running` with no statement done. Got by a real run
     that fails on the statement's lock timeout, its event then put back to what a killed run leaves."""
     root = project({TABLE: first, f"{VERSION}_idx.sql": second}, ONE_ATTEMPT)
-    assert run_cli("up", "--target", "20250101000001", "--project", str(root), "--database-url", url).code == 0
+    up(root, url, target="20250101000001")
     with _writer(url, "big") as writer:
-        failed = _up(root, url)
+        failed, _ = up_fails(1, root, url, lock_timeout=0.1)
         writer.rollback()
-    assert failed.code == 1 and "lock timeout" in failed.err, failed.all
+    assert "lock timeout" in failed.message
     query(url, "UPDATE pgshift.migration_log SET status = 'running', completed_at = NULL, error = NULL, "
                "execution_ms = NULL WHERE version = %s", (VERSION,))
     assert ledger_rows(url)[-1][1:4] == ("migrate", "running", 0)
@@ -111,9 +110,8 @@ def test_a_resumed_named_build_the_server_finished_is_skipped(project, pgshift_d
     # the server finished the build after the client was gone
     query(url, "DROP INDEX big_named_idx")
     query(url, BUILD)
-    again = run_cli("up", "--project", str(root), "--database-url", url)
-    assert again.code == 0, again.all
-    assert "index big_named_idx exists and is VALID: built by the interrupted run; statement 1 skipped" in again.err
+    _, again = up(root, url)
+    assert "index big_named_idx exists and is VALID: built by the interrupted run; statement 1 skipped" in again.text
     assert _indexes(url, "big") == [("big_named_idx", True)]
     assert scalar(url, "SELECT to_regclass('after_idx')::text") == "after_idx"
     assert ledger_rows(url)[-1][2:4] == ("completed", 2)
@@ -123,9 +121,8 @@ def test_a_resumed_named_build_left_invalid_is_built_again(project, pgshift_data
     url = pgshift_database_url
     root = _interrupted(project, url, BUILD)
     assert _indexes(url, "big") == [("big_named_idx", False)]
-    again = run_cli("up", "--project", str(root), "--database-url", url)
-    assert again.code == 0, again.all
-    assert "dropping it before building it again" in again.err and "skipped" not in again.err
+    _, again = up(root, url)
+    assert "dropping it before building it again" in again.text and "skipped" not in again.text
     assert _indexes(url, "big") == [("big_named_idx", True)]
 
 
@@ -135,9 +132,8 @@ def test_a_resumed_drop_of_an_index_already_gone_is_skipped(project, pgshift_dat
                                       "CREATE TABLE after_drop (id int);\n",
                         first="CREATE TABLE big (id int);\nCREATE INDEX big_named_idx ON big (id);\n")
     query(url, "DROP INDEX big_named_idx")   # the server finished the drop after the client was gone
-    again = run_cli("up", "--project", str(root), "--database-url", url)
-    assert again.code == 0, again.all
+    _, again = up(root, url)
     assert "index big_named_idx no longer exists: dropped by the interrupted run; statement 1 skipped" \
-        in again.err
+        in again.text
     assert scalar(url, "SELECT to_regclass('after_drop')::text") == "after_drop"
     assert ledger_rows(url)[-1][2:4] == ("completed", 2)
