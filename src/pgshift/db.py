@@ -11,6 +11,7 @@ import getpass
 import hashlib
 import socket
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from ._version import __version__
@@ -24,12 +25,36 @@ APPLICATION_NAME = "pgshift"
 LOCK_NOT_AVAILABLE = "55P03"
 DEADLOCK_DETECTED = "40P01"
 DUPLICATE_SCHEMA = "42P06"
+INSUFFICIENT_PRIVILEGE = "42501"
 LOCK_CONFLICTS = (LOCK_NOT_AVAILABLE, DEADLOCK_DETECTED)   # a retry may succeed
 
 
 def sqlstate(exc: BaseException) -> str | None:
     """The SQLSTATE of a server error, None for anything else."""
     return getattr(exc, "sqlstate", None)
+
+
+@contextmanager
+def needs_privilege(conn, what: str, fix: str):
+    """Turn the server's "permission denied" inside the block into an OperationError that names
+    the role, what it may not do, and the GRANT (or setting) that fixes it (``{role}`` in *fix*
+    is the role's quoted name). Other errors pass."""
+    import psycopg  # noqa: PLC0415
+
+    try:
+        yield
+    except psycopg.Error as exc:
+        if sqlstate(exc) != INSUFFICIENT_PRIVILEGE:
+            raise
+        role = conn.info.user if conn is not None else "this role"
+        raise OperationError(f"role {role} may not {what}: {_first_line(exc)}",
+                             hint=fix.replace("{role}", quote_ident(role)),
+                             details={"sqlstate": INSUFFICIENT_PRIVILEGE, "role": role}) from None
+
+
+def _first_line(exc: BaseException) -> str:
+    diag = getattr(exc, "diag", None)
+    return getattr(diag, "message_primary", None) or str(exc).strip().split("\n", 1)[0]
 
 
 def quote_ident(name: str) -> str:
@@ -186,8 +211,10 @@ def create_database(server_url: str, name: str, *, template: str | None = None, 
     with connect(server_url) as admin:
         if if_missing and admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
             return with_dbname(server_url, name)
-        admin.execute(f"CREATE DATABASE {quote_ident(name)}"
-                      + (f" TEMPLATE {quote_ident(template)}" if template else ""))
+        with needs_privilege(admin, f"create database {name}", "give the role CREATEDB: ALTER ROLE {role} CREATEDB; "
+                             "(pgshift test makes its throwaway databases on the configured server)"):
+            admin.execute(f"CREATE DATABASE {quote_ident(name)}"
+                          + (f" TEMPLATE {quote_ident(template)}" if template else ""))
     return with_dbname(server_url, name)
 
 

@@ -7,10 +7,10 @@ import hashlib
 import json
 
 import pytest
-from conftest import query, run_cli, scalar, write_project
 
+from conftest import query, run_cli, scalar, write_project
 from pgshift import api
-from pgshift.errors import ConfigError, InputError, PlanError, SafetyRefusal
+from pgshift.errors import ConfigError, InputError, MigrationFailed, PlanError, SafetyRefusal
 
 V1, V2, V3 = "20250101000001", "20250101000002", "20250101000003"
 FILES = {
@@ -130,7 +130,7 @@ def test_repair_removes_failed_events_of_files_that_are_gone(tmp_path, pgshift_d
     url = pgshift_database_url
     files = dict(FILES, **{f"{V3}_broken.sql": "CREATE TABLE three (id int);\nSELECT no_such_column;\n"})
     root, project = _project(tmp_path, url, files)
-    with pytest.raises(Exception):
+    with pytest.raises(MigrationFailed):
         api.up(project)
     (root / "migrations" / f"{V3}_broken.sql").unlink()
     assert scalar(url, f"SELECT count(*) FROM pgshift.migration_log WHERE version = '{V3}'") == 1
@@ -179,3 +179,43 @@ def test_a_migration_that_links_out_of_the_project_is_refused_unread(tmp_path, p
     assert dry.code == 2 and "hunter2" not in dry.all and "outside the project" in dry.err
     (root / "migrations" / f"{V3}_linked.sql").unlink()      # a link inside the project is followed
     assert [s.version for s in api.up(project).run.steps] == [V1, V2, "20250101000004"]
+
+
+@pytest.fixture
+def weak_role(pgshift_database_url):
+    """A role with LOGIN only (trust authentication lets the tests connect as it)."""
+    import uuid
+
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    name = f"weak_{uuid.uuid4().hex[:8]}"
+    query(pgshift_database_url, f'CREATE ROLE "{name}" LOGIN; REVOKE CREATE ON SCHEMA public FROM PUBLIC; '
+                                f"REVOKE CREATE ON DATABASE {conninfo_to_dict(pgshift_database_url)['dbname']} "
+                                "FROM PUBLIC")
+    params = conninfo_to_dict(pgshift_database_url)
+    params["user"] = name
+    yield name, make_conninfo(**params)
+    query(pgshift_database_url, f'DROP OWNED BY "{name}"; DROP ROLE "{name}"')
+
+
+def test_a_role_without_rights_is_told_the_grant_that_fixes_it(tmp_path, pgshift_database_url, weak_role):
+    name, weak_url = weak_role
+    root, project = _project(tmp_path, weak_url)
+    with pytest.raises(Exception) as err:
+        api.up(project)
+    assert err.value.exit_code == 1
+    assert err.value.message.startswith(f"role {name} may not create the schema pgshift of the ledger")
+    assert 'GRANT CREATE ON DATABASE' in err.value.hint and f'TO "{name}"' in err.value.hint
+    cli = run_cli("--json", "up", "--project", str(root), "--database-url", weak_url)
+    assert cli.code == 1 and "Traceback" not in cli.all
+    assert json.loads(cli.out)["hint"].startswith("GRANT CREATE ON DATABASE")
+    # the schema exists but is not the role's: reading the ledger names that GRANT
+    query(pgshift_database_url, "CREATE SCHEMA pgshift; CREATE TABLE pgshift.migration_log (version text)")
+    with pytest.raises(Exception) as err:
+        api.status(project)
+    assert err.value.message.startswith(f"role {name} may not read the ledger pgshift.migration_log")
+    assert "GRANT USAGE ON SCHEMA \"pgshift\"" in err.value.hint
+    with pytest.raises(Exception) as err:      # pgshift test needs CREATEDB for its throwaway database
+        api.test(project)
+    assert err.value.message.startswith(f"role {name} may not create database pgshift_test_")
+    assert f'ALTER ROLE "{name}" CREATEDB' in err.value.hint
