@@ -1,29 +1,46 @@
-"""Lock safety against the real server: a migration behind a long transaction retries under
-lock_timeout instead of queueing production traffic behind it; the monitor names who
-blocks it and shows a concurrent index build's progress."""
+"""Lock safety against the real server, through the library in-process: a migration behind a
+long transaction retries under lock_timeout instead of queueing production traffic behind it;
+the monitor names who blocks it and shows a concurrent index build's progress."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import threading
 import time
 
 import psycopg
-from conftest import query, scalar, write_project
 
+from conftest import open_project, query, scalar, up, up_fails, write_project
 from pgshift import api
-from pgshift.events import INDEX_PROGRESS, MONITOR, RecordingReporter
+from pgshift.errors import PgshiftError
+from pgshift.events import INDEX_PROGRESS, MONITOR
 from pgshift.safety import monitor as monitor_mod
 
 VERSION = "20250101000001"
+PROD = "[pgshift]\n[env.prod]\nurl = \"${PROD_URL}\"\nprotected = true\n"
 
 
-def start_cli(*args: str, env: dict | None = None) -> subprocess.Popen:
-    full_env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "PGSHIFT_DATABASE_URL")}
-    full_env.update(env or {})
-    return subprocess.Popen([sys.executable, "-m", "pgshift", *args], env=full_env, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+class UpInThread(threading.Thread):
+    """api.up running in a thread, as `pgshift up` in the background: join(), then its result or
+    error, and its events."""
+
+    def __init__(self, root, url: str, **options) -> None:
+        super().__init__(daemon=True)
+        self.project, self.events = open_project(root, url)
+        self.options = api.UpOptions(**options)
+        self.result: api.UpResult | None = None
+        self.error: PgshiftError | None = None
+        self.start()
+
+    def run(self) -> None:
+        try:
+            self.result = api.up(self.project, self.options)
+        except PgshiftError as exc:
+            self.error = exc
+
+    def finish(self, timeout: float) -> api.UpResult:
+        self.join(timeout)
+        assert not self.is_alive(), "still running"
+        assert self.error is None, self.error.to_dict()
+        return self.result
 
 
 class Reader(threading.Thread):
@@ -57,23 +74,22 @@ def test_lock_timeout_retries_while_traffic_flows(project, pgshift_database_url)
     with psycopg.connect(url, application_name="long-report") as holder:
         holder.execute("SELECT count(*) FROM t").fetchone()      # an open transaction holds ACCESS SHARE on t
         reader.start()
-        proc = start_cli("up", "--lock-timeout", "200ms", "--project", str(root), "--database-url", url)
+        run = UpInThread(root, url, lock_timeout=0.2)
         time.sleep(3.0)
-        assert proc.poll() is None, proc.communicate()          # still retrying, not failed, not done
+        assert run.is_alive(), run.error                         # still retrying, not failed, not done
         assert scalar(url, "SELECT count(*) FROM pg_attribute WHERE attrelid = 't'::regclass "
                            "AND attname = 'note'") == 0
         holder.commit()                                          # the long transaction ends
         released = time.monotonic()
-        out, err = proc.communicate(timeout=90)
+        result = run.finish(90)
     finished = time.monotonic()
     time.sleep(0.3)
     reader.halt.set()
     reader.join(5)
 
-    assert proc.returncode == 0, err
-    assert "applied 1 migration(s)" in out
-    retry_lines = [line for line in err.splitlines() if "lock timeout" in line and "retry" in line]
-    assert retry_lines, err
+    assert len(result.run.steps) == 1
+    retry_lines = [line for line in run.events.text.splitlines() if "lock timeout" in line and "retry" in line]
+    assert retry_lines, run.events.text
     assert "canceling statement due to lock timeout" in retry_lines[0]
     assert "retry 1 of 7" in retry_lines[0]
     retries = scalar(url, "SELECT (details->>'lock_retries')::int FROM pgshift.migration_log "
@@ -89,12 +105,8 @@ def test_lock_timeout_retries_while_traffic_flows(project, pgshift_database_url)
 
 def test_protected_default_lock_timeout_is_2s(project, pgshift_database_url):
     root = project({f"{VERSION}_probe.sql": "CREATE TABLE probe AS SELECT current_setting('lock_timeout') AS lt, "
-                                            "current_setting('application_name') AS app;\n"},
-                   "[pgshift]\n[env.prod]\nurl = \"${PROD_URL}\"\nprotected = true\n")
-    proc = start_cli("--env", "prod", "up", "--yes", "--no-backup", "--project", str(root),
-                     env={"PROD_URL": pgshift_database_url})
-    out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 0, err
+                                            "current_setting('application_name') AS app;\n"}, PROD)
+    up(root, env="prod", environ={"PROD_URL": pgshift_database_url}, yes=True, no_backup=True)
     assert query(pgshift_database_url, "SELECT lt, app FROM probe") == [("2s", "pgshift")]
 
 
@@ -103,11 +115,8 @@ def test_lock_timeout_flag_and_file_directive_override_the_default(project, pgsh
         "20250101000001_flag.sql": "CREATE TABLE by_flag AS SELECT current_setting('lock_timeout') AS lt;\n",
         "20250101000002_directive.sql": "-- pgshift:lock-timeout 500ms\n"
                                         "CREATE TABLE by_directive AS SELECT current_setting('lock_timeout') AS lt;\n",
-    }, "[pgshift]\n[env.prod]\nurl = \"${PROD_URL}\"\nprotected = true\n")
-    proc = start_cli("--env", "prod", "up", "--yes", "--no-backup", "--lock-timeout", "1s", "--project", str(root),
-                     env={"PROD_URL": pgshift_database_url})
-    out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 0, err
+    }, PROD)
+    up(root, env="prod", environ={"PROD_URL": pgshift_database_url}, yes=True, no_backup=True, lock_timeout=1.0)
     assert scalar(pgshift_database_url, "SELECT lt FROM by_flag") == "1s"
     assert scalar(pgshift_database_url, "SELECT lt FROM by_directive") == "500ms"
 
@@ -120,12 +129,11 @@ def test_no_transaction_file_retries_the_statement_not_the_file(project, pgshift
                                             "ALTER TABLE a ADD COLUMN flag boolean;\n"})
     with psycopg.connect(url) as holder:
         holder.execute("SELECT count(*) FROM a").fetchone()
-        proc = start_cli("up", "--lock-timeout", "200ms", "--project", str(root), "--database-url", url)
+        run = UpInThread(root, url, lock_timeout=0.2)
         time.sleep(2.0)
         holder.commit()
-        out, err = proc.communicate(timeout=90)
-    assert proc.returncode == 0, err
-    assert "retry 1 of 7" in err
+        run.finish(90)
+    assert "retry 1 of 7" in run.events.text
     # the statements before the one that waited ran once
     assert scalar(url, "SELECT count(*) FROM b") == 1
     assert scalar(url, "SELECT (details->>'lock_retries')::int >= 1 FROM pgshift.migration_log "
@@ -145,9 +153,7 @@ def _wait_for(predicate, timeout: float = 10.0):
 def test_monitor_names_the_session_blocking_the_migration(tmp_path, pgshift_database_url):
     url = pgshift_database_url
     query(url, "CREATE TABLE t (id int)")
-    root = write_project(tmp_path / "p", {})
-    rec = RecordingReporter()
-    project = api.open_project(root, None, url, reporter=rec)
+    project, rec = open_project(write_project(tmp_path / "p", {}), url)
     holder = psycopg.connect(url, application_name="nightly-export")
     holder.execute("SELECT * FROM t").fetchall()
     holder_pid = holder.info.backend_pid
@@ -197,9 +203,7 @@ def test_monitor_names_the_session_blocking_the_migration(tmp_path, pgshift_data
 def test_monitor_shows_a_concurrent_index_build_progress(tmp_path, pgshift_database_url):
     url = pgshift_database_url
     query(url, "CREATE TABLE big AS SELECT g AS id, md5(g::text) AS h FROM generate_series(1, 1000000) g")
-    root = write_project(tmp_path / "p", {})
-    rec = RecordingReporter()
-    project = api.open_project(root, None, url, reporter=rec)
+    project, rec = open_project(write_project(tmp_path / "p", {}), url)
     with psycopg.connect(url, autocommit=True) as builder:
         builder.execute("SET maintenance_work_mem = '1MB'")      # an external sort: a build of a few seconds
         builder.execute("SET max_parallel_maintenance_workers = 0")
@@ -224,8 +228,7 @@ def test_monitor_shows_a_concurrent_index_build_progress(tmp_path, pgshift_datab
 def test_monitor_stops_even_when_its_query_hangs(tmp_path, pgshift_database_url):
     """stop() must return, and the thread end, even while the monitor's connection is stuck."""
     url = pgshift_database_url
-    root = write_project(tmp_path / "p", {})
-    project = api.open_project(root, None, url, reporter=RecordingReporter())
+    project, _ = open_project(write_project(tmp_path / "p", {}), url)
     m = monitor_mod.start(project, 0, url, interval=60)
     assert _wait_for(lambda: m._conn is not None and m.samples >= 1)
 
@@ -252,12 +255,10 @@ def test_retries_run_out_and_the_failure_says_why(project, pgshift_database_url)
                    "[pgshift]\n[env.dev]\nlock_retries = 3\nlock_retry_max_delay = \"200ms\"\n")
     with psycopg.connect(url, application_name="never-ends") as holder:
         holder.execute("SELECT * FROM t").fetchall()
-        proc = start_cli("up", "--lock-timeout", "100ms", "--project", str(root), "--database-url", url)
-        out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 1, err
-    assert err.count("lock timeout (canceling statement due to lock timeout); retry") == 2
-    assert "retry 2 of 2" in err
-    assert "[SQLSTATE 55P03]" in err and "after 3 attempt(s)" in err
+        err, events = up_fails(1, root, url, lock_timeout=0.1)
+    assert events.text.count("lock timeout (canceling statement due to lock timeout); retry") == 2
+    assert "retry 2 of 2" in events.text
+    assert "[SQLSTATE 55P03]" in err.message and "after 3 attempt(s)" in err.hint
     row = query(url, "SELECT status, (details->>'lock_retries')::int FROM pgshift.migration_log WHERE version = %s",
                 (VERSION,))
     assert row == [("failed", 2)]
@@ -273,12 +274,12 @@ def test_a_retry_waits_for_the_blocker_by_name_and_goes_as_soon_as_it_leaves(pro
     with psycopg.connect(url, application_name="nightly-report") as holder:
         holder.execute("SELECT * FROM t").fetchall()
         pid = holder.info.backend_pid
-        proc = start_cli("up", "--lock-timeout", "100ms", "--project", str(root), "--database-url", url)
+        run = UpInThread(root, url, lock_timeout=0.1)
         time.sleep(3.5)
         released = time.monotonic()
-    out, err = proc.communicate(timeout=60)
+    run.finish(60)
     finished = time.monotonic()
-    assert proc.returncode == 0, err
+    err = run.events.text
     assert f"as soon as pid {pid} (nightly-report" in err
     assert finished - released < 2.0, f"committed {finished - released:.1f}s after the blocker left"
     attempts = err.count("lock timeout (canceling statement due to lock timeout)")
