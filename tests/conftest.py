@@ -80,6 +80,17 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, timeou
     return Result(proc.returncode, proc.stdout, proc.stderr)
 
 
+def fake_pg_dump(folder: Path, body: str) -> Path:
+    """A pg_dump that claims to be new (so it is chosen) and misbehaves as *body* says."""
+    folder.mkdir(parents=True, exist_ok=True)
+    script = folder / "pg_dump"
+    script.write_text("#!/bin/sh\n"
+                      "if [ \"$1\" = \"--version\" ]; then echo 'pg_dump (PostgreSQL) 99.0'; exit 0; fi\n"
+                      + body)
+    script.chmod(0o755)
+    return folder
+
+
 def query(url: str, sql: str, params=None):
     import psycopg
 

@@ -1,19 +1,18 @@
-"""Protected environments end to end: preflight checks, backups, confirmation, restore,
-the promotion path. Against the real server, through the CLI as a user runs it."""
+"""Protected environments: preflight checks, backups, confirmation, restore, the promotion
+path. Against the real server, through the library in-process; the check table and Ctrl-C
+during a backup are in tests/e2e/test_cli_safety.py."""
 from __future__ import annotations
 
 import hashlib
-import json
 import stat
 import subprocess
 import time
-import uuid
 
 import psycopg
 import pytest
-from conftest import ledger_rows, query, run_cli, scalar
 
-from pgshift import embedded
+from conftest import call, fails, fake_pg_dump, ledger_rows, open_project, query, raises, scalar, up, up_fails
+from pgshift import api, embedded
 from pgshift.errors import OperationError
 
 V1 = "20250101000001"
@@ -50,16 +49,20 @@ def files_in(folder):
     return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
 
 
+def prod(url: str) -> dict:
+    """The environment of a prod run (for `environ=`): PROD_URL."""
+    return {"PROD_URL": url}
+
+
 # --- confirmation and the backup -------------------------------------------------------------
 
 def test_protected_up_without_yes_and_no_terminal_refuses_before_any_backup(project, pgshift_database_url):
     root = project(FILES, prod_config())
-    result = run_cli("--env", "prod", "up", "--project", str(root), env={"PROD_URL": pgshift_database_url})
-    assert result.code == 3, result.all
-    assert "without confirmation" in result.err and "--yes" in result.err
-    assert "no backup was taken" in result.err
+    err, events = up_fails(3, root, env="prod", environ=prod(pgshift_database_url))   # no --yes, no confirm callback
+    assert "without confirmation" in err.message and "--yes" in err.hint
+    assert "no backup was taken" in err.hint
     # the checks ran and are visible; nothing was applied; no backup, whole or partial
-    assert "preflight" in result.err and "active_connections" in result.err
+    assert "preflight" in events.text and "active_connections" in events.text
     assert scalar(pgshift_database_url, "SELECT to_regclass('accounts')") is None
     # "nothing was changed": not even the ledger's schema was created
     assert scalar(pgshift_database_url, "SELECT count(*) FROM pg_namespace WHERE nspname = 'pgshift'") == 0
@@ -68,31 +71,27 @@ def test_protected_up_without_yes_and_no_terminal_refuses_before_any_backup(proj
 
 def test_a_refused_protected_run_creates_no_ledger(project, pgshift_database_url):
     root = project(FILES, prod_config("checks = { active_connections = -1 }\n"))   # always fails
-    env = {"PROD_URL": pgshift_database_url}
-    stopped = run_cli("--env", "prod", "up", "--yes", "--project", str(root), env=env)
-    assert stopped.code == 3, stopped.all
-    assert "active_connections" in stopped.err and "nothing was changed" in stopped.err
+    env = prod(pgshift_database_url)
+    stopped, _ = up_fails(3, root, env="prod", environ=env, yes=True)
+    assert "active_connections" in stopped.message and "nothing was changed" in stopped.hint
     assert scalar(pgshift_database_url, "SELECT count(*) FROM pg_namespace WHERE nspname = 'pgshift'") == 0
     # once the checks pass, the run creates the ledger and records its work
     (root / "pgshift.toml").write_text(prod_config())
-    applied = run_cli("--env", "prod", "up", "--yes", "--no-backup", "--project", str(root), env=env)
-    assert applied.code == 0, applied.all
+    up(root, env="prod", environ=env, yes=True, no_backup=True)
     assert [r[:3] for r in ledger_rows(pgshift_database_url)] == [(V1, "migrate", "completed"),
                                                                    (V2, "migrate", "completed")]
 
 
 def test_protected_up_with_yes_takes_a_private_verified_backup_first(project, pgshift_database_url):
     root = project(FILES, prod_config())
-    env = {"PROD_URL": pgshift_database_url}
+    env = prod(pgshift_database_url)
     # a first version, applied without a backup, so the backup of the second has something in it
-    first = run_cli("--env", "prod", "up", "--target", V1, "--yes", "--no-backup", "--project", str(root), env=env)
-    assert first.code == 0, first.all
-    assert "no pre-migration backup: --no-backup" in first.err
+    _, first = up(root, env="prod", environ=env, target=V1, yes=True, no_backup=True)
+    assert "no pre-migration backup: --no-backup" in first.text
     assert files_in(root / "backups") == []
 
-    result = run_cli("--env", "prod", "up", "--yes", "--project", str(root), env=env)
-    assert result.code == 0, result.all
-    err = result.err
+    _, events = up(root, env="prod", environ=env, yes=True)
+    err = events.text
     # in order: checks, backup, confirmation, the work
     order = [err.index("preflight checks"), err.index("backup written"), err.index("confirmed by --yes"),
              err.index("migrate migrations/20250101000002_create_notes.sql")]
@@ -116,17 +115,15 @@ def test_protected_up_with_yes_takes_a_private_verified_backup_first(project, pg
 
 def test_protected_rollback_takes_an_emergency_backup_first(project, pgshift_database_url):
     root = project(FILES, prod_config())
-    env = {"PROD_URL": pgshift_database_url}
-    assert run_cli("--env", "prod", "up", "--yes", "--no-backup", "--project", str(root), env=env).code == 0
+    env = prod(pgshift_database_url)
+    up(root, env="prod", environ=env, yes=True, no_backup=True)
 
-    refused = run_cli("--env", "prod", "rollback", V2, "--project", str(root), env=env)
-    assert refused.code == 3, refused.all
+    fails(3, api.rollback, root, None, V2, env="prod", environ=env)
     assert files_in(root / "backups") == []
     assert scalar(pgshift_database_url, "SELECT to_regclass('notes')") is not None
 
-    result = run_cli("--env", "prod", "rollback", V2, "--yes", "--project", str(root), env=env)
-    assert result.code == 0, result.all
-    err = result.err
+    _, events = call(api.rollback, root, None, V2, api.RollbackOptions(yes=True), env="prod", environ=env)
+    err = events.text
     order = [err.index("preflight checks"), err.index("emergency backup written"), err.index("confirmed by --yes")]
     assert order == sorted(order), err
     dumps = list((root / "backups").glob("*.dump"))
@@ -139,11 +136,9 @@ def test_protected_rollback_takes_an_emergency_backup_first(project, pgshift_dat
 
 def test_failed_preflight_check_stops_with_exit_3_and_its_name(project, pgshift_database_url):
     root = project(FILES, prod_config("checks = { active_connections = -1 }\n"))
-    result = run_cli("--json", "--env", "prod", "up", "--yes", "--project", str(root),
-                     env={"PROD_URL": pgshift_database_url})
-    assert result.code == 3, result.all
-    assert "preflight check failed" in result.err and "active_connections" in result.err
-    error = json.loads(result.out)
+    err, _ = up_fails(3, root, env="prod", environ=prod(pgshift_database_url), yes=True)
+    assert "preflight check failed" in err.message and "active_connections" in err.message
+    error = err.to_dict()
     assert error["exit_code"] == 3 and error["details"]["failed"] == ["active_connections"]
     assert {c["name"]: c["status"] for c in error["details"]["checks"]}["connection"] == "ok"
     assert scalar(pgshift_database_url, "SELECT to_regclass('accounts')") is None
@@ -157,38 +152,13 @@ def test_a_long_transaction_fails_the_check_naming_its_pid(project, pgshift_data
         holder.execute("SELECT count(*) FROM busy")   # a transaction stays open, holding a lock on busy
         time.sleep(1.0)
         pid = holder.info.backend_pid
-        result = run_cli("--env", "prod", "up", "--yes", "--project", str(root),
-                         env={"PROD_URL": pgshift_database_url})
-        check = run_cli("--json", "--env", "prod", "check", "--project", str(root),
-                        env={"PROD_URL": pgshift_database_url})
-    assert result.code == 3, result.all
-    assert "long_transactions" in result.err
-    assert f"pid {pid} (report-job, idle in transaction" in result.err
-    assert "holds locks on busy" in result.err and "SELECT count(*) FROM busy" in result.err
+        err, _ = up_fails(3, root, env="prod", environ=prod(pgshift_database_url), yes=True)
+        report, _ = call(api.check, root, env="prod", environ=prod(pgshift_database_url))
+    assert "long_transactions" in err.message
+    assert f"pid {pid} (report-job, idle in transaction" in err.message
+    assert "holds locks on busy" in err.message and "SELECT count(*) FROM busy" in err.message
     assert scalar(pgshift_database_url, "SELECT to_regclass('accounts')") is None
-    assert check.code == 3, check.all
-    report = json.loads(check.out)
-    assert report["ok"] is False and report["failed"] == ["long_transactions"]
-
-
-def test_check_command_and_its_json(project, pgshift_database_url):
-    root = project(FILES, prod_config())
-    result = run_cli("--env", "prod", "check", "--project", str(root), env={"PROD_URL": pgshift_database_url})
-    assert result.code == 0, result.all
-    for name in ("connection", "active_connections", "disk_usage", "long_transactions", "invalid_indexes",
-                 "prepared_transactions", "replica_lag", "backup_tool"):
-        assert name in result.out
-    as_json = run_cli("--json", "--env", "prod", "check", "--project", str(root),
-                      env={"PROD_URL": pgshift_database_url})
-    report = json.loads(as_json.out)
-    checks = {c["name"]: c for c in report["checks"]}
-    assert report["ok"] is True
-    assert checks["active_connections"]["threshold"] == 10
-    # the test server runs on this machine: its disk can be measured
-    assert checks["disk_usage"]["status"] == "ok" and checks["disk_usage"]["threshold"] == 80
-    assert 0 < checks["disk_usage"]["figure"] < 100
-    assert checks["long_transactions"]["threshold"] == 300
-    assert checks["backup_tool"]["details"]["pg_dump_version"].startswith("18")
+    assert report.ok is False and [c.name for c in report.failed] == ["long_transactions"]
 
 
 def test_invalid_index_and_prepared_checks(project, pgshift_database_url):
@@ -227,12 +197,11 @@ def test_disk_of_a_remote_server_is_not_measured_and_says_so(project, pgshift_da
 
 def test_checks_can_be_turned_off_and_bad_keys_are_config_errors(project, pgshift_database_url):
     root = project(FILES, prod_config("checks = { invalid_indexes = false, active_conections = 3 }\n"))
-    result = run_cli("--env", "prod", "check", "--project", str(root), env={"PROD_URL": pgshift_database_url})
-    assert result.code == 2, result.all
-    assert "unknown key 'active_conections'" in result.err
+    err = raises(2, call, api.check, root, env="prod", environ=prod(pgshift_database_url))
+    assert "unknown key 'active_conections'" in err.message
     root2 = project(FILES, prod_config("checks = { invalid_indexes = false }\n"), name="p2")
-    ok = run_cli("--json", "--env", "prod", "check", "--project", str(root2), env={"PROD_URL": pgshift_database_url})
-    assert {c["name"]: c["status"] for c in json.loads(ok.out)["checks"]}["invalid_indexes"] == "skip"
+    ok, _ = call(api.check, root2, env="prod", environ=prod(pgshift_database_url))
+    assert {c.name: c.status for c in ok.checks}["invalid_indexes"] == "skip"
 
 
 # --- restore, checksum, retention ------------------------------------------------------------------
@@ -243,18 +212,15 @@ def test_restore_of_the_pre_migration_backup_gives_the_same_schema(project, pgsh
     from pgshift.rehearsal import snapshot
 
     root = project(FILES, prod_config())
-    env = {"PROD_URL": pgshift_database_url}
-    assert run_cli("--env", "prod", "up", "--target", V1, "--yes", "--no-backup", "--project", str(root),
-                   env=env).code == 0
+    env = prod(pgshift_database_url)
+    up(root, env="prod", environ=env, target=V1, yes=True, no_backup=True)
     with psycopg.connect(pgshift_database_url, autocommit=True) as conn:
         before = snapshot.take(conn)
-    result = run_cli("--env", "prod", "up", "--yes", "--project", str(root), env=env)
-    assert result.code == 0, result.all
+    up(root, env="prod", environ=env, yes=True)
     dump = next((root / "backups").glob("*.dump"))
 
     target = second_database()
-    restored = run_cli("restore", str(dump), "--database-url", target, "--project", str(root))
-    assert restored.code == 0, restored.all
+    api.restore(dump, target, project=open_project(root, target)[0])
     with psycopg.connect(target, autocommit=True) as conn:
         after = snapshot.take(conn)
     assert snapshot_diff.diff(before, after) == []
@@ -269,20 +235,17 @@ def test_backup_and_restore_commands_round_trip(project, pgshift_database_url, s
     from pgshift.rehearsal import snapshot
 
     root = project(FILES)
-    assert run_cli("up", "--project", str(root), "--database-url", pgshift_database_url).code == 0
+    up(root, pgshift_database_url)
     out = tmp_path / "manual.dump"
-    made = run_cli("--json", "backup", "--out", str(out), "--project", str(root), "--database-url",
-                   pgshift_database_url)
-    assert made.code == 0, made.all
-    info = json.loads(made.out)
+    made, _ = call(api.backup, root, pgshift_database_url, out=out)
+    info = made.to_dict()
     assert info["path"] == str(out) and info["sha256"] == hashlib.sha256(out.read_bytes()).hexdigest()
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
-    again = run_cli("backup", "--out", str(out), "--project", str(root), "--database-url", pgshift_database_url)
-    assert again.code == 2 and "does not overwrite" in again.err
+    again, _ = fails(2, api.backup, root, pgshift_database_url, out=out)
+    assert "does not overwrite" in again.message
 
     target = second_database()
-    restored = run_cli("restore", str(out), "--database-url", target)
-    assert restored.code == 0, restored.all
+    api.restore(out, target)
     with psycopg.connect(pgshift_database_url, autocommit=True) as a, psycopg.connect(target, autocommit=True) as b:
         assert snapshot_diff.diff(snapshot.take(a), snapshot.take(b)) == []
 
@@ -291,16 +254,15 @@ def test_backup_and_restore_commands_round_trip(project, pgshift_database_url, s
     data[-10] ^= 0xFF
     out.write_bytes(bytes(data))
     other = second_database()
-    refused = run_cli("restore", str(out), "--database-url", other)
-    assert refused.code == 1
-    assert "does not match its checksum" in refused.err
+    refused = raises(1, api.restore, out, other)
+    assert "does not match its checksum" in refused.message
     assert scalar(other, "SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace") == 0
 
 
 def test_retention_keeps_the_newest_per_environment(project, pgshift_database_url):
     from pgshift import api
-    from pgshift.safety import backup as backup_mod
     from pgshift.commands import safety as commands
+    from pgshift.safety import backup as backup_mod
 
     root = project(FILES, prod_config("backup_retention = 2\n"))
     folder = root / "backups"
@@ -317,50 +279,14 @@ def test_retention_keeps_the_newest_per_environment(project, pgshift_database_ur
     assert sorted(p.name for p in folder.glob("prod_*.sha256")) == sorted(f"{p.name}.sha256" for p in kept)
 
 
-def fake_pg_dump(folder, body: str):
-    """A pg_dump that claims to be new (so it is chosen) and misbehaves as *body* says."""
-    folder.mkdir(parents=True, exist_ok=True)
-    script = folder / "pg_dump"
-    script.write_text("#!/bin/sh\n"
-                      "if [ \"$1\" = \"--version\" ]; then echo 'pg_dump (PostgreSQL) 99.0'; exit 0; fi\n"
-                      + body)
-    script.chmod(0o755)
-    return folder
-
-
-def test_a_failed_backup_stops_the_run_and_leaves_no_file(project, pgshift_database_url, tmp_path):
+def test_a_failed_backup_stops_the_run_and_leaves_no_file(project, pgshift_database_url, tmp_path, monkeypatch):
     bindir = fake_pg_dump(tmp_path / "bin", "head -c 4096 /dev/zero\necho 'pg_dump: error: disk on fire' >&2\n"
                                             "exit 1\n")
     root = project(FILES, prod_config())
-    result = run_cli("--env", "prod", "up", "--yes", "--project", str(root),
-                     env={"PROD_URL": pgshift_database_url, "PGSHIFT_PG_BINDIR": str(bindir)})
-    assert result.code == 1, result.all
-    assert "pre-migration backup failed: pg_dump exited with 1: pg_dump: error: disk on fire" in result.err
+    monkeypatch.setenv("PGSHIFT_PG_BINDIR", str(bindir))
+    err, _ = up_fails(1, root, env="prod", environ=prod(pgshift_database_url), yes=True)
+    assert "pre-migration backup failed: pg_dump exited with 1: pg_dump: error: disk on fire" in err.message
     assert files_in(root / "backups") == []          # not even the hidden partial file
-    assert scalar(pgshift_database_url, "SELECT to_regclass('accounts')") is None
-
-
-def test_an_interrupted_backup_leaves_no_file(project, pgshift_database_url, tmp_path):
-    import os
-    import signal
-    import sys
-
-    bindir = fake_pg_dump(tmp_path / "bin", "head -c 4096 /dev/zero\nexec sleep 30\n")
-    root = project(FILES, prod_config())
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "PGSHIFT_DATABASE_URL")}
-    env.update(PROD_URL=pgshift_database_url, PGSHIFT_PG_BINDIR=str(bindir))
-    proc = subprocess.Popen([sys.executable, "-m", "pgshift", "--env", "prod", "up", "--yes", "--project", str(root)],
-                            env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
-    deadline = time.monotonic() + 30
-    while not any((root / "backups").glob(".*partial*")) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert any((root / "backups").glob(".*partial*")), "the backup never started"
-    time.sleep(0.3)
-    proc.send_signal(signal.SIGINT)                    # Ctrl-C in the middle of pg_dump
-    out, err = proc.communicate(timeout=30)
-    assert proc.returncode == 130, err
-    assert files_in(root / "backups") == []
     assert scalar(pgshift_database_url, "SELECT to_regclass('accounts')") is None
 
 
@@ -388,86 +314,93 @@ def test_the_password_travels_in_the_environment_only():
 
 # --- the promotion path ----------------------------------------------------------------------------------
 
-def test_require_applied_in_refuses_a_version_staging_lacks(project, pgshift_database_url, second_database):
+def test_require_applied_in_refuses_a_version_staging_lacks(project, pgshift_database_url, second_database,
+                                                            monkeypatch):
     staging = pgshift_database_url
-    prod = second_database()
+    prod_url = second_database()
     config = ("[pgshift]\n\n[env.staging]\nurl = \"${STAGING_URL}\"\n\n"
               "[env.prod]\nurl = \"${PROD_URL}\"\nprotected = true\nrequire_applied_in = \"staging\"\n")
     root = project(FILES, config)
-    env = {"STAGING_URL": staging, "PROD_URL": prod}
-    assert run_cli("--env", "staging", "up", "--target", V1, "--project", str(root), env=env).code == 0
+    monkeypatch.setenv("STAGING_URL", staging)   # require_applied_in reads os.environ for staging's url
+    monkeypatch.setenv("PROD_URL", prod_url)
+    up(root, env="staging", target=V1)
 
-    refused = run_cli("--env", "prod", "up", "--yes", "--no-backup", "--project", str(root), env=env)
-    assert refused.code == 3, refused.all
-    assert "not applied in 'staging'" in refused.err and V2 in refused.err
-    assert V1 not in refused.err.split("requires first:")[1].split("\n")[0]
-    assert scalar(prod, "SELECT to_regclass('accounts')") is None
+    refused, _ = up_fails(3, root, env="prod", yes=True, no_backup=True)
+    assert "not applied in 'staging'" in refused.message and V2 in refused.message
+    assert V1 not in refused.message.split("requires first:")[1].split("\n")[0]
+    assert scalar(prod_url, "SELECT to_regclass('accounts')") is None
 
     # what staging has is allowed
-    assert run_cli("--env", "prod", "up", "--target", V1, "--yes", "--no-backup", "--project", str(root),
-                   env=env).code == 0
-    assert run_cli("--env", "staging", "up", "--project", str(root), env=env).code == 0
-    ok = run_cli("--env", "prod", "up", "--yes", "--no-backup", "--project", str(root), env=env)
-    assert ok.code == 0, ok.all
-    assert [r[0] for r in ledger_rows(prod)] == [V1, V2]
+    up(root, env="prod", target=V1, yes=True, no_backup=True)
+    up(root, env="staging")
+    up(root, env="prod", yes=True, no_backup=True)
+    assert [r[0] for r in ledger_rows(prod_url)] == [V1, V2]
 
 
-def test_require_applied_in_reads_the_named_environments_own_url(project, pgshift_database_url, second_database):
+def _prod_run(root, monkeypatch, environ: dict, database_url: str | None = None, **options):
+    """A prod run in-process with *environ* as the process environment would be: set in
+    os.environ (where require_applied_in reads it) and handed to open_project."""
+    for key in ("DATABASE_URL", "PGSHIFT_DATABASE_URL"):
+        monkeypatch.delenv(key, raising=False)
+    for key, value in environ.items():
+        monkeypatch.setenv(key, value)
+    project = api.open_project(root, "prod", database_url)    # environ: os.environ itself
+    return api.up(project, api.UpOptions(yes=True, no_backup=True, **options))
+
+
+def test_require_applied_in_reads_the_named_environments_own_url(project, pgshift_database_url, second_database,
+                                                                 monkeypatch):
     """PGSHIFT_DATABASE_URL, DATABASE_URL and --database-url name the environment being deployed;
     the environment checked is read through its own configured url."""
     staging = pgshift_database_url
-    prod = second_database()
+    prod_url = second_database()
     config = ("[pgshift]\n\n[env.staging]\nurl = \"${STAGING_URL}\"\n\n"
               "[env.prod]\nprotected = true\nrequire_applied_in = \"staging\"\n")
     root = project(FILES, config)
-    assert run_cli("--env", "staging", "up", "--target", V1, "--project", str(root),
-                   env={"STAGING_URL": staging}).code == 0
+    up(root, env="staging", environ={"STAGING_URL": staging}, target=V1)
 
-    for env in ({"STAGING_URL": staging, "PGSHIFT_DATABASE_URL": prod}, {"STAGING_URL": staging, "DATABASE_URL": prod}):
-        refused = run_cli("--env", "prod", "up", "--yes", "--no-backup", "--project", str(root), env=env)
-        assert refused.code == 3, refused.all
-        assert f"not applied in 'staging', which 'prod' requires first: {V2}" in refused.err
-    ok = run_cli("--env", "prod", "up", "--target", V1, "--yes", "--no-backup", "--project", str(root),
-                 env={"STAGING_URL": staging, "PGSHIFT_DATABASE_URL": prod})
-    assert ok.code == 0, ok.all
-    flag = run_cli("--env", "prod", "up", "--yes", "--no-backup", "--project", str(root), "--database-url", prod,
-                   env={"STAGING_URL": staging})
-    assert flag.code == 3 and f"requires first: {V2}" in flag.err, flag.all
-    assert [r[0] for r in ledger_rows(prod)] == [V1]
+    for env in ({"STAGING_URL": staging, "PGSHIFT_DATABASE_URL": prod_url},
+                {"STAGING_URL": staging, "DATABASE_URL": prod_url}):
+        with monkeypatch.context() as m:
+            refused = raises(3, _prod_run, root, m, env)
+        assert f"not applied in 'staging', which 'prod' requires first: {V2}" in refused.message
+    with monkeypatch.context() as m:
+        _prod_run(root, m, {"STAGING_URL": staging, "PGSHIFT_DATABASE_URL": prod_url}, target=V1)
+    with monkeypatch.context() as m:
+        flag = raises(3, _prod_run, root, m, {"STAGING_URL": staging}, database_url=prod_url)
+    assert f"requires first: {V2}" in flag.message
+    assert [r[0] for r in ledger_rows(prod_url)] == [V1]
     assert [r[0] for r in ledger_rows(staging)] == [V1]
 
 
-def test_require_applied_in_an_environment_without_a_url_is_a_config_error(project, pgshift_database_url):
+def test_require_applied_in_an_environment_without_a_url_is_a_config_error(project, pgshift_database_url,
+                                                                          monkeypatch):
     def config(staging: str) -> str:
         return (f"[pgshift]\n\n[env.staging]\n{staging}\n"
                 "[env.prod]\nurl = \"${PROD_URL}\"\nprotected = true\nrequire_applied_in = \"staging\"\n")
 
     root = project(FILES, config(""))
     # the deployed environment's DATABASE_URL is not where staging's ledger is
-    result = run_cli("--env", "prod", "up", "--yes", "--no-backup", "--project", str(root),
-                     env={"PROD_URL": pgshift_database_url, "DATABASE_URL": pgshift_database_url})
-    assert result.code == 2, result.all
-    assert "require_applied_in names 'staging', which has no url of its own" in result.err
-    assert "set url in [env.staging]" in result.err
+    with monkeypatch.context() as m:
+        result = raises(2, _prod_run, root, m, {"PROD_URL": pgshift_database_url, "DATABASE_URL": pgshift_database_url})
+    assert "require_applied_in names 'staging', which has no url of its own" in result.message
+    assert "set url in [env.staging]" in result.hint
 
     (root / "pgshift.toml").write_text(config('url = "${STAGING_URL}"\n'))
-    unset = run_cli("--env", "prod", "up", "--yes", "--no-backup", "--project", str(root),
-                    env={"PROD_URL": pgshift_database_url})
-    assert unset.code == 2, unset.all
-    assert "environment variable STAGING_URL is not set" in unset.err
-    assert "require_applied_in" in unset.err and "--database-url" not in unset.err
+    monkeypatch.delenv("STAGING_URL", raising=False)
+    with monkeypatch.context() as m:
+        unset = raises(2, _prod_run, root, m, {"PROD_URL": pgshift_database_url})
+    assert "environment variable STAGING_URL is not set" in unset.message
+    assert "require_applied_in" in unset.hint and "--database-url" not in f"{unset}\n{unset.hint}"
     assert scalar(pgshift_database_url, "SELECT to_regclass('accounts')") is None
 
 # --- the library: a confirm callback, and the safety steps in the result (needs api to pass can_confirm) ---
 
 def test_library_caller_confirms_with_a_callback_and_gets_the_safety_steps(project, pgshift_database_url):
-    from pgshift import api
     from pgshift.errors import SafetyRefusal
-    from pgshift.events import RecordingReporter
 
     root = project(FILES, prod_config())
-    rec = RecordingReporter()
-    proj = api.open_project(root, "prod", pgshift_database_url, reporter=rec)
+    proj, rec = open_project(root, pgshift_database_url, "prod")
     asked = []
 
     def decline(prompt, word):
@@ -494,19 +427,16 @@ def test_a_failed_migration_names_the_backup_taken_before_it(project, pgshift_da
     files = dict(FILES)
     files[f"{V2}_create_notes.sql"] = "CREATE TABLE notes (id int);\nSELECT no_such_column FROM notes;\n"
     root = project(files, prod_config())
-    result = run_cli("--json", "--env", "prod", "up", "--yes", "--project", str(root),
-                     env={"PROD_URL": pgshift_database_url})
-    assert result.code == 1, result.all
+    err, _ = up_fails(1, root, env="prod", environ=prod(pgshift_database_url), yes=True)
     dump = next((root / "backups").glob("*.dump"))
-    assert f"the backup taken before this run: {dump}" in result.err
-    assert json.loads(result.out)["details"]["backup"] == str(dump)
+    assert f"the backup taken before this run: {dump}" in err.hint
+    assert err.details["backup"] == str(dump)
 
 
 def test_the_monitor_does_not_count_the_migrations_own_session(project, pgshift_database_url):
     root = project({f"{V1}_slow.sql": "CREATE TABLE slow (id int);\nSELECT pg_sleep(2);\n"})
-    result = run_cli("up", "--monitor", "--project", str(root), "--database-url", pgshift_database_url)
-    assert result.code == 0, result.all
-    reports = [line for line in result.err.splitlines() if "monitor: " in line]
-    assert reports, result.err
+    _, events = up(root, pgshift_database_url, monitor=True)
+    reports = [line for line in events.text.splitlines() if "monitor: " in line]
+    assert reports, events.text
     # nothing else is connected: neither the migration's backend nor the monitor's is "other"
     assert all("monitor: 0 other active connection(s)" in line for line in reports), reports
