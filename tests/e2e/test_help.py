@@ -34,8 +34,8 @@ def test_help_of_a_command_and_of_the_db_group():
     options = [line.split()[0] for line in up.out.split("Options:\n")[1].splitlines() if line.startswith("  -")]
     assert options[-8:] == ["--project", "--env", "--database-url", "--json", "--no-color", "-v,", "-q,", "-h,"]
     db = run_cli("db", "--help")
-    assert [line.split()[0] for line in db.out.split("Commands:\n")[1].splitlines()] == ["start", "status", "stop",
-                                                                                       "url"]
+    assert [line.split()[0] for line in db.out.split("Commands:\n")[1].splitlines()] == ["list", "start", "status",
+                                                                                       "stop", "url"]
 
 
 def test_a_command_loads_its_own_module_only(tmp_path):

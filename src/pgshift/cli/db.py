@@ -1,4 +1,4 @@
-"""``pgshift db start|stop|status|url``: the embedded PostgreSQL."""
+"""``pgshift db start|stop|status|url|list``: the embedded PostgreSQL (``stop --all``: every one pgshift started)."""
 from __future__ import annotations
 
 import click
@@ -37,9 +37,13 @@ def start():
 
 
 @db.command("stop")
-def stop():
-    """Stop it."""
-    _run("stop")
+@click.option("--all", "every", is_flag=True, help="Stop every embedded server pgshift started (see `db list`).")
+def stop(every):
+    """Stop it (with --all: every embedded server pgshift started)."""
+    if every:
+        _servers(stop=True)
+    else:
+        _run("stop")
 
 
 @db.command("status")
@@ -52,3 +56,24 @@ def status():
 def url():
     """Print its connection URL."""
     _run("url")
+
+
+@db.command("list")
+def list_():
+    """List the embedded servers pgshift started, of every project."""
+    _servers(stop=False)
+
+
+def _servers(stop: bool) -> None:
+    from ..commands.db import db_servers  # noqa: PLC0415
+
+    result = db_servers(stop=stop)
+    lines = [f"stopped the embedded PostgreSQL in {pgdata}" for pgdata in result.stopped]
+    for s in result.servers:
+        state = f"running (pid {s.pid})" if s.running else "not running (a stale postmaster.pid)"
+        lines.append(f"{s.project or '(no project)'}: {state}\n  data: {s.pgdata}"
+                     + (f"\n  url: {s.url}" if s.url else ""))
+    if not result.servers:
+        lines.append("no embedded PostgreSQL started by pgshift is running" if not stop else
+                     "no embedded PostgreSQL started by pgshift is left running")
+    show(result, "\n".join(lines))

@@ -126,7 +126,7 @@ def render_status(result, color: bool) -> str:
         rows.append((s.version, s.name or "", state,
                      s.applied_at.strftime("%Y-%m-%d %H:%M:%S") if s.applied_at else "",
                      f"{s.execution_ms} ms" if s.execution_ms is not None and s.applied_at else "",
-                     "yes" if s.has_rollback else "no"))
+                     ("stub" if s.version in result.stubs else "yes") if s.has_rollback else "no"))
     counts: dict[str, int] = {}
     for s in result.states:
         counts[s.state] = counts.get(s.state, 0) + 1

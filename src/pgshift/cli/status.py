@@ -11,12 +11,22 @@ from .session import project, show
 
 
 @click.command(cls=Command)
-def status():
-    """Every version: applied, pending, failed, rolled_back, changed, missing, out_of_order."""
+@click.option("--exit-code", is_flag=True,
+              help="Exit 1 when `up` has something to apply (pending, failed, rolled back, out of order): "
+                   "for CI.")
+def status(exit_code):
+    """Every version: applied, pending, failed, rolled_back, changed, missing, out_of_order.
+
+    A rollback "stub" holds no statement yet (as `pgshift new` wrote it). Read-only: the
+    embedded PostgreSQL is not started (exit 2, saying how, when it is not running).
+    """
     from .. import api  # noqa: PLC0415
 
     result = api.status(project())
     show(result, render_status(result, color=not global_options.current().no_color))
+    if exit_code and result.to_apply:
+        return ExitCode.FAILED
+    return ExitCode.OK
 
 
 @click.command(cls=Command)

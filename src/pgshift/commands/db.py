@@ -1,10 +1,11 @@
-"""``db``: the project's embedded PostgreSQL (start, stop, status, url)."""
+"""``db``: the project's embedded PostgreSQL (start, stop, status, url), and every server
+pgshift started (list, ``stop --all``)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import ConfigError, InputError
+from ..errors import ConfigError, InputError, OperationError
 
 
 @dataclass(frozen=True)
@@ -39,3 +40,55 @@ def db_command(project_dir: str | Path | None, action: str, database: str | None
     elif action == "url":
         raise ConfigError(f"the embedded PostgreSQL in {pgdata} is not running", hint="pgshift db start")
     return DbStatus(str(pgdata), st.running, url, st.pid)
+
+
+@dataclass(frozen=True)
+class DbServer:
+    """A server pgshift started: its data folder, its project (None for one the test plugin or a
+    bench started), whether it runs, its pid and URL."""
+    pgdata: str
+    project: str | None
+    running: bool
+    pid: int | None
+    url: str | None
+
+    def to_dict(self) -> dict:
+        """``--json``: every field."""
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class DbServers:
+    """The servers pgshift started that are still there (``db list``), and those ``db stop --all`` stopped."""
+    servers: tuple[DbServer, ...]
+    stopped: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict:
+        """``--json``: the servers (each as :meth:`DbServer.to_dict`) and the data folders stopped."""
+        return {"servers": [s.to_dict() for s in self.servers], "stopped": list(self.stopped)}
+
+
+def db_servers(stop: bool = False) -> DbServers:
+    """``pgshift db list``: the embedded servers pgshift started, from its registry (entries
+    whose server has stopped are pruned). ``stop``: ``pgshift db stop --all`` stops each one
+    first; a server that will not stop is an OperationError naming it, after the others stopped."""
+    from .. import embedded  # noqa: PLC0415
+
+    stopped, failed = [], []
+    if stop:
+        for pgdata in embedded.known_servers():
+            try:
+                if embedded.stop(pgdata):
+                    stopped.append(str(pgdata))
+            except OperationError as exc:
+                failed.append(exc.message)
+    servers = []
+    for pgdata in embedded.known_servers():
+        st = embedded.status(pgdata)
+        project = embedded.project_of(pgdata)
+        servers.append(DbServer(str(pgdata), str(project) if project else None, st.running, st.pid, st.url))
+    if failed:
+        raise OperationError("\n".join(failed), hint=f"stopped {len(stopped)} other server(s); see each server's "
+                                                    "log file in its data folder",
+                             details={"stopped": stopped})
+    return DbServers(tuple(servers), tuple(stopped))

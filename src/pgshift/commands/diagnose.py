@@ -45,7 +45,7 @@ def diagnose(project: Project) -> Diagnosis:
     from .. import ledger as ledger_mod  # noqa: PLC0415
 
     sections: dict = {}
-    with project.connected() as conn:
+    with project.connected(start=False) as conn:   # read-only: never starts the embedded server
         recent = ledger_mod.recent_events(conn, project.ledger)
         sections["ledger"] = ({"columns": [], "rows": [], "note": f"no ledger {project.config.ledger} yet"}
                               if recent is None else {"columns": recent[0], "rows": recent[1]})

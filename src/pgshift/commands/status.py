@@ -17,31 +17,48 @@ from ..model import (
 from ..project import Project
 from ._common import files
 
+#: the states `up` would run (planning.pending_versions): a database with one of them is not up to date
+TO_APPLY = (PENDING, FAILED, RUNNING, ROLLED_BACK, OUT_OF_ORDER)
+
 
 @dataclass(frozen=True)
 class StatusResult:
-    """Every version's state (files and ledger together), where, and whether the ledger exists."""
+    """Every version's state (files and ledger together), where, and whether the ledger exists;
+    ``stubs``: the versions whose rollback file holds no statement (the stub `pgshift new` wrote)."""
     states: tuple[VersionState, ...]
     database: str
     ledger: str
     ledger_exists: bool
+    stubs: frozenset[str] = frozenset()
+
+    @property
+    def to_apply(self) -> tuple[VersionState, ...]:
+        """The versions `pgshift up` would run: pending, failed, interrupted, rolled back, out of order."""
+        return tuple(s for s in self.states if s.state in TO_APPLY and s.file is not None)
 
     def to_dict(self) -> dict:
-        """``--json``: counts of every state (0 when absent) and each version."""
+        """``--json``: counts of every state (0 when absent), ``up_to_date`` (nothing for `up` to run)
+        and each version, with ``rollback_stub`` (its rollback file holds no statement)."""
         counts = dict.fromkeys((APPLIED, PENDING, FAILED, ROLLED_BACK, CHANGED, MISSING, OUT_OF_ORDER, RUNNING), 0)
         for s in self.states:
             counts[s.state] = counts.get(s.state, 0) + 1
         return {"database": self.database, "ledger": self.ledger, "ledger_exists": self.ledger_exists,
-                "counts": counts, "versions": [s.to_dict() for s in self.states]}
+                "counts": counts, "up_to_date": not self.to_apply,
+                "versions": [{**s.to_dict(), "rollback_stub": s.version in self.stubs} for s in self.states]}
 
 
 def status(project: Project, fresh: bool = False) -> StatusResult:
     """Every version's state. The files are read here while a forked child connects and reads
     the ledger: on a large project the two take about as long, and the child's first step,
     importing psycopg, is a tenth of a second by itself. ``fresh`` reads every file again
-    instead of trusting the stat cache."""
+    instead of trusting the stat cache.
+
+    Read-only: the embedded server is never started here (a ConfigError, exit 2, says how when
+    it is not running)."""
     from .. import parallel  # noqa: PLC0415
     from ..planning import version_states  # noqa: PLC0415
+
+    project.url(start=False)   # before the fork: the child finds the URL resolved
 
     def read_ledger():
         from .. import ledger as ledger_mod  # noqa: PLC0415
@@ -51,7 +68,35 @@ def status(project: Project, fresh: bool = False) -> StatusResult:
             return exists, (ledger_mod.read(conn, project.ledger) if exists else []), project.shown_database(conn)
 
     found, (exists, events, shown) = parallel.together(lambda: files(project, cached=not fresh), read_ledger)
-    return StatusResult(tuple(version_states(found, events)), shown, project.config.ledger, exists)
+    stubs = frozenset(m.version for m in found
+                      if m.rollback is not None and m.rollback.text is not None and not has_statement(m.rollback.text))
+    return StatusResult(tuple(version_states(found, events)), shown, project.config.ledger, exists, stubs)
+
+
+def has_statement(sql: str) -> bool:
+    """Whether *sql* holds anything but blanks, comments (``--`` and nested ``/* */``) and
+    semicolons: the stub `pgshift new` writes for a rollback holds none. Lexical, without the
+    parser: status stays light."""
+    i, n = 0, len(sql)
+    while i < n:
+        ch = sql[i]
+        if ch.isspace() or ch == ";":
+            i += 1
+        elif sql.startswith("--", i):
+            end = sql.find("\n", i)
+            i = n if end < 0 else end + 1
+        elif sql.startswith("/*", i):
+            depth, i = 1, i + 2
+            while i < n and depth:
+                if sql.startswith("/*", i):
+                    depth, i = depth + 1, i + 2
+                elif sql.startswith("*/", i):
+                    depth, i = depth - 1, i + 2
+                else:
+                    i += 1
+        else:
+            return True
+    return False
 
 
 @dataclass(frozen=True)

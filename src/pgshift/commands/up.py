@@ -67,7 +67,7 @@ def up(project: Project, options: UpOptions = UpOptions(), confirm: Confirm | No
 
     found = files(project)
     plan_options = PlanOptions(options.target, options.out_of_order, options.allow_changed)
-    with project.connected() as conn:
+    with project.connected(start=not options.dry_run) as conn:   # a dry run never starts the embedded server
         database = project.database_name(conn)
         with maybe_run_lock(project, conn, options.lock_wait, options.dry_run):
             events = ledger_mod.read(conn, project.ledger)
