@@ -303,3 +303,63 @@ def delete_events(conn, ledger: Ledger, event_ids: list[int]) -> int:
     """Delete the events *event_ids* (``repair --remove-failed``); how many went."""
     cur = conn.execute(f"DELETE FROM {ledger.qualified} WHERE id = ANY(%s)", (event_ids,))
     return cur.rowcount
+
+
+# --- the environment a database belongs to -----------------------------------------------------
+#
+# A protected environment records, in the database it deploys to, which environment that database
+# is (beside the ledger, in ``<ledger schema>.pgshift_environment``), with the server's identity.
+# A run under another environment name against the same server and database is then refused: a
+# plain `pgshift up` with DATABASE_URL pointing at production must not run as `dev`. A copy of the
+# database on another server (a restore into staging) carries the row, but not the identity: it is
+# not a match there.
+
+ENVIRONMENT_TABLE = "pgshift_environment"
+
+
+@dataclass(frozen=True)
+class EnvironmentClaim:
+    environment: str
+    server: str          # the server's system identifier (or, unreadable, the database's oid and name)
+    database: str
+    recorded_at: object
+    recorded_by: str | None
+
+
+def server_identity(conn) -> tuple[str, str]:
+    """(server identity, database name) of the connected database."""
+    try:
+        with conn.transaction():
+            row = conn.execute("SELECT system_identifier::text FROM pg_control_system()").fetchone()
+        server = f"system {row[0]}"
+    except Exception:  # noqa: BLE001 - pg_control_system() is for superusers and pg_monitor only
+        oid = conn.execute("SELECT oid::text FROM pg_database WHERE datname = current_database()").fetchone()[0]
+        server = f"database oid {oid}"
+    return server, conn.info.dbname
+
+
+def environment_claim(conn, ledger: Ledger) -> EnvironmentClaim | None:
+    """The environment this database was recorded as by a protected run, if it is this very
+    database on this very server; None otherwise (no record, or a copy elsewhere)."""
+    table = f"{quote_ident(ledger.schema)}.{quote_ident(ENVIRONMENT_TABLE)}"
+    with _reading(conn, ledger):
+        if conn.execute("SELECT to_regclass(%s)", (table,)).fetchone()[0] is None:
+            return None
+        row = conn.execute(f"SELECT environment, server, database, recorded_at, recorded_by FROM {table} "
+                           "ORDER BY recorded_at DESC LIMIT 1").fetchone()
+    if row is None:
+        return None
+    claim = EnvironmentClaim(*row)
+    return claim if (claim.server, claim.database) == server_identity(conn) else None
+
+
+def claim_environment(conn, ledger: Ledger, environment: str, recorded_by: str) -> None:
+    """Record that this database is *environment*'s (a protected environment's first run)."""
+    table = f"{quote_ident(ledger.schema)}.{quote_ident(ENVIRONMENT_TABLE)}"
+    server, database = server_identity(conn)
+    with conn.transaction():
+        conn.execute(f"CREATE TABLE IF NOT EXISTS {table} (environment text NOT NULL, server text NOT NULL, "
+                     "database text NOT NULL, recorded_at timestamptz NOT NULL DEFAULT now(), recorded_by text)")
+        conn.execute(f"DELETE FROM {table}")
+        conn.execute(f"INSERT INTO {table} (environment, server, database, recorded_by) VALUES (%s, %s, %s, %s)",
+                     (environment, server, database, recorded_by))

@@ -11,6 +11,7 @@ import pytest
 from conftest import query, run_cli, scalar, write_project
 from pgshift import api
 from pgshift.errors import ConfigError, InputError, MigrationFailed, PlanError, SafetyRefusal
+from pgshift.events import RecordingReporter
 
 V1, V2, V3 = "20250101000001", "20250101000002", "20250101000003"
 FILES = {
@@ -219,3 +220,53 @@ def test_a_role_without_rights_is_told_the_grant_that_fixes_it(tmp_path, pgshift
         api.test(project)
     assert err.value.message.startswith(f"role {name} may not create database pgshift_test_")
     assert f'ALTER ROLE "{name}" CREATEDB' in err.value.hint
+
+
+def test_a_database_a_protected_environment_deployed_to_refuses_runs_under_another_name(
+        tmp_path, pgshift_database_url, monkeypatch):
+    url = pgshift_database_url
+    config = '[pgshift]\n[env.dev]\n[env.prod]\nurl = "${PROD_URL}"\nprotected = true\n'
+    monkeypatch.setenv("PROD_URL", url)
+    root = write_project(tmp_path / "proj", dict(FILES), config)
+    prod = api.open_project(root, env="prod")
+    api.up(prod, api.UpOptions(target=V1, yes=True, no_backup=True))
+    assert query(url, "SELECT environment, database FROM pgshift.pgshift_environment") == [
+        ("prod", scalar(url, "SELECT current_database()"))]
+    # a plain `pgshift up` with DATABASE_URL pointing at production: refused before anything runs
+    reporter = RecordingReporter()
+    dev = api.open_project(root, database_url=url, reporter=reporter)
+    with pytest.raises(SafetyRefusal) as err:
+        api.up(dev)
+    assert err.value.message.startswith("this database is environment 'prod' (")
+    assert "but this run is environment 'dev' (URL from --database-url); nothing was changed" in err.value.message
+    assert err.value.hint.startswith("run it as that environment: pgshift --env prod")
+    assert any("environment dev:" in m and "(URL from --database-url)" in m for m in reporter.messages())
+    assert scalar(url, "SELECT to_regclass('two')") is None
+    for verb in (lambda: api.down(dev, steps=1, options=api.RollbackOptions(yes=True)),
+                 lambda: api.repair(dev, api.RepairOptions(record_checksums=True)),
+                 lambda: api.baseline(dev, V2)):
+        with pytest.raises(SafetyRefusal):
+            verb()
+    cli = run_cli("up", "--project", str(root), env={"DATABASE_URL": url})
+    assert cli.code == 3 and "(URL from DATABASE_URL)" in cli.err
+    # the same project as prod goes on; another database of the same server is not prod's
+    assert [s.version for s in api.up(prod, api.UpOptions(yes=True, no_backup=True)).run.steps] == [V2]
+    assert api.status(dev).states   # read-only commands still show the truth
+
+
+def test_a_copy_of_a_protected_database_under_another_name_is_not_that_environment(
+        tmp_path, pgshift_database_url, pgshift_server_url, monkeypatch):
+    from pgshift import db
+
+    url = pgshift_database_url
+    monkeypatch.setenv("PROD_URL", url)
+    root = write_project(tmp_path / "proj", dict(FILES),
+                         '[pgshift]\n[env.dev]\n[env.prod]\nurl = "${PROD_URL}"\nprotected = true\n')
+    api.up(api.open_project(root, env="prod"), api.UpOptions(target=V1, yes=True, no_backup=True))
+    name = f"copy_{scalar(url, 'SELECT current_database()')}"
+    copy = db.create_database(pgshift_server_url, name, template=scalar(url, "SELECT current_database()"))
+    try:
+        result = api.up(api.open_project(root, database_url=copy))
+        assert [s.version for s in result.run.steps] == [V2]
+    finally:
+        db.drop_database(pgshift_server_url, name)

@@ -6,7 +6,7 @@ from contextlib import contextmanager, nullcontext
 
 from .. import discovery
 from ..errors import InputError, PgshiftError
-from ..events import RUN_COMPLETED, WARNING, emit
+from ..events import INFO, RUN_COMPLETED, WARNING, emit
 from ..model import MigrationFile, ParsedFile, Plan, RunResult
 from ..project import Project
 from ..safety.confirm import Confirm  # noqa: F401 - re-exported for the verbs
@@ -47,13 +47,42 @@ def run_lock(project: Project, conn, wait: float):
         db.release_run_lock(conn, project.config.ledger)
 
 
+def check_environment(project: Project, conn) -> None:
+    """Say where this run goes and where its URL came from; refuse a run under an environment
+    other than the protected one this database was recorded as (before anything changes)."""
+    from .. import ledger as ledger_mod  # noqa: PLC0415
+    from ..errors import SafetyRefusal  # noqa: PLC0415
+
+    emit(project.reporter, INFO, f"environment {project.env.name}: {project.shown_database(conn)} "
+                                 f"(URL from {project.connection.source})", level="info")
+    claim = ledger_mod.environment_claim(conn, project.ledger)
+    if claim is not None and claim.environment != project.env.name:
+        raise SafetyRefusal(
+            f"this database is environment {claim.environment!r} ({claim.server}, database {claim.database}; "
+            f"recorded by a protected run on {claim.recorded_at:%Y-%m-%d %H:%M}), but this run is environment "
+            f"{project.env.name!r} (URL from {project.connection.source}); nothing was changed",
+            hint=f"run it as that environment: pgshift --env {claim.environment} ...; or, if the database really "
+                 f"changed hands, drop {project.ledger.schema}.{ledger_mod.ENVIRONMENT_TABLE} by hand",
+            details={"recorded_environment": claim.environment, "environment": project.env.name})
+
+
+def record_environment(project: Project, conn) -> None:
+    """A protected environment's run records which environment this database is (once)."""
+    from .. import db  # noqa: PLC0415
+    from .. import ledger as ledger_mod  # noqa: PLC0415
+
+    if project.env.protected and ledger_mod.environment_claim(conn, project.ledger) is None:
+        user, host = db.whoami()
+        ledger_mod.claim_environment(conn, project.ledger, project.env.name, f"{user}@{host}")
+
+
 def maybe_run_lock(project: Project, conn, wait: float, dry_run: bool):
     """The run lock, except for a dry run (which changes nothing)."""
     return nullcontext() if dry_run else run_lock(project, conn, wait)
 
 
 def exec_options(project: Project, lock_timeout: float | None, statement_timeout: float | None,
-                 lock_retries: int | None = None):
+                 lock_retries: int | None = None, blocker_wait: float | None = None):
     """Execution options: the flags given, else the environment's settings."""
     from .. import db  # noqa: PLC0415
     from ..execution import ExecOptions  # noqa: PLC0415
@@ -66,6 +95,7 @@ def exec_options(project: Project, lock_timeout: float | None, statement_timeout
         statement_timeout=statement_timeout if statement_timeout is not None else env.statement_timeout,
         lock_retries=lock_retries if lock_retries is not None else env.lock_retries,
         retry_max=env.lock_retry_max_delay,
+        blocker_wait=blocker_wait if blocker_wait is not None else env.effective_blocker_wait,
         applied_by=user, client_host=host, tool_version=db.tool_version())
 
 

@@ -22,7 +22,7 @@ from ..events import INFO, PLAN, emit
 from ..model import APPLIED, CHANGED, FAILED, RUNNING, TYPE_BASELINE, TYPE_REPAIR, TYPE_ROLLBACK
 from ..project import Project
 from ..safety import confirm as confirm_mod
-from ._common import Confirm, files, run_lock
+from ._common import Confirm, check_environment, files, record_environment, run_lock
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,7 @@ def repair(project: Project, options: RepairOptions, confirm: Confirm | None = N
     found = files(project)
     by_version = {m.version: m for m in found}
     with project.connected() as conn, run_lock(project, conn, options.lock_wait):
+        check_environment(project, conn)
         if not ledger_mod.exists(conn, project.ledger):
             raise InputError(f"there is no ledger {project.config.ledger} to repair yet",
                              hint="`pgshift up` creates it")
@@ -87,6 +88,7 @@ def repair(project: Project, options: RepairOptions, confirm: Confirm | None = N
                                        migration_type=TYPE_REPAIR, checksum=a.get("new_checksum"),
                                        status="completed", details={"repair": a}, **who)
             ledger_mod.close_baselines(conn, project.ledger)
+        record_environment(project, conn)
     emit(project.reporter, INFO, f"repaired the ledger: {len(actions)} change(s), each with a repair row")
     return RepairResult(tuple(actions))
 

@@ -8,7 +8,16 @@ from ..events import INFO, PLAN, emit
 from ..model import APPLIED, CHANGED, Location, Plan, RunResult, Step
 from ..project import Project
 from ..safety import confirm as confirm_mod
-from ._common import Confirm, exec_options, files, maybe_run_lock, parse, run_plan
+from ._common import (
+    Confirm,
+    check_environment,
+    exec_options,
+    files,
+    maybe_run_lock,
+    parse,
+    record_environment,
+    run_plan,
+)
 
 
 @dataclass(frozen=True)
@@ -21,6 +30,7 @@ class RollbackOptions:
     lock_wait: float = 60.0
     no_backup: bool = False
     monitor: bool = False
+    blocker_wait: float | None = None    # None: the environment's (look before you queue; 0: attempt at once)
 
 
 @dataclass(frozen=True)
@@ -83,6 +93,7 @@ def _roll_back(project: Project, choose, options: RollbackOptions, confirm: Conf
     with project.connected() as conn:
         database = project.database_name(conn)
         with maybe_run_lock(project, conn, options.lock_wait, options.dry_run):
+            check_environment(project, conn)
             events = ledger_mod.read(conn, project.ledger)
             states = {s.version: s for s in version_states(found, events)}
             applied = [v for v, s in states.items() if s.state in (APPLIED, CHANGED)]
@@ -131,8 +142,10 @@ def _roll_back(project: Project, choose, options: RollbackOptions, confirm: Conf
                 what += f"; later versions {', '.join(later)} stay applied"
             confirm_mod.require(project, what, "ROLLBACK", options.yes, confirm)
             ledger_mod.ensure(conn, project.ledger, project.reporter)
+            record_environment(project, conn)
             run = run_plan(project, conn, Plan(tuple(steps), ()),
-                           exec_options(project, options.lock_timeout, options.statement_timeout), safety,
+                           exec_options(project, options.lock_timeout, options.statement_timeout,
+                                        blocker_wait=options.blocker_wait), safety,
                            monitor=options.monitor)
             return RollbackResult(tuple(steps), run, later, safety)
 

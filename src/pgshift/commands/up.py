@@ -8,7 +8,17 @@ from ..events import INFO, PLAN, WARNING, emit
 from ..model import APPLIED, CHANGED, Plan, RunResult
 from ..project import Project
 from ..safety import confirm as confirm_mod
-from ._common import Confirm, exec_options, files, maybe_run_lock, parse, run_lock, run_plan
+from ._common import (
+    Confirm,
+    check_environment,
+    exec_options,
+    files,
+    maybe_run_lock,
+    parse,
+    record_environment,
+    run_lock,
+    run_plan,
+)
 
 
 @dataclass(frozen=True)
@@ -26,6 +36,7 @@ class UpOptions:
     no_backup: bool = False
     monitor: bool = False
     lock_retries: int | None = None
+    blocker_wait: float | None = None    # None: the environment's (look before you queue; 0: attempt at once)
     parse_all: bool = True               # also the pending files after --target (off: only those it applies)
 
 
@@ -70,6 +81,7 @@ def up(project: Project, options: UpOptions = UpOptions(), confirm: Confirm | No
     with project.connected(start=not options.dry_run) as conn:   # a dry run never starts the embedded server
         database = project.database_name(conn)
         with maybe_run_lock(project, conn, options.lock_wait, options.dry_run):
+            check_environment(project, conn)
             events = ledger_mod.read(conn, project.ledger)
             states = version_states(found, events)
             chosen = pending_versions(states, plan_options)  # changed or out-of-order versions stop it here
@@ -106,8 +118,10 @@ def up(project: Project, options: UpOptions = UpOptions(), confirm: Confirm | No
             if project.env.protected:  # checks and confirmation first: a refused run changes nothing
                 safety = _protected_gate(project, conn, plan, options, confirm)
             ledger_mod.ensure(conn, project.ledger, project.reporter)
+            record_environment(project, conn)
             run = run_plan(project, conn, plan,
-                           exec_options(project, options.lock_timeout, options.statement_timeout, options.lock_retries),
+                           exec_options(project, options.lock_timeout, options.statement_timeout, options.lock_retries,
+                                        options.blocker_wait),
                            safety, monitor=options.monitor)
             return UpResult(plan, run, findings, project.shown_database(conn), safety)
 
@@ -165,7 +179,9 @@ def baseline(project: Project, version: str, lock_wait: float = 60.0) -> Baselin
                          hint="`pgshift status` lists the versions")
     user, host = db.whoami()
     with project.connected() as conn, run_lock(project, conn, lock_wait):
+        check_environment(project, conn)
         ledger_mod.ensure(conn, project.ledger, project.reporter)
+        record_environment(project, conn)
         states = {s.version: s for s in version_states(found, ledger_mod.read(conn, project.ledger))}
         done = []
         with conn.transaction():
