@@ -67,6 +67,8 @@ _UNITS = {"us": 1e-6, "ms": 0.001, "s": 1.0, "sec": 1.0, "min": 60.0, "m": 60.0,
 def parse_duration(text: str | int | float) -> float:
     """Seconds in '500ms', '2s', '1.5s', '1min', '1h', or a bare number of seconds."""
     if isinstance(text, (int, float)):
+        if text < 0 or text != text:   # negative, or NaN
+            raise ValueError(f"not a duration: {text!r} (a duration cannot be negative)")
         return float(text)
     raw = text.strip().lower()
     number = raw.rstrip("abcdefghijklmnopqrstuvwxyz")

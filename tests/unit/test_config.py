@@ -187,3 +187,18 @@ def test_a_timeout_setting_out_of_postgresqls_range_is_an_error_at_its_line(tmp_
     with pytest.raises(ConfigError) as err:
         _cfg(tmp_path, '[env.dev]\nstatement_timeout = "3000000s"\n')
     assert "more than PostgreSQL accepts" in err.value.message and err.value.location.line == 2
+
+
+@pytest.mark.parametrize("line, says", [
+    ("lock_timeout = -5", "not a duration: -5 (a duration cannot be negative)"),
+    ("lock_retry_max_delay = -1", "not a duration: -1 (a duration cannot be negative)"),
+    ("statement_timeout = -0.5", "not a duration: -0.5 (a duration cannot be negative)"),
+    ("lock_retries = 0", "lock_retries in [env.dev] must be 1 or more, not 0"),
+    ("backup_retention = -2", "backup_retention in [env.dev] must be 0 or more, not -2"),
+])
+def test_numbers_in_the_configuration_are_checked_as_the_flags_are(tmp_path, line, says):
+    (tmp_path / "pgshift.toml").write_text(f"[pgshift]\n[env.dev]\n{line}\n")
+    with pytest.raises(ConfigError) as err:
+        config.load(tmp_path)
+    assert says in err.value.message
+    assert err.value.location is not None and err.value.location.line == 3
