@@ -76,3 +76,96 @@ def test_a_keyword_dsn_password_with_spaces_and_quotes_is_scrubbed():
 def test_a_password_of_punctuation_is_still_found():
     dsn = "postgresql://bob:%21%40%23@db/app"   # the password is !@#
     assert "!@#" not in config.scrub("auth failed for '!@#'", dsn)
+
+
+# --- an unedited rollback stub is an error for lint, and "stub" for status ---------------------
+
+def _lint_one(sql: str, **kw):
+    from pgshift.lint.engine import LintInput, LintOptions, lint
+
+    options = {k: kw.pop(k) for k in ("environment", "lock_timeout") if k in kw}
+    return lint([LintInput("migrations/rollbacks/20250101000000_rollback_x.sql" if kw.get("is_rollback")
+                           else "migrations/20250101000000_x.sql", sql, **kw)], LintOptions(**options))
+
+
+def test_the_stub_new_writes_is_an_error_for_lint():
+    from pgshift.commands import templates
+
+    stub = templates.ROLLBACK_HEADER.format(version="20250101000000", name="x", author="a", date="2025-01-01") \
+        + templates.ROLLBACK_BODIES["blank"]
+    report = _lint_one(stub, is_rollback=True)
+    found = [f for f in report.findings if f.rule == "empty-rollback"]
+    assert len(found) == 1 and found[0].severity == "error" and report.has_errors
+    assert "pgshift down" in found[0].message and "delete the rollback file" in found[0].hint
+    filled = _lint_one(stub + "DROP TABLE x;\n", is_rollback=True)
+    assert not [f for f in filled.findings if f.rule == "empty-rollback"]
+    # a migration without statements is not a rollback stub (and a broken file is syntax-error's)
+    assert not [f for f in _lint_one(stub).findings if f.rule == "empty-rollback"]
+    broken = _lint_one("DROP TABLE (;", is_rollback=True)
+    assert [f.rule for f in broken.findings] == ["syntax-error"]
+
+
+@pytest.mark.parametrize("sql, has", [
+    ("", False), ("  \n\t", False), ("-- only a comment\n", False), ("/* a /* nested */ block */ ;\n--x", False),
+    ("-- c\nSELECT 1;", True), ("/* unclosed", False), ("DROP TABLE t", True), ("-- c\n  x", True),
+])
+def test_status_tells_a_stub_without_the_parser(sql, has):
+    from pgshift.commands.status import has_statement
+
+    assert has_statement(sql) is has
+
+
+def test_status_shows_stub_in_its_table_and_json():
+    from pgshift.cli.render import render_status
+    from pgshift.commands.status import StatusResult
+    from pgshift.model import VersionState
+
+    states = (VersionState("20250101000001", "a", "applied", "migrations/a.sql", has_rollback=True),
+              VersionState("20250101000002", "b", "pending", "migrations/b.sql", has_rollback=True),
+              VersionState("20250101000003", "c", "pending", "migrations/c.sql"))
+    result = StatusResult(states, "db", "pgshift.migration_log", True, stubs=frozenset({"20250101000002"}))
+    rows = {line.split()[0]: line.split()[-1] for line in render_status(result, color=False).splitlines()[1:-1]}
+    assert rows == {"20250101000001": "yes", "20250101000002": "stub", "20250101000003": "no"}
+    versions = result.to_dict()["versions"]
+    assert [v["rollback_stub"] for v in versions] == [False, True, False]
+    assert [v["has_rollback"] for v in versions] == [True, True, False]   # the old field keeps its meaning
+    assert result.to_dict()["up_to_date"] is False and [s.version for s in result.to_apply] == [
+        "20250101000002", "20250101000003"]
+
+
+# --- lint's lock_timeout message is true in the environment linted for ---------------------------
+
+ALTER = "ALTER TABLE orders ADD CONSTRAINT c CHECK (total >= 0) NOT VALID;\n"
+
+
+def _lock_finding(**options):
+    found = [f for f in _lint_one(ALTER, **options).findings if f.rule == "require-lock-timeout"]
+    assert len(found) == 1
+    return found[0]
+
+
+def test_the_lock_timeout_message_follows_the_environment():
+    protected = _lock_finding(environment="production", lock_timeout=2.0)
+    assert "pgshift sets lock_timeout = 2s in environment 'production'" in protected.message
+    dev = _lock_finding(environment="dev", lock_timeout=0.0)
+    assert "environment 'dev' sets none" in dev.message and "sets one for you" not in dev.message
+    assert "-- pgshift:lock-timeout 2s" in dev.hint and "[env.dev]" in dev.hint
+    unknown = _lock_finding()
+    assert "pgshift sets one only in protected environments" in unknown.message
+
+
+def test_lint_knows_the_lock_timeout_of_the_environment(tmp_path):
+    from pgshift.commands.lint import lint
+
+    (tmp_path / "migrations").mkdir()
+    (tmp_path / "migrations" / "20250101000000_x.sql").write_text(ALTER)
+    (tmp_path / "pgshift.toml").write_text("[pgshift]\n[env.dev]\n[env.staging]\nlock_timeout = \"750ms\"\n"
+                                           "[env.production]\nprotected = true\n")
+
+    def message(env):
+        report, _ = lint(tmp_path, env=env)
+        return next(f.message for f in report.findings if f.rule == "require-lock-timeout")
+
+    assert "environment 'dev' sets none" in message("dev")
+    assert "lock_timeout = 750ms in environment 'staging'" in message("staging")
+    assert "lock_timeout = 2s in environment 'production'" in message("production")

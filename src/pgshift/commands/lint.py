@@ -86,7 +86,8 @@ def _lint_options(cfg: config_mod.Config, target_version: int | None = None,
     version = (target_version or (env.target_version if env is not None else None) or cfg.lint.target_version
                or cfg.target_version or server_version)
     return LintOptions(target_version=version, disable=cfg.lint.disable, severity=cfg.lint.severity,
-                       ledger=cfg.ledger)
+                       ledger=cfg.ledger, environment=env.name if env is not None else None,
+                       lock_timeout=(env.effective_lock_timeout or 0.0) if env is not None else None)
 
 
 def _lint_one_by_one(sources: Sequence, options) -> list:

@@ -93,6 +93,9 @@ class RunFacts:
     enum_types: Objects = field(default_factory=Objects)
     notnull_checks: Objects = field(default_factory=Objects)  # name "table.column"; data: (conname, valid)
     validated: Objects = field(default_factory=Objects)       # name "table.conname"
+    # the environment linted for, and the lock_timeout pgshift sets in it (s; 0: none); None: unknown
+    environment: str | None = None
+    lock_timeout: float | None = None
 
     def collect(self, pos: Pos, stmt: Statement) -> None:
         """Record what *stmt* creates or changes (the pre-pass)."""

@@ -30,11 +30,14 @@ _MAX_RECOVERIES = 500
 @dataclass(frozen=True)
 class LintOptions:
     """How to lint: the target PostgreSQL major version (None: the newest), rules
-    switched off, per-rule severity (``"off"`` disables), the ledger's name."""
+    switched off, per-rule severity (``"off"`` disables), the ledger's name; the environment
+    and the lock_timeout pgshift sets in it (what require-lock-timeout says)."""
     target_version: int | None = None
     disable: tuple[str, ...] = ()
     severity: Mapping[str, str] = field(default_factory=dict)
     ledger: str = "pgshift.migration_log"
+    environment: str | None = None         # the environment linted for (None: not known)
+    lock_timeout: float | None = None      # the lock_timeout pgshift sets there (seconds; 0: none; None: not known)
 
 
 @dataclass(frozen=True)
@@ -293,7 +296,7 @@ def _lint(inputs: Sequence[LintInput], options: LintOptions | None) -> LintRepor
     ledger_names = _ledger_names(ledger)
 
     files = [_parse(inp, number) for number, inp in enumerate(inputs)]
-    run = RunFacts()
+    run = RunFacts(environment=options.environment, lock_timeout=options.lock_timeout)
     n_statements = 0
     for facts in files:
         for stmt in facts.statements:

@@ -79,6 +79,7 @@ RULES: tuple[str, ...] = (
     "ledger_write",
     "psql_meta_command",
     "missing_rollback",
+    "empty_rollback",
     "tenant_table_without_rls",
     "policy_without_tenant",
     "regex_double_backslash",

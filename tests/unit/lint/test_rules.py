@@ -286,6 +286,11 @@ CASES: dict[str, tuple] = {
         "CREATE TABLE t (id int);",
         "-- pgshift:ignore missing-rollback  forward-only\nCREATE TABLE t (id int);",
         {"has_rollback": False, "ok": {"has_rollback": True}}),
+    "empty-rollback": (
+        "-- Rollback: rollbacks/20250101000000_rollback_test.sql\n\n-- Undo what the migration did.\n;\n", (1, 1),
+        "-- Undo what the migration did.\nDROP TABLE t;",
+        "-- pgshift:ignore empty-rollback  the stub is filled in before release\n-- Undo what the migration did.\n",
+        {"is_rollback": True}),
     "tenant-table-without-rls": (
         "SELECT 1;\nCREATE TABLE inventory.items (id uuid PRIMARY KEY, tenant_id uuid NOT NULL);", (2, 1),
         """\

@@ -6,16 +6,19 @@ while it waits, every later query on the table queues behind it, and the
 application stalls. A `lock_timeout` turns that into a quick failure that can
 be retried.
 
-pgshift sets `lock_timeout` for every migration session (2s in protected
-environments, or `-- pgshift:lock-timeout`, or `--lock-timeout`) and retries
-with backoff, so this is informational: it matters when the file is run by
-something else (psql, another tool). A `SET lock_timeout` earlier in the file
-or a `-- pgshift:lock-timeout` directive silences it. Reported once a file, at
-the first such statement.
+pgshift sets a `lock_timeout` only where one is asked for: in a protected
+environment (2s unless configured), where the environment sets `lock_timeout`,
+with `up --lock-timeout`, or with a `-- pgshift:lock-timeout` directive; it then
+retries with backoff. The finding says which holds for the environment linted
+for (`--env`, default dev): where pgshift sets one, it matters only when the
+file is run by something else (psql, another tool); where it sets none, pgshift
+too would queue behind long transactions. A `SET lock_timeout` earlier in the
+file or a `-- pgshift:lock-timeout` directive silences it. Reported once a
+file, at the first such statement.
 
-**Safe alternative.** Nothing to do under pgshift. For other tools, set it
-first: `SET lock_timeout = '2s';`, or give the file a
-`-- pgshift:lock-timeout 2s` directive.
+**Safe alternative.** Give the file a `-- pgshift:lock-timeout 2s` directive
+(pgshift sets it for the file), or set `lock_timeout` in the environment; for
+other tools, `SET lock_timeout = '2s';` first.
 
 **Example.**
 
@@ -31,6 +34,7 @@ ALTER TABLE orders ADD CONSTRAINT orders_total_positive CHECK (total >= 0) NOT V
 from __future__ import annotations
 
 from ...sql import ast
+from ...text import format_duration
 from .. import nodes
 from ..context import LintContext
 from ..nodes import AT, OBJ
@@ -84,10 +88,25 @@ def check(ctx):
         here = LintContext(ctx.target_version, ctx.ledger, ctx.ledger_names, ctx.facts, ctx.run, stmt)
         if here.is_new_table(target):
             continue
-        yield here.finding(
-            ID, SEVERITY, None,
-            f"no lock_timeout before this statement, which takes a strong lock on {nodes.relname(target)}: "
-            "pgshift sets one for you; other tools (psql) would queue behind long transactions",
-            "nothing to do under pgshift (-- pgshift:lock-timeout 2s sets it per file); elsewhere "
-            "SET lock_timeout = '2s' first")
+        message, hint = _what_holds(ctx.run, nodes.relname(target))
+        yield here.finding(ID, SEVERITY, None, message, hint)
         return
+
+
+def _what_holds(run, table: str) -> tuple[str, str]:
+    """The finding's message and hint: true for the environment linted for, or, when that is not
+    known, true in every one."""
+    head = f"no lock_timeout before this statement, which takes a strong lock on {table}"
+    env, seconds = run.environment, run.lock_timeout
+    if seconds:
+        return (f"{head}: pgshift sets lock_timeout = {format_duration(seconds)} in environment {env!r}; "
+                "other tools (psql) would queue behind long transactions",
+                "nothing to do under pgshift; elsewhere SET lock_timeout = '2s' first")
+    if seconds is not None:
+        return (f"{head}, and environment {env!r} sets none: the statement would wait behind every long "
+                "transaction on the table while every later query on it queues behind the statement",
+                f"add -- pgshift:lock-timeout 2s to the file, or set lock_timeout in [env.{env}] "
+                "(or pass up --lock-timeout 2s)")
+    return (f"{head}: pgshift sets one only in protected environments (2s), where the environment sets "
+            "lock_timeout, with up --lock-timeout, or with -- pgshift:lock-timeout; other tools (psql) set none",
+            "add -- pgshift:lock-timeout 2s to the file, or SET lock_timeout = '2s' first")
