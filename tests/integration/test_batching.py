@@ -1,10 +1,10 @@
 """Batched data changes (issue 7) against a real server: both modes, many short
 transactions, resumption after SIGKILL and Ctrl-C, never blocking other sessions
 for longer than a batch, lock timeouts retried per batch, and the refusal of a
-key-range batch on a table without a usable key."""
+key-range batch on a table without a usable key. Through the library in-process, but
+for the runs that are killed or interrupted: those are `pgshift up` processes."""
 from __future__ import annotations
 
-import json
 import os
 import random
 import re
@@ -17,7 +17,7 @@ import time
 import psycopg
 import pytest
 
-from conftest import ledger_rows, query, run_cli, scalar
+from conftest import clean_environ, ledger_rows, query, scalar, up, up_fails
 
 N = 10_000
 
@@ -48,10 +48,6 @@ def _files(body: str, extra: str = "", before: str = "") -> dict[str, str]:
             "20250101000002_backfill.sql": before + body.format(extra=extra)}
 
 
-def _up(root, url, *more, **kw):
-    return run_cli("up", "--project", str(root), "--database-url", url, *more, **kw)
-
-
 def _batch_details(url) -> dict:
     row = query(url, "SELECT details FROM pgshift.migration_log WHERE version = '20250101000002' "
                      "ORDER BY id DESC LIMIT 1")
@@ -67,8 +63,7 @@ def _every_row_changed_once(url):
 @pytest.mark.parametrize("body, mode", [(KEY_RANGE, "key-range"), (SELF_LIMITING, "self-limiting")])
 def test_ten_thousand_rows_in_batches_of_a_thousand(project, pgshift_database_url, body, mode):
     root = project(_files(body))
-    result = _up(root, pgshift_database_url)
-    assert result.code == 0, result.all
+    _, events = up(root, pgshift_database_url)
     _every_row_changed_once(pgshift_database_url)
     # every batch its own transaction: the rows carry at least 10 different xmin
     assert scalar(pgshift_database_url, "SELECT count(DISTINCT xmin::text) FROM items") >= 10
@@ -76,10 +71,10 @@ def test_ten_thousand_rows_in_batches_of_a_thousand(project, pgshift_database_ur
     assert details["mode"] == mode and details["rows"] == N and details["done"] is True
     assert details["batches"] == 10
     assert [r[2] for r in ledger_rows(pgshift_database_url)] == ["completed", "completed"]
-    assert "batched change done: 10,000 rows in 10 batches" in result.err
+    assert "batched change done: 10,000 rows in 10 batches" in events.text
     if mode == "key-range":
         assert details["last_key"] == str(N) and details["share"] == 1.0
-        assert "WHERE NOT done AND (items.id > $1 AND items.id <= $2)" in result.err
+        assert "WHERE NOT done AND (items.id > $1 AND items.id <= $2)" in events.text
 
 
 def test_describe_batches_shows_the_rewritten_statement(pgshift_database_url):
@@ -99,11 +94,10 @@ def test_describe_batches_shows_the_rewritten_statement(pgshift_database_url):
 def test_dry_run_shows_the_rewritten_statement(project, pgshift_database_url):
     root = project(_files(KEY_RANGE))
     query(pgshift_database_url, "CREATE TABLE items (id bigint PRIMARY KEY, n int, done bool)")
-    dry = _up(root, pgshift_database_url, "--dry-run")
-    assert dry.code == 0, dry.all
-    assert "UPDATE items SET n = n + 1, done = TRUE WHERE NOT done AND (items.id > $1 AND items.id <= $2)" in dry.all
-    data = json.loads(_up(root, pgshift_database_url, "--dry-run", "--json").out)
-    assert any("items.id > $1" in line for step in data["plan"] for line in step.get("batches", []))
+    dry, events = up(root, pgshift_database_url, dry_run=True)
+    assert "UPDATE items SET n = n + 1, done = TRUE WHERE NOT done AND (items.id > $1 AND items.id <= $2)" \
+        in events.text
+    assert any("items.id > $1" in line for step in dry.to_dict()["plan"] for line in step.get("batches", []))
 
 
 def test_delete_on_a_text_key_and_insert_select_in_batches(project, pgshift_database_url):
@@ -119,12 +113,11 @@ def test_delete_on_a_text_key_and_insert_select_in_batches(project, pgshift_data
                         -- pgshift:batch size=500
                         DELETE FROM codes WHERE old;
                     """})
-    result = _up(root, url)
-    assert result.code == 0, result.all
+    _, events = up(root, url)
     assert query(url, "SELECT count(*), bool_and(old) FROM archive") == [(1000, True)]
     assert query(url, "SELECT count(*), bool_or(old) FROM codes") == [(2000, False)]
-    assert "WHERE c.old AND (c.code > $1 AND c.code <= $2)" in result.err
-    assert "batched change done: 1,000 rows in 6 batches" in result.err     # 3000 keys in ranges of 500
+    assert "WHERE c.old AND (c.code > $1 AND c.code <= $2)" in events.text
+    assert "batched change done: 1,000 rows in 6 batches" in events.text     # 3000 keys in ranges of 500
     assert _batch_details(url)["statement"] == 1     # the DELETE, the file's second statement
 
 
@@ -134,19 +127,18 @@ def test_a_self_limiting_statement_that_never_runs_out_of_rows_is_stopped(projec
         -- pgshift:batch size=1000
         UPDATE items SET n = n + 1 WHERE id IN (SELECT id FROM items ORDER BY id LIMIT 1000);
     """))
-    result = _up(root, url)
-    assert result.code == 1, result.all
-    assert "it keeps choosing rows it has already changed, and would never stop" in result.err
-    assert "its WHERE must leave out the rows already changed" in result.err
+    err, _ = up_fails(1, root, url)
+    assert "it keeps choosing rows it has already changed, and would never stop" in err.message
+    assert "its WHERE must leave out the rows already changed" in err.hint
     assert ledger_rows(url)[-1][2] == "failed"
 
 
 # --- crash, Ctrl-C, resume ---------------------------------------------------------------------------
 
 def _start(root, url):
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "PGSHIFT_DATABASE_URL")}
+    """`pgshift up` as a process, to be killed or interrupted."""
     return subprocess.Popen([sys.executable, "-m", "pgshift", "up", "--project", str(root), "--database-url", url],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=clean_environ())
 
 
 def _wait_for_batches(url, at_least: int, proc, timeout: float = 60.0) -> dict:
@@ -188,10 +180,9 @@ def test_sigkill_mid_backfill_continues_after_the_last_committed_batch(project, 
     assert killed["last_key"] == str(k * 1000)
     assert ledger_rows(url)[-1][2] == "running"
 
-    again = _up(root, url)
-    assert again.code == 0, again.all
-    assert f"continuing the batched change after batch {k}: {k * 1000:,} rows" in again.err
-    assert f"({(10 - k) * 1000:,} rows in {10 - k} batches in this run)" in again.err
+    _, again = up(root, url)
+    assert f"continuing the batched change after batch {k}: {k * 1000:,} rows" in again.text
+    assert f"({(10 - k) * 1000:,} rows in {10 - k} batches in this run)" in again.text
     _every_row_changed_once(url)     # n = n + 1 ran once per row: nothing repeated, nothing skipped
     final = _batch_details(url)
     assert final["batches"] == 10 and final["rows"] == N and final["done"] is True
@@ -212,9 +203,8 @@ def test_ctrl_c_records_the_interruption_and_the_rerun_continues(project, pgshif
     assert last[0] == "failed" and last[1] == f"interrupted after batch {k}"
     assert scalar(url, "SELECT count(*) FROM items WHERE done") == k * 1000
 
-    again = _up(root, url)
-    assert again.code == 0, again.all
-    assert f"continuing the batched change after batch {k}" in again.err
+    _, again = up(root, url)
+    assert f"continuing the batched change after batch {k}" in again.text
     _every_row_changed_once(url)
 
 
@@ -233,7 +223,7 @@ def test_a_concurrent_session_is_never_blocked_longer_than_a_batch(project, pgsh
     """
     files = {"20250101000001_items.sql": SETUP + SLOW, "20250101000002_backfill.sql": body}
     root = project(files)
-    assert _up(root, url, "--target", "20250101000001").code == 0
+    up(root, url, target="20250101000001")
     # one batch alone: how long a batch holds its row locks
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("BEGIN")
@@ -259,12 +249,11 @@ def test_a_concurrent_session_is_never_blocked_longer_than_a_batch(project, pgsh
     app.start()
     try:
         started = time.monotonic()
-        result = _up(root, url)
+        up(root, url)
         took = time.monotonic() - started
     finally:
         stop.set()
         app.join(30)
-    assert result.code == 0, result.all
     _every_row_changed_once(url)
     assert took > 5 * batch, (took, batch)          # the backfill lasted many batches ...
     assert len(latencies) > 100
@@ -278,7 +267,7 @@ def test_a_concurrent_session_is_never_blocked_longer_than_a_batch(project, pgsh
 def test_a_lock_timeout_in_a_batch_is_retried_and_the_backfill_goes_on(project, pgshift_database_url):
     url = pgshift_database_url
     root = project(_files(KEY_RANGE, extra=" sleep=100ms"))
-    assert _up(root, url, "--target", "20250101000001").code == 0
+    up(root, url, target="20250101000001")
     held = threading.Event()
 
     def blocker():
@@ -293,12 +282,11 @@ def test_a_lock_timeout_in_a_batch_is_retried_and_the_backfill_goes_on(project, 
     thread.start()
     held.wait(10)
     try:
-        result = _up(root, url, "--lock-timeout", "300ms")
+        _, events = up(root, url, lock_timeout=0.3)
     finally:
         thread.join(30)
-    assert result.code == 0, result.all
-    assert re.search(r"lock timeout \(canceling statement due to lock timeout\); retry 1 of \d+", result.err), \
-        result.err
+    assert re.search(r"lock timeout \(canceling statement due to lock timeout\); retry 1 of \d+", events.text), \
+        events.text
     _every_row_changed_once(url)        # the retried batch ran once, the batches before it were not repeated
     details = _batch_details(url)
     assert details["batches"] == 10 and details["lock_retries"] >= 1
@@ -351,15 +339,14 @@ def delayed_standby(pgshift_server_url, tmp_path_factory):
 def test_max_replica_lag_pauses_the_batches_while_a_replica_lags(project, pgshift_database_url, delayed_standby):
     url = pgshift_database_url
     root = project(_files(KEY_RANGE.replace("size=1000", "size=2500"), extra=" sleep=300ms max-replica-lag=500ms"))
-    assert _up(root, url, "--target", "20250101000001").code == 0
+    up(root, url, target="20250101000001")
     started = time.monotonic()
-    result = _up(root, url)
+    _, events = up(root, url)
     took = time.monotonic() - started
-    assert result.code == 0, result.all
     assert re.search(r"replica \S+ replay lag [\d.]+m?s is above max-replica-lag 500ms; pausing the batches",
-                     result.err), result.err
+                     events.text), events.text
     assert re.search(r"(the replicas have caught up|replica lag is down to [\d.]+m?s); going on after a pause of "
-                     r"[\d.]+m?s", result.err), result.err
+                     r"[\d.]+m?s", events.text), events.text
     assert took > 2.0      # it waited for the standby's 2 s apply delay at least once
     _every_row_changed_once(url)
     assert _batch_details(url)["batches"] == 4
@@ -382,13 +369,12 @@ def test_a_table_without_a_primary_key_is_refused_with_the_alternative(project, 
                 UPDATE logs SET done = true WHERE NOT done;
              """}
     root = project(files)
-    result = _up(root, url)
-    assert result.code == 2, result.all
+    err, _ = up_fails(2, root, url)
     assert "20250101000002_backfill.sql:3:1: cannot batch this UPDATE by key ranges: table logs has no primary " \
-           "key" in result.err
-    assert "make the statement limit itself" in result.err
+           "key" in str(err)
+    assert "make the statement limit itself" in err.hint
     suggested = "UPDATE logs SET done = TRUE WHERE ctid = ANY(ARRAY(SELECT ctid FROM logs WHERE NOT done LIMIT 500))"
-    assert suggested in result.err
+    assert suggested in err.hint
     assert scalar(url, "SELECT count(*) FROM logs WHERE done") == 0
     # refused before anything of the file ran: no table, no event
     assert scalar(url, "SELECT to_regclass('marker')") is None
@@ -397,8 +383,7 @@ def test_a_table_without_a_primary_key_is_refused_with_the_alternative(project, 
     # the alternative it names works: the statement limits itself and needs no key
     (root / "migrations" / "20250101000002_backfill.sql").write_text(
         f"CREATE TABLE IF NOT EXISTS marker (id int);\n-- pgshift:batch size=500\n{suggested};\n")
-    fixed = _up(root, url)
-    assert fixed.code == 0, fixed.all
+    up(root, url)
     assert scalar(url, "SELECT count(*) FROM logs WHERE NOT done") == 0
     assert _batch_details(url)["batches"] == 6
 
@@ -413,9 +398,8 @@ def test_a_composite_key_or_a_join_is_refused(project, pgshift_database_url):
                 UPDATE pairs SET v = 1 WHERE v = 0;
              """}
     root = project(files)
-    result = _up(root, pgshift_database_url)
-    assert result.code == 2, result.all
-    assert "the primary key of pairs has 2 columns (a, b)" in result.err
+    err, _ = up_fails(2, root, pgshift_database_url)
+    assert "the primary key of pairs has 2 columns (a, b)" in err.message
 
     root2 = project({"20250101000001_pairs.sql": files["20250101000001_pairs.sql"], "20250101000003_x.sql": """
                 CREATE TABLE src (id int PRIMARY KEY);
@@ -423,6 +407,5 @@ def test_a_composite_key_or_a_join_is_refused(project, pgshift_database_url):
                 -- pgshift:batch size=5
                 INSERT INTO dst SELECT s.id FROM src s JOIN src t USING (id);
              """}, name="join")
-    joined = _up(root2, pgshift_database_url)
-    assert joined.code == 2, joined.all
-    assert "its rows do not come from a single table" in joined.err
+    joined, _ = up_fails(2, root2, pgshift_database_url)
+    assert "its rows do not come from a single table" in joined.message
