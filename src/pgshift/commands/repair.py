@@ -16,6 +16,7 @@ one transaction under the run lock: all of it or nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..errors import InputError
 from ..events import INFO, PLAN, emit
@@ -79,7 +80,7 @@ def repair(project: Project, options: RepairOptions, confirm: Confirm | None = N
             confirm_mod.require(project, f"repair the ledger of {project.env.name} ({len(actions)} change(s))",
                                 "REPAIR", options.yes, confirm)
         user, host = db.whoami()
-        who = {"applied_by": user, "client_host": host, "tool_version": db.tool_version()}
+        who: dict[str, Any] = {"applied_by": user, "client_host": host, "tool_version": db.tool_version()}
         with conn.transaction():
             for a in actions:
                 _apply(conn, project, a, by_version, who)
