@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from ._version import __version__
 from .config import mask_dsn, scrub
-from .errors import LockHeld, OperationError
+from .errors import LockHeld, OperationError, SafetyRefusal
 from .events import LOCK_WAIT, emit
 
 APPLICATION_NAME = "pgshift"
@@ -67,14 +67,26 @@ def qualified(schema: str | None, name: str) -> str:
     return (quote_ident(schema) + "." if schema else "") + quote_ident(name)
 
 
+# TCP settings of every connection pgshift opens, unless the URL sets its own: a peer that
+# vanished (a dropped network, a dead host) is noticed within about half a minute, instead of a
+# read that waits forever while the server session keeps its locks. (Unix sockets ignore them.)
+TCP_SETTINGS = {"keepalives": "1", "keepalives_idle": "10", "keepalives_interval": "5",
+                "keepalives_count": "3", "tcp_user_timeout": "30000"}
+
+
 def connect(url: str, *, autocommit: bool = True, application_name: str = APPLICATION_NAME,
             connect_timeout: int = 10):
-    """A psycopg connection; errors name the masked DSN, never the password."""
+    """A psycopg connection with TCP keepalives and a user timeout; errors name the masked DSN,
+    never the password. No session setting is made here (see :func:`session_settings`): a
+    connection that may go through a pooler must not leave settings behind for other clients."""
     import psycopg  # noqa: PLC0415
+    from psycopg.conninfo import conninfo_to_dict  # noqa: PLC0415
 
     try:
+        given = conninfo_to_dict(url or "")
+        extra = {k: v for k, v in TCP_SETTINGS.items() if k not in given}
         conn = psycopg.connect(url or "", autocommit=autocommit, application_name=application_name,
-                               connect_timeout=connect_timeout)
+                               connect_timeout=connect_timeout, **extra)
     except psycopg.Error as exc:
         detail = scrub(str(exc).strip(), url)
         raise OperationError(
@@ -82,8 +94,33 @@ def connect(url: str, *, autocommit: bool = True, application_name: str = APPLIC
             hint="check the URL, that the server runs, and the credentials",
         ) from None
     conn.prepare_threshold = None
-    session_settings(conn)
     return conn
+
+
+def refuse_pooler(conn, url: str) -> None:
+    """Refuse (SafetyRefusal, exit 3) a connection that goes through a pooler in transaction or
+    statement mode (PgBouncer, many cloud "pooled" URLs): there the run lock (a session advisory
+    lock) and session settings do not hold, and settings would reach other clients.
+
+    Told from the server sessions: a second connection's transaction gets the first one's
+    server session while the first is between transactions (a pooler hands it on), or the
+    first one's next statement runs in another server session. Direct connections and poolers
+    in session mode keep one server session per client: they pass."""
+    first = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+    with connect(url, application_name=f"{APPLICATION_NAME}-pooler-check") as other:
+        other.execute("BEGIN")
+        second = other.execute("SELECT pg_backend_pid()").fetchone()[0]
+        again = first if second == first else conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+        other.execute("ROLLBACK")
+    if second == first or again != first:
+        raise SafetyRefusal(
+            f"{mask_dsn(url) or 'the server named by the PG* variables'} goes through a connection pooler in "
+            f"transaction or statement mode: one session's transactions ran in different server sessions (pid "
+            f"{first}, then {second if second == first else again}); pgshift's run lock and session settings "
+            "do not hold there, so nothing was changed",
+            hint="connect pgshift to the database server directly (its own host and port, not the pooler's), "
+                 "or to a PgBouncer pool in session mode; the application keeps the pooled URL",
+            details={"pooler": True, "pids": [first, second, again]})
 
 
 def session_settings(conn) -> None:

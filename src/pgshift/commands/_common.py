@@ -3,6 +3,7 @@ running a plan under the monitor, and naming the backup when a protected run fai
 from __future__ import annotations
 
 from contextlib import contextmanager, nullcontext
+from typing import TYPE_CHECKING, Iterator
 
 from .. import discovery
 from ..errors import InputError, PgshiftError
@@ -10,6 +11,9 @@ from ..events import INFO, RUN_COMPLETED, WARNING, emit
 from ..model import MigrationFile, ParsedFile, Plan, RunResult
 from ..project import Project
 from ..safety.confirm import Confirm  # noqa: F401 - re-exported for the verbs
+
+if TYPE_CHECKING:
+    import psycopg
 
 
 def files(project: Project, cached: bool = False) -> list[MigrationFile]:
@@ -26,7 +30,26 @@ def files(project: Project, cached: bool = False) -> list[MigrationFile]:
 
 
 def parse(migration: MigrationFile, database: str | None = None, rollback: bool = False) -> ParsedFile:
-    """A migration (or its rollback) split and classified; from the text read with its checksum."""
+    """A migration (or its rollback) split into statements and classified, without a database.
+
+    The text is the one read with the file's checksum (a file changed since is refused).
+
+    Args:
+        migration: A migration file: a step's ``.migration`` in ``UpResult.plan.steps``, or one
+            of ``pgshift.discovery.discover(project.config.migrations_dir)``.
+        database: The database a ``\\c`` in the file may name (others are refused); None: any.
+        rollback: Parse the version's rollback file instead of the migration.
+
+    Returns:
+        The parsed file: its statements (each with its kind, lock and line), the transaction
+        mode pgshift would run it in, and why.
+
+    Raises:
+        SqlSyntaxError: The file does not parse, or a statement can never run as written.
+        DirectiveError: A ``-- pgshift:`` directive is unknown, misplaced or has a bad value.
+        DiscoveryError: The file changed, or cannot be read, since it was found.
+        InputError: ``rollback`` is asked of a version that has no rollback file.
+    """
     from ..sql import parse_file  # noqa: PLC0415
 
     target = migration.rollback if rollback else migration
@@ -36,10 +59,29 @@ def parse(migration: MigrationFile, database: str | None = None, rollback: bool 
 
 
 @contextmanager
-def run_lock(project: Project, conn, wait: float):
-    """The project's run lock (a session advisory lock keyed by the ledger), waited for *wait* s."""
+def run_lock(project: Project, conn: psycopg.Connection, wait: float) -> Iterator[None]:
+    """Hold the project's run lock while the ``with`` block runs, as ``up`` and ``rollback`` do.
+
+    The lock is a session advisory lock keyed by the ledger table: two runners of the same
+    project never run at once. The connection is first checked not to go through a pooler in
+    transaction mode (where a session lock holds nothing) and given pgshift's settings.
+
+    Args:
+        project: An opened project.
+        conn: An open connection to the project's database (``api.connected(project)``).
+        wait: How many seconds to wait for a runner that holds the lock.
+
+    Yields:
+        Nothing: the lock is held until the block ends, then released.
+
+    Raises:
+        LockHeld: Another runner still held the lock after *wait* seconds (exit 3).
+        SafetyRefusal: The connection goes through a pooler in transaction mode (exit 3).
+    """
     from .. import db  # noqa: PLC0415
 
+    db.refuse_pooler(conn, project.url())   # before the lock and before any setting: neither holds there
+    db.session_settings(conn)
     db.acquire_run_lock(conn, project.config.ledger, wait, project.reporter)
     try:
         yield
