@@ -1,13 +1,14 @@
-"""The guide's own templates (tests/fixtures/guide, copied verbatim) and its ledger table."""
+"""The guide's own templates (tests/fixtures/guide, copied verbatim) and its ledger table, through
+the library in-process."""
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES, catalog_fingerprint, query, run_cli, scalar
+from conftest import FIXTURES, catalog_fingerprint, fails, query, scalar, states, up, up_fails
+from pgshift import api
 
 GUIDE = FIXTURES / "guide" / "migrations"
 
@@ -78,38 +79,35 @@ def _project(tmp_path: Path, names: list[str]) -> Path:
 
 def test_schema_template_runs_and_the_guide_ledger_is_adopted(tmp_path, thorbis_db):
     root = _project(tmp_path, ["20250115143000_add_inventory_management.sql"])
-    result = run_cli("up", "--project", str(root), "--database-url", thorbis_db)
-    assert result.code == 0, result.all
+    _, events = up(root, thorbis_db)
     # the \c to the database we are connected to is skipped, with a warning at its line
     assert "20250115143000_add_inventory_management.sql:7:1: skipped psql meta-command `\\c thorbis_business_os;`" \
-        in result.err
-    assert "adopting the existing ledger shared.migration_log" in result.err
+        in events.text
+    assert "adopting the existing ledger shared.migration_log" in events.text
     # history honoured: the two old versions did not run again
     assert scalar(thorbis_db, "SELECT count(*) FROM pg_tables WHERE tablename LIKE 'must_not_run%'") == 0
     assert [r[0] for r in query(thorbis_db, "SELECT table_name FROM information_schema.tables WHERE "
                                             "table_schema = 'retail_inventory' ORDER BY 1")] == ["products", "stock_levels"]
-    status = json.loads(run_cli("--json", "status", "--project", str(root), "--database-url", thorbis_db).out)
-    assert [(v["version"], v["state"]) for v in status["versions"]] == [
-        ("20250101120000", "applied"), ("20250102140000", "applied"), ("20250115143000", "applied")]
+    assert states(root, thorbis_db) == {
+        "20250101120000": "applied", "20250102140000": "applied", "20250115143000": "applied"}
     # history kept, ids in the order it happened, and the runner's own event is the latest for the version
     rows = query(thorbis_db, "SELECT id, version, status, migration_type, tool_version IS NOT NULL "
                              "FROM shared.migration_log ORDER BY id")
     assert [r[1] for r in rows[:2]] == ["20250101120000", "20250102140000"]
     assert rows[-1][1:] == ("20250115143000", "completed", "migrate", True)
     # a second run applies nothing
-    again = run_cli("up", "--project", str(root), "--database-url", thorbis_db)
-    assert again.code == 0 and "up to date" in again.out
+    again, _ = up(root, thorbis_db)
+    assert again.plan.empty and not again.run.steps
 
 
 def test_index_template_is_refused_before_anything_runs(tmp_path, thorbis_db):
     root = _project(tmp_path, ["20250115155000_optimize_query_performance.sql"])
     before = catalog_fingerprint(thorbis_db)
     history = query(thorbis_db, "SELECT * FROM shared.migration_log")
-    result = run_cli("up", "--project", str(root), "--database-url", thorbis_db)
-    assert result.code == 2, result.all
+    err, _ = up_fails(2, root, thorbis_db)
     assert "20250115155000_optimize_query_performance.sql:26:1: CREATE INDEX CONCURRENTLY cannot run inside a " \
-           "transaction block, and this file opens one with BEGIN at line 6" in result.err
-    assert "file of their own without BEGIN/COMMIT" in result.err
+           "transaction block, and this file opens one with BEGIN at line 6" in str(err)
+    assert "file of their own without BEGIN/COMMIT" in err.hint
     assert catalog_fingerprint(thorbis_db) == before
     assert query(thorbis_db, "SELECT * FROM shared.migration_log") == history
 
@@ -118,12 +116,11 @@ def test_rollback_template_bare_raise_is_a_syntax_error_at_its_line(tmp_path, th
     root = _project(tmp_path, ["20250115143000_add_inventory_management.sql"])
     shutil.copy(GUIDE / "rollbacks" / "20250115143000_rollback_inventory_management.sql",
                 root / "migrations" / "rollbacks" / "20250115143000_rollback_inventory_management.sql")
-    assert run_cli("up", "--project", str(root), "--database-url", thorbis_db).code == 0
+    up(root, thorbis_db)
     before = catalog_fingerprint(thorbis_db)
-    result = run_cli("rollback", "20250115143000", "--yes", "--project", str(root), "--database-url", thorbis_db)
-    assert result.code == 2, result.all
-    assert "rollbacks/20250115143000_rollback_inventory_management.sql:61:1: syntax error" in result.err
-    assert "RAISE" in result.err and "DO block" in result.err
+    err, _ = fails(2, api.rollback, root, thorbis_db, "20250115143000", api.RollbackOptions(yes=True))
+    assert "rollbacks/20250115143000_rollback_inventory_management.sql:61:1: syntax error" in str(err)
+    assert "RAISE" in err.message and "DO block" in err.hint
     assert catalog_fingerprint(thorbis_db) == before
 
 
@@ -132,10 +129,9 @@ def test_data_template_fails_at_its_line_with_nothing_half_done(tmp_path, thorbi
     rolled back, and the error points at the statement in the file."""
     root = _project(tmp_path, ["20250115150000_migrate_legacy_customer_data.sql"])
     history = query(thorbis_db, "SELECT version, status FROM shared.migration_log")
-    result = run_cli("up", "--project", str(root), "--database-url", thorbis_db)
-    assert result.code == 1, result.all
-    assert "20250115150000_migrate_legacy_customer_data.sql:" in result.err
-    assert 'relation "legacy_customers" does not exist' in result.err
+    err, _ = up_fails(1, root, thorbis_db)
+    assert "20250115150000_migrate_legacy_customer_data.sql:" in str(err)
+    assert 'relation "legacy_customers" does not exist' in err.message
     # the file's own INSERT into the ledger was rolled back with its transaction; only the runner's failed event
     rows = query(thorbis_db, "SELECT version, status FROM shared.migration_log")
     assert rows[:len(history)] == history
