@@ -23,9 +23,20 @@ def init():
               show_default=True, help="What the new file starts from.")
 @click.option("--no-rollback", is_flag=True, help="Do not create the rollback stub.")
 @click.option("--description", default=None, help="The header's Description line.")
-def new(name, template, no_rollback, description):
+@click.option("--edit", is_flag=True, help="Open the new files in $VISUAL (else $EDITOR).")
+def new(name, template, no_rollback, description, edit):
     """Create a timestamped migration (and its rollback stub)."""
-    from .. import api  # noqa: PLC0415
+    import os  # noqa: PLC0415
 
+    from .. import api  # noqa: PLC0415
+    from ..errors import InputError  # noqa: PLC0415
+
+    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR")
+    if edit and not editor:   # said before anything is created
+        raise InputError("--edit needs an editor: neither VISUAL nor EDITOR is set",
+                         hint="export EDITOR=vim (or code --wait, nano, ...), or leave out --edit")
     result = api.new(project(), name, template, rollback=not no_rollback, description=description)
     show(result, "\n".join(f"created {p}" for p in result.paths))
+    if edit:
+        # click runs the editor through the shell, so EDITOR may carry arguments (code --wait)
+        click.edit(filename=list(result.paths), editor=editor)
