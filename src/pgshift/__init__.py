@@ -16,6 +16,7 @@ __all__ = [
     "init", "new", "RollbackOptions", "RollbackResult", "rollback", "down", "VersionCheck", "TestResult",
     "test", "Diagnosis", "diagnose", "lint_explain", "lint_rule", "lint_rules", "check", "render_check",
     "backup", "restore", "DbStatus", "db_command", "RepairOptions", "RepairResult", "repair",
+    "ReportResult", "report",
 ]
 
 

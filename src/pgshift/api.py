@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # what each name is, for readers and type checkers; at run ti
     from .commands.diagnose import Diagnosis, diagnose
     from .commands.lint import lint, lint_explain, lint_rule, lint_rules
     from .commands.repair import RepairOptions, RepairResult, repair
+    from .commands.report import ReportResult, report
     from .commands.rollback import RollbackOptions, RollbackResult, down, rollback
     from .commands.safety import backup, check, render_check, restore
     from .commands.scaffold import CreatedFiles, init, new
@@ -57,6 +58,8 @@ _OWNERS = {
     "RepairOptions": "commands.repair",
     "RepairResult": "commands.repair",
     "repair": "commands.repair",
+    "ReportResult": "commands.report",
+    "report": "commands.report",
     "down": "commands.rollback",
     "rollback": "commands.rollback",
     "CreatedFiles": "commands.scaffold",
@@ -145,4 +148,6 @@ __all__ = [
     "RepairOptions",
     "RepairResult",
     "repair",
+    "ReportResult",
+    "report",
 ]

@@ -17,6 +17,7 @@ PINNED = [
     "VersionCheck", "TestResult", "test", "Diagnosis", "diagnose",
     "lint", "lint_explain", "lint_rule", "lint_rules", "check", "render_check", "backup", "restore",
     "DbStatus", "db_command", "RepairOptions", "RepairResult", "repair",
+    "ReportResult", "report",
 ]
 
 

@@ -34,6 +34,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "new": ("scaffold", "Create a timestamped migration (and its rollback stub)."),
     "restore": ("safety", "Restore a backup into another database (--database-url is required)."),
     "repair": ("repair", "Repair the ledger: record checksums, remove failed entries of gone files, mark versions."),
+    "report": ("report", "A self-contained HTML page: ledger timeline, states, lint findings, round trips."),
     "rollback": ("rollback", "Run VERSION's rollback file and record it (asks you to type ROLLBACK)."),
     "status": ("status", "Every version: applied, pending, failed, rolled_back, changed, missing, out_of_order."),
     "test": ("test", "Apply every migration to a throwaway database, then drop it."),
