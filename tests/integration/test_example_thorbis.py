@@ -8,15 +8,15 @@
   nothing of tenant B, and sees nothing with no tenant set;
 - the audit trigger and ``updated_at``;
 - the legacy customer data migration: batches and the name split;
-- ``pgshift lint`` and ``pgshift test --roundtrip`` on the example;
-- the README's first command, on the embedded PostgreSQL.
+- ``pgshift lint`` and ``pgshift test --roundtrip`` on the example.
+
+Through the library in-process; the README's first command, on the embedded PostgreSQL, is
+run as a user types it in tests/e2e/test_cli_example_thorbis.py.
 """
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import time
 import uuid
 from contextlib import contextmanager
@@ -27,9 +27,8 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from pgshift import db
-
-from conftest import query, run_cli, scalar, write_project
+from conftest import call, query, scalar, states, up, write_project
+from pgshift import api, db
 
 PROJECT = Path(__file__).resolve().parents[2] / "examples" / "thorbis"
 LEDGER = "shared.migration_log"
@@ -55,10 +54,6 @@ LEGACY_ROWS = 2500
 
 # --------------------------------------------------------------------------- helpers
 
-def _cli(*args: str, url: str, project: Path | None = None, timeout: float = 180):
-    return run_cli(*args, "--project", str(project or PROJECT), "--database-url", url, timeout=timeout)
-
-
 @contextmanager
 def _database(server_url: str, prefix: str = "thorbis"):
     """A new empty database on the session server; dropped afterwards."""
@@ -70,9 +65,12 @@ def _database(server_url: str, prefix: str = "thorbis"):
         db.drop_database(server_url, name)
 
 
-def _up(url: str, *extra: str) -> None:
-    r = _cli("up", *extra, url=url)
-    assert r.code == 0, r.all
+def _up(url: str, **options) -> api.UpResult:
+    return up(PROJECT, url, **options)[0]
+
+
+def _down(url: str, steps: int) -> api.RollbackResult:
+    return call(api.down, PROJECT, url, steps=steps, options=api.RollbackOptions(yes=True))[0]
 
 
 # Every object a migration could leave behind, by name (never by OID), so that two databases
@@ -327,22 +325,19 @@ def test_applies_rolls_back_to_nothing_and_applies_again(pgshift_server_url, pgs
     noop = write_project(tmp_path / "noop", {"20250101000000_noop.sql": "SELECT 1;\n"},
                          config=f'[pgshift]\nledger = "{LEDGER}"\n[env.dev]\n')
     with _database(pgshift_server_url, "thorbis_ref") as ref_url:
-        r = _cli("up", url=ref_url, project=noop)
-        assert r.code == 0, r.all
+        up(noop, ref_url)
         before_first = catalog(ref_url)
     assert any(row[:2] == ("shared", "migration_log") for row in before_first["relations"])
 
-    first = _cli("up", url=url)
-    assert first.code == 0, first.all
-    assert f"applied {len(VERSIONS)} migration(s)" in first.out
+    first = _up(url)
+    assert len(first.run.steps) == len(VERSIONS)
     applied = catalog(url)
     assert catalog_diff(before_first, applied), "the migrations created nothing"
     assert {s[0] for s in applied["schemas"]} >= {"shared", "audit", "home_services", "restaurants", "automotive",
                                                   "retail", "payments", "retail_inventory"}
 
-    down = _cli("down", "--steps", str(len(VERSIONS)), "--yes", url=url)
-    assert down.code == 0, down.all
-    assert f"rolled back {len(VERSIONS)} version(s)" in down.out
+    down = _down(url, len(VERSIONS))
+    assert len(down.run.steps) == len(VERSIONS)
     diff = catalog_diff(before_first, catalog(url))
     assert not diff, "objects of the example left after rolling everything back:\n" + "\n".join(diff)
     # nothing in this database depends on the application role any more (the role itself
@@ -350,17 +345,13 @@ def test_applies_rolls_back_to_nothing_and_applies_again(pgshift_server_url, pgs
     assert scalar(url, f"""SELECT count(*) FROM pg_shdepend d JOIN pg_roles r ON r.oid = d.refobjid
                            WHERE r.rolname = '{APP_ROLE}' AND d.dbid = (SELECT oid FROM pg_database
                                                                       WHERE datname = current_database())""") == 0
-    status = _cli("--json", "status", url=url)
-    assert status.code == 0, status.all
-    assert {v["version"]: v["state"] for v in json.loads(status.out)["versions"]} == \
-        {v: "rolled_back" for v in VERSIONS}
+    assert states(PROJECT, url) == {v: "rolled_back" for v in VERSIONS}
     events = query(url, f"SELECT version, migration_type, status FROM {LEDGER} ORDER BY id")
     assert events == [(v, "migrate", "completed") for v in VERSIONS] + \
         [(v, "rollback", "rolled_back") for v in reversed(VERSIONS)]
 
-    again = _cli("up", url=url)
-    assert again.code == 0, again.all
-    assert f"applied {len(VERSIONS)} migration(s)" in again.out
+    again = _up(url)
+    assert len(again.run.steps) == len(VERSIONS)
     diff = catalog_diff(applied, catalog(url))
     assert not diff, "applied again, the schema differs from the first time:\n" + "\n".join(diff)
 
@@ -537,7 +528,7 @@ def test_audit_log_records_insert_update_delete_and_updated_at_moves(thorbis_db)
 
 def test_legacy_customer_migration_moves_rows_in_batches_and_splits_names(pgshift_database_url):
     url = pgshift_database_url
-    _up(url, "--target", BEFORE_DATA_MIGRATION)
+    _up(url, target=BEFORE_DATA_MIGRATION)
     assert scalar(url, f"SELECT max(version) FROM {LEDGER}") == BEFORE_DATA_MIGRATION
     with psycopg.connect(url) as conn:
         _make_tenants(conn)
@@ -553,8 +544,7 @@ def test_legacy_customer_migration_moves_rows_in_batches_and_splits_names(pgshif
                FROM generate_series(1, %s) AS i""", (TENANT_A, TENANT_B, LEGACY_ROWS - len(NAME_SPLITS)))
         conn.commit()
 
-    r = _cli("up", url=url)
-    assert r.code == 0, r.all
+    _up(url)
     details = scalar(url, f"SELECT details FROM {LEDGER} WHERE version = %s AND migration_type = 'migrate'",
                      (DATA_MIGRATION,))
     assert int(details["batch"]["batches"]) >= 3, details          # 2,500 rows, 1,000 per batch
@@ -577,8 +567,7 @@ def test_legacy_customer_migration_moves_rows_in_batches_and_splits_names(pgshif
                           USING (id) WHERE l.address_line_1 IS NOT NULL AND l.country IS NULL LIMIT 1""") == "US"
 
     # its rollback takes the customers out again, in batches too; and the migration reruns
-    down = _cli("down", "--steps", "2", "--yes", url=url)
-    assert down.code == 0, down.all
+    _down(url, 2)
     assert scalar(url, "SELECT count(*) FROM shared.customers") == 0
     assert scalar(url, "SELECT count(*) FROM shared.legacy_customers WHERE migrated") == 0
     rb = scalar(url, f"SELECT details FROM {LEDGER} WHERE version = %s AND migration_type = 'rollback'",
@@ -591,9 +580,8 @@ def test_legacy_customer_migration_moves_rows_in_batches_and_splits_names(pgshif
 # --------------------------------------------------------------------------- 5. lint
 
 def test_lint_reports_no_error_and_every_kept_warning_is_silenced_with_a_reason():
-    r = run_cli("--json", "lint", "--project", str(PROJECT))
-    assert r.code == 0, r.all
-    report = json.loads(r.out)
+    lint, _ = api.lint(PROJECT)
+    report = lint.to_dict()
     assert report["has_errors"] is False
     loud = [f for f in report["findings"] if f["severity"] in ("error", "warning")]
     assert not loud, "findings to fix or to silence with a reason:\n" + "\n".join(
@@ -611,38 +599,6 @@ def test_lint_reports_no_error_and_every_kept_warning_is_silenced_with_a_reason(
 # --------------------------------------------------------------------------- 6. test --roundtrip
 
 def test_roundtrip_proves_every_rollback(pgshift_server_url):
-    r = run_cli("--json", "test", "--roundtrip", "--project", str(PROJECT), "--database-url", pgshift_server_url,
-                timeout=300)
-    assert r.code == 0, r.all
-    result = json.loads(r.out)
-    assert result["ok"] is True and result["applied"] == len(VERSIONS)
-    assert [(v["version"], v["status"]) for v in result["versions"]] == [(v, "passed") for v in VERSIONS]
-
-
-# --------------------------------------------------------------------------- 7. the README's first command
-
-def test_readme_first_command_applies_the_example_on_the_embedded_server(tmp_path, monkeypatch):
-    copy = tmp_path / "thorbis"
-    shutil.copytree(PROJECT, copy, ignore=shutil.ignore_patterns(".pgshift"))
-    for key in list(os.environ):   # a fresh machine: nothing points at a server
-        if key.startswith("PG") or key == "DATABASE_URL":
-            monkeypatch.delenv(key)
-    pgdata = copy / ".pgshift" / "pgdata"
-    try:
-        r = run_cli("--project", str(copy), "up", timeout=300)
-        assert r.code == 0, r.all
-        assert f"applied {len(VERSIONS)} migration(s)" in r.out
-        for path in sorted((copy / "migrations").glob("*.sql")):
-            assert path.stem[15:] in r.all, f"{path.stem} not reported"
-        assert (pgdata / "PG_VERSION").is_file()
-        url = run_cli("--project", str(copy), "db", "url")
-        assert url.code == 0, url.all
-        # [env.dev] database = "thorbis_business_os": the README's database, with the ledger
-        assert query(url.out.strip(), f"SELECT current_database(), count(*) FROM {LEDGER} WHERE status = 'completed'") \
-            == [("thorbis_business_os", len(VERSIONS))]
-    finally:
-        stop = run_cli("--project", str(copy), "db", "stop")
-        if stop.code != 0:   # never leave a server behind
-            from pgshift import embedded
-            embedded.stop(pgdata)
-    assert stop.code == 0, stop.all
+    result, _ = call(api.test, PROJECT, pgshift_server_url, roundtrip=True)
+    assert result.ok is True and result.applied == len(VERSIONS)
+    assert [(c.version, c.status) for c in result.checks] == [(v, "passed") for v in VERSIONS]
