@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .errors import DiscoveryError
 from .model import Location, MigrationFile, RollbackFile
-from .text import caret_context, line_col
+from .text import caret_context, line_col, printable
 
 ROLLBACK_DIR = "rollbacks"
 VERSION_DIGITS = 14
@@ -345,8 +345,8 @@ def discover(migrations_dir: Path, project_root: Path | None = None,
     rb_dir = migrations_dir / ROLLBACK_DIR
     prefix = _prefix(migrations_dir, project_root)
 
-    def rel(entry) -> str:
-        return prefix + (entry.name if entry.folder is migrations_dir else f"{ROLLBACK_DIR}/{entry.name}")
+    def rel(entry) -> str:   # as shown: a control character in a name is escaped
+        return printable(prefix + (entry.name if entry.folder is migrations_dir else f"{ROLLBACK_DIR}/{entry.name}"))
 
     require_folder(migrations_dir, project_root)
     problems: list[tuple[str, str, str | None]] = []   # (file, message, its own hint: the file has no place)

@@ -122,3 +122,25 @@ def format_size(size: float) -> str:
         if abs(value) < 1024 or unit == _BINARY_UNITS[-1]:
             return f"{value:.1f} {unit}"
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def printable(name: str) -> str:
+    """*name* (a file or folder name) with its control and other invisible characters written as
+    escapes (``\\n``, ``\\x1b``, ``\\u200b``): a crafted file name must never start a line of its own
+    in a CI log (``::error ...``) or move a terminal's cursor. Escaping twice changes nothing more."""
+    if name.isprintable():
+        return name
+    out = []
+    for ch in name:
+        if ch.isprintable():
+            out.append(ch)
+        elif ch in _NAMED_ESCAPES:
+            out.append(_NAMED_ESCAPES[ch])
+        elif ord(ch) < 0x100:
+            out.append(f"\\x{ord(ch):02x}")
+        else:
+            out.append(f"\\u{ord(ch):04x}" if ord(ch) < 0x10000 else f"\\U{ord(ch):08x}")
+    return "".join(out)
+
+
+_NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}

@@ -11,6 +11,7 @@ from ..events import INFO, RUN_COMPLETED, WARNING, emit
 from ..model import MigrationFile, ParsedFile, Plan, RunResult
 from ..project import Project
 from ..safety.confirm import Confirm  # noqa: F401 - re-exported for the verbs
+from ..text import printable
 
 if TYPE_CHECKING:
     import psycopg
@@ -24,7 +25,8 @@ def files(project: Project, cached: bool = False) -> list[MigrationFile]:
         cache = discovery.StatCache(project.config.root / ".pgshift" / "discovery-cache.json")
     found = discovery.discover(project.config.migrations_dir, project.config.root, cache)
     for folder in discovery.stray_folders(project.config.migrations_dir):
-        emit(project.reporter, WARNING, f"{project.config.migrations}/{folder}/ holds .sql files that pgshift does not "
+        emit(project.reporter, WARNING, f"{printable(project.config.migrations)}/{printable(folder)}/ holds .sql files "
+             "that pgshift does not "
              "read: migrations live in the migrations folder itself, rollbacks in rollbacks/", level="warning")
     return found
 
