@@ -179,13 +179,17 @@ class VersionState:
     error: str | None = None
 
     def to_dict(self) -> dict:
+        """Python values (``applied_at`` a datetime); ``--json`` writes them by the contract
+        (docs/json/README.md): the time in ISO 8601, the duration in seconds and, as the ledger
+        records it, in whole milliseconds."""
         return {
             "version": self.version,
             "name": self.name,
             "state": self.state,
             "file": self.file,
             "has_rollback": self.has_rollback,
-            "applied_at": self.applied_at.isoformat() if self.applied_at else None,
+            "applied_at": self.applied_at,
+            "execution_seconds": self.execution_ms / 1000 if self.execution_ms is not None else None,
             "execution_ms": self.execution_ms,
             "checksum": self.file_checksum,
             "recorded_checksum": self.recorded_checksum,
@@ -263,7 +267,8 @@ class StepResult:
     error: str | None = None
 
     def to_dict(self) -> dict:
-        return dict(self.__dict__)
+        """Every field, and the duration in seconds beside the ledger's milliseconds."""
+        return {**self.__dict__, "execution_seconds": self.execution_ms / 1000}
 
 
 @dataclass(frozen=True)

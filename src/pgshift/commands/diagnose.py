@@ -12,8 +12,19 @@ class Diagnosis:
     sections: dict
 
     def to_dict(self) -> dict:
-        """``--json``: the sections."""
-        return self.sections
+        """``--json``: each section's columns and rows (and a note when it has none). An interval
+        (the ledger's duration, a transaction's age) is in seconds, its column named ``<name>_seconds``."""
+        out = {}
+        for name, section in self.sections.items():
+            columns = [f"{c}_seconds" if c in _INTERVALS else c for c in section["columns"]]
+            seconds = {i for i, c in enumerate(section["columns"]) if c in _INTERVALS}
+            rows = [[v.total_seconds() if i in seconds and hasattr(v, "total_seconds") else v for i, v in enumerate(r)]
+                    for r in section["rows"]]
+            out[name] = {**section, "columns": columns, "rows": rows}
+        return out
+
+
+_INTERVALS = {"duration", "transaction_age", "blocking_transaction_age"}   # columns holding an interval
 
 
 _DIAGNOSE = {
