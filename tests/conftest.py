@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -208,3 +209,36 @@ def states(root: Path, url: str | None = None, **kwargs) -> dict[str, str]:
     """version -> state, from api.status."""
     result, _ = call(api.status, root, url, **kwargs)
     return {s.version: s.state for s in result.states}
+
+
+class UpInThread(threading.Thread):
+    """api.up running in a thread, as `pgshift up` in the background: join(), then its result or
+    error, and its events."""
+
+    def __init__(self, root, url: str, **options) -> None:
+        super().__init__(daemon=True)
+        self.project, self.events = open_project(root, url)
+        self.options = api.UpOptions(**options)
+        self.result: api.UpResult | None = None
+        self.error: PgshiftError | None = None
+        self.start()
+
+    def run(self) -> None:
+        try:
+            self.result = api.up(self.project, self.options)
+        except PgshiftError as exc:
+            self.error = exc
+
+    def finish(self, timeout: float) -> api.UpResult:
+        """Wait for a run that must succeed: its result."""
+        self.join(timeout)
+        assert not self.is_alive(), "still running"
+        assert self.error is None, self.error.to_dict()
+        return self.result
+
+    def failure(self, timeout: float) -> PgshiftError:
+        """Wait for a run that must fail: its error."""
+        self.join(timeout)
+        assert not self.is_alive(), "still running"
+        assert self.error is not None, "it did not fail"
+        return self.error

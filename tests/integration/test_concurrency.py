@@ -1,7 +1,7 @@
-"""A killed process, a second runner, a held lock: the ledger stays true."""
+"""A killed process, a second runner, a held lock: the ledger stays true. The killed runs and
+the two runners are `pgshift up` processes; the rest runs through the library in-process."""
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -9,13 +9,14 @@ import time
 
 import psycopg
 
-from conftest import ledger_rows, query, run_cli, scalar
+from conftest import UpInThread, clean_environ, fails, ledger_rows, query, scalar, states, up
+from pgshift import api
 
 
 def _start(root, url):
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "PGSHIFT_DATABASE_URL")}
+    """`pgshift up` as a process: to be killed, or to race another."""
     return subprocess.Popen([sys.executable, "-m", "pgshift", "up", "--project", str(root), "--database-url", url],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=clean_environ())
 
 
 def _wait_for_sleep(url, timeout=30.0):
@@ -47,8 +48,7 @@ def test_sigkill_in_a_transactional_migration_leaves_nothing(project, pgshift_da
     rows = ledger_rows(pgshift_database_url)
     assert [(r[0], r[2]) for r in rows] == [("20250101000001", "completed")]   # no event at all for the killed one
     query(pgshift_database_url, "CREATE TABLE go_on ()")
-    again = run_cli("up", "--project", str(root), "--database-url", pgshift_database_url)
-    assert again.code == 0, again.all
+    up(root, pgshift_database_url)
     assert scalar(pgshift_database_url, "SELECT count(*) FROM slow") == 1
     assert [(r[0], r[2]) for r in ledger_rows(pgshift_database_url)] == [
         ("20250101000001", "completed"), ("20250101000002", "completed")]
@@ -63,12 +63,10 @@ def test_sigkill_in_a_no_transaction_migration_resumes(project, pgshift_database
     proc.wait(10)
     rows = ledger_rows(pgshift_database_url)
     assert len(rows) == 1 and rows[0][2:4] == ("running", 1)   # never "completed" without running
-    status = run_cli("--json", "status", "--project", str(root), "--database-url", pgshift_database_url)
-    assert '"state": "running"' in status.out
+    assert states(root, pgshift_database_url) == {"20250101000001": "running"}
     query(pgshift_database_url, "CREATE TABLE go_on ()")
-    again = run_cli("up", "--project", str(root), "--database-url", pgshift_database_url)
-    assert again.code == 0, again.all
-    assert "after statement 1 of 3" in again.err
+    _, again = up(root, pgshift_database_url)
+    assert "after statement 1 of 3" in again.text
     assert scalar(pgshift_database_url, "SELECT to_regclass('b')") is not None
     assert [r[2] for r in ledger_rows(pgshift_database_url)] == ["running", "completed"]
 
@@ -95,28 +93,27 @@ def test_a_held_lock_is_exit_3_naming_the_holder(project, pgshift_database_url):
         holder.execute("SELECT pg_advisory_lock(%s)", (lock_key("pgshift.migration_log"),))
         pid = holder.info.backend_pid
         started = time.monotonic()
-        result = run_cli("up", "--lock-wait", "1s", "--project", str(root), "--database-url", pgshift_database_url)
+        err, _ = fails(3, api.up, root, pgshift_database_url, api.UpOptions(lock_wait=1.0))
         assert time.monotonic() - started < 15
-    assert result.code == 3, result.all
-    assert f"pid {pid}" in result.err and "deploy-job-42" in result.err
+    assert f"pid {pid}" in err.message and "deploy-job-42" in err.message
     assert scalar(pgshift_database_url, "SELECT to_regclass('a')") is None
 
 
 def test_a_dropped_connection_fails_cleanly_and_the_next_run_applies(project, pgshift_database_url):
     root = project({"20250101000001_first.sql": "CREATE TABLE first (id int);\n",
                     "20250101000002_slow.sql": f"CREATE TABLE slow (id int);\n{SLEEP}\n"})
-    proc = _start(root, pgshift_database_url)
+    run = UpInThread(root, pgshift_database_url)
     _wait_for_sleep(pgshift_database_url)
     query(pgshift_database_url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                                 "WHERE application_name = 'pgshift' AND query LIKE '%pg_sleep%'")
-    out, err = proc.communicate(timeout=30)
-    assert proc.returncode == 1, err
-    assert "migrations/20250101000002_slow.sql:2:1" in err, err
+    failed = run.failure(30)
+    assert failed.exit_code == 1
+    err = f"{failed}\n{failed.hint}"
+    assert str(failed).startswith("migrations/20250101000002_slow.sql:2:1"), err
     assert "terminat" in err or "server closed the connection" in err, err
     assert scalar(pgshift_database_url, "SELECT to_regclass('slow')") is None
     query(pgshift_database_url, "CREATE TABLE go_on ()")
-    again = run_cli("up", "--project", str(root), "--database-url", pgshift_database_url)
-    assert again.code == 0, again.all
+    up(root, pgshift_database_url)
     assert [(r[0], r[2]) for r in ledger_rows(pgshift_database_url)] == [
         ("20250101000001", "completed"), ("20250101000002", "completed")]
 
@@ -129,8 +126,8 @@ def test_a_migration_stuck_behind_a_lock_is_never_silent(project, pgshift_databa
     with psycopg.connect(pgshift_database_url, application_name="long-report") as holder:
         holder.execute("SELECT * FROM t").fetchall()
         pid = holder.info.backend_pid
-        proc = _start(root, pgshift_database_url)
+        run = UpInThread(root, pgshift_database_url)
         time.sleep(8)
-    out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 0, err
+    run.finish(60)
+    err = run.events.text
     assert f"pid {pid}" in err and "long-report" in err, err

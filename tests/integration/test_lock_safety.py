@@ -8,39 +8,12 @@ import time
 
 import psycopg
 
-from conftest import open_project, query, scalar, up, up_fails, write_project
-from pgshift import api
-from pgshift.errors import PgshiftError
+from conftest import UpInThread, open_project, query, scalar, up, up_fails, write_project
 from pgshift.events import INDEX_PROGRESS, MONITOR
 from pgshift.safety import monitor as monitor_mod
 
 VERSION = "20250101000001"
 PROD = "[pgshift]\n[env.prod]\nurl = \"${PROD_URL}\"\nprotected = true\n"
-
-
-class UpInThread(threading.Thread):
-    """api.up running in a thread, as `pgshift up` in the background: join(), then its result or
-    error, and its events."""
-
-    def __init__(self, root, url: str, **options) -> None:
-        super().__init__(daemon=True)
-        self.project, self.events = open_project(root, url)
-        self.options = api.UpOptions(**options)
-        self.result: api.UpResult | None = None
-        self.error: PgshiftError | None = None
-        self.start()
-
-    def run(self) -> None:
-        try:
-            self.result = api.up(self.project, self.options)
-        except PgshiftError as exc:
-            self.error = exc
-
-    def finish(self, timeout: float) -> api.UpResult:
-        self.join(timeout)
-        assert not self.is_alive(), "still running"
-        assert self.error is None, self.error.to_dict()
-        return self.result
 
 
 class Reader(threading.Thread):
