@@ -153,6 +153,17 @@ def test_up_fails(tmp_path, pgshift_database_url):
     contract(run_cli("up", "--lock-timeout", "99days", *line), "up", "usage error", ExitCode.INPUT)
 
 
+def test_a_protected_run(tmp_path, pgshift_database_url):
+    root = write_project(tmp_path / "p", FILES, "[pgshift]\n[env.prod]\nprotected = true\nbackup_dir = \"backups\"\n")
+    line = ("--json", "-q", "--env", "prod", "--project", str(root), "--database-url", pgshift_database_url)
+    refused = contract(run_cli("up", *line), "up", "protected, no confirmation", ExitCode.REFUSED)
+    assert refused["error"] == "SafetyRefusal" and refused["details"]["checks"]
+    done = contract(run_cli("up", "--yes", *line), "up", "protected", ExitCode.OK)
+    assert done["safety"]["backup"]["path"].endswith(".dump") and done["safety"]["checks"]
+    back = contract(run_cli("down", "--steps", "1", "--yes", *line), "down", "protected", ExitCode.OK)
+    assert back["safety"]["backup"]["sha256"]
+
+
 # --- rollback, down ---------------------------------------------------------------------------
 
 def test_rollback_and_down(cli):
