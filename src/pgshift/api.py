@@ -98,12 +98,35 @@ def __dir__() -> list[str]:
 
 
 def database_url(project: Project) -> str:
-    """The URL *project* connects to, starting its embedded server when that is the choice."""
+    """The URL *project* connects to, starting its embedded server when that is the choice.
+
+    Args:
+        project: An opened project (:func:`open_project`).
+
+    Returns:
+        The URL, with its password; ``""`` when libpq's ``PG*`` variables alone say where.
+
+    Raises:
+        OperationError: The embedded PostgreSQL cannot start.
+    """
     return project.url()
 
 
 def connected(project: Project) -> AbstractContextManager:
-    """A connection to *project*'s database with pgshift's session settings (a context manager)."""
+    """A connection to *project*'s database with pgshift's session settings.
+
+    Use it as ``with api.connected(project) as conn:`` (a psycopg connection, closed on
+    leaving); server notices go to the project's reporter.
+
+    Args:
+        project: An opened project (:func:`open_project`).
+
+    Returns:
+        A context manager that yields the connection.
+
+    Raises:
+        OperationError: The database cannot be reached, or the embedded PostgreSQL cannot start.
+    """
     return project.connected()
 
 

@@ -72,7 +72,21 @@ def resolve_connection(config: Config, env: Environment, database_url: str | Non
 
 @dataclass
 class Project:
-    """A project opened for one run: configuration, environment, connection, reporter."""
+    """A project opened for one run: configuration, environment, connection, reporter.
+
+    Made by :func:`open_project`; every verb takes one. Nothing connects until a verb does.
+
+    Attributes:
+        config: The parsed ``pgshift.toml`` (or ``[tool.pgshift]``): root folder, migrations
+            folder, ledger table, environments, lint settings.
+        env: The chosen environment's settings (timeouts, ``protected``, backups, checks).
+        connection: Where the project connects (``.url``; ``.source``, where that URL came from;
+            ``.embedded``, pgshift's own server) and, ``.masked``, the URL without its password.
+        reporter: Receives every event (progress, plan, findings, warnings); None drops them.
+            :class:`pgshift.events.RecordingReporter` keeps them for a test or a later rendering.
+        stands_for: For a throwaway copy, the name of the database it copies (what a file's
+            ``\\c`` names); None otherwise.
+    """
     config: Config
     env: Environment
     connection: Connection
@@ -154,8 +168,27 @@ class Project:
 
 def open_project(project: str | Path | None = None, env: str | None = None, database_url: str | None = None,
                  reporter: Reporter | None = None, environ: dict | None = None) -> Project:
-    """Load pgshift.toml (or ``[tool.pgshift]``) from *project*, choose the environment
-    (default ``dev``) and resolve its connection. Raises ConfigError (exit 2) on bad settings."""
+    """Load a project's configuration, choose its environment and resolve its connection.
+
+    The URL is resolved once, in this order: *database_url*, ``PGSHIFT_DATABASE_URL``,
+    ``DATABASE_URL``, the environment's ``url``, libpq's ``PG*`` variables, and last the
+    embedded PostgreSQL (never for a protected environment). Nothing connects yet.
+
+    Args:
+        project: The project folder (holding ``pgshift.toml`` or a ``pyproject.toml`` with
+            ``[tool.pgshift]``); default the current folder.
+        env: The environment's name (an ``[env.NAME]`` section); default ``dev``.
+        database_url: A PostgreSQL URL that wins over every other setting (``--database-url``).
+        reporter: Where events go (see :class:`Project`); default none.
+        environ: The environment variables to read instead of ``os.environ`` (for tests).
+
+    Returns:
+        The opened :class:`Project`.
+
+    Raises:
+        ConfigError: The folder does not exist, the configuration is invalid, the environment
+            is unknown, a ``${VAR}`` is unset, or a protected environment has no URL (exit 2).
+    """
     cfg = config_mod.load(project)
     environment = cfg.environment(env or config_mod.DEFAULT_ENV)
     return Project(cfg, environment, resolve_connection(cfg, environment, database_url, environ), reporter)

@@ -10,7 +10,14 @@ from ..errors import ConfigError, InputError, OperationError
 
 @dataclass(frozen=True)
 class DbStatus:
-    """The embedded server of a project: its data folder, whether it runs, its URL and pid."""
+    """A project's embedded PostgreSQL, as ``db_command`` left it.
+
+    Attributes:
+        pgdata: Its data folder.
+        running: Whether it runs.
+        url: Its URL (to the project's database when one was named), when it runs.
+        pid: The postmaster's process id, when it runs.
+    """
     pgdata: str
     running: bool
     url: str | None
@@ -22,7 +29,21 @@ class DbStatus:
 
 
 def db_command(project_dir: str | Path | None, action: str, database: str | None = None) -> DbStatus:
-    """``pgshift db start|stop|status|url``: the project's embedded PostgreSQL."""
+    """Start, stop or look at the project's embedded PostgreSQL (``pgshift db ACTION``).
+
+    Args:
+        project_dir: The project folder; default the current folder.
+        action: ``start``, ``stop``, ``status`` or ``url``.
+        database: The database its URL names (``start`` creates it); default ``postgres``.
+
+    Returns:
+        A :class:`DbStatus` after the action.
+
+    Raises:
+        InputError: An unknown action (exit 2).
+        ConfigError: ``url`` of a server that is not running (exit 2).
+        OperationError: The server cannot start or stop.
+    """
     from .. import embedded  # noqa: PLC0415
 
     root = Path(project_dir or ".").resolve()

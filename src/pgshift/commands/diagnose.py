@@ -8,7 +8,13 @@ from ..project import Project
 
 @dataclass(frozen=True)
 class Diagnosis:
-    """Each section's columns and rows."""
+    """What ``diagnose`` found, by section.
+
+    Attributes:
+        sections: Section name (``ledger``, ``waiting_locks``, ``blocking``,
+            ``long_transactions``, ``tables``) -> ``{"columns": [...], "rows": [[...], ...]}``
+            (and a ``note`` when there is nothing to show).
+    """
     sections: dict
 
     def to_dict(self) -> dict:
@@ -51,8 +57,21 @@ _DIAGNOSE = {
 
 
 def diagnose(project: Project) -> Diagnosis:
-    """What the guide's troubleshooting queries show: the ledger's newest events, waiting and
-    blocking locks, long transactions, the biggest tables."""
+    """What the guide's troubleshooting queries show, when a migration is stuck or slow.
+
+    The ledger's newest events, waiting and blocking locks, transactions open for more than a
+    minute, the biggest tables. Read-only; the embedded server is never started here.
+
+    Args:
+        project: An opened project.
+
+    Returns:
+        A :class:`Diagnosis`.
+
+    Raises:
+        ConfigError: The project uses the embedded server and it is not running (exit 2).
+        OperationError: The database cannot be reached.
+    """
     from .. import ledger as ledger_mod  # noqa: PLC0415
 
     sections: dict = {}

@@ -28,7 +28,19 @@ from ._common import Confirm, check_environment, files, record_environment, run_
 
 @dataclass(frozen=True)
 class RepairOptions:
-    """What ``pgshift repair`` was asked to do (at least one action)."""
+    """What ``repair`` is asked to do: ``pgshift repair``'s flags (at least one action).
+
+    Attributes:
+        record_checksums: Record the file's checksum for applied versions whose event has
+            none (an adopted ledger) or another one.
+        remove_failed: Delete the failed or interrupted events of versions whose file is gone.
+        mark_applied: Versions to record as applied without running them (a baseline event).
+        mark_pending: Versions to record as not applied (a ``rolled_back`` event; nothing runs),
+            so that the next ``up`` runs them.
+        yes: Confirm without a prompt (protected environments).
+        dry_run: Say what would change, and change nothing.
+        lock_wait: Seconds to wait for another runner's run lock.
+    """
     record_checksums: bool = False
     remove_failed: bool = False
     mark_applied: tuple[str, ...] = ()
@@ -40,7 +52,14 @@ class RepairOptions:
 
 @dataclass(frozen=True)
 class RepairResult:
-    """Each action done (or, for a dry run, that would be done): one dict per change."""
+    """What ``repair`` did (or, for a dry run, would do).
+
+    Attributes:
+        actions: One dict per change: ``action`` (``record-checksum``, ``remove-failed``,
+            ``mark-applied``, ``mark-pending``), ``version``, ``what`` (in words) and the
+            action's own details (the old and new checksum, the events removed).
+        dry_run: Nothing was changed.
+    """
     actions: tuple[dict, ...] = field(default_factory=tuple)
     dry_run: bool = False
 
@@ -50,10 +69,27 @@ class RepairResult:
 
 
 def repair(project: Project, options: RepairOptions, confirm: Confirm | None = None) -> RepairResult:
-    """Repair the ledger as *options* say; see the module docstring.
+    """Set the ledger straight by hand, as Flyway's repair does; each change gets an audit row.
 
-    Raises InputError (exit 2) for a version that is not there or not in the state an action
-    needs, SafetyRefusal (exit 3) when a protected environment's confirmation is missing."""
+    Everything is done in one transaction under the run lock: all of it or nothing. Each change
+    writes a ``repair`` row saying what changed, from what to what, and who changed it.
+
+    Args:
+        project: An opened project.
+        options: What to repair (:class:`RepairOptions`).
+        confirm: Asked before a protected environment's ledger is changed: ``confirm(prompt,
+            "REPAIR")`` returns True to go on. None: only ``options.yes`` confirms.
+
+    Returns:
+        A :class:`RepairResult`.
+
+    Raises:
+        InputError: No action asked; no ledger yet; a version that is not there or not in the
+            state its action needs (exit 2); nothing was changed.
+        SafetyRefusal: A protected environment's confirmation is missing (exit 3).
+        LockHeld: Another runner holds the run lock (exit 3).
+        OperationError: The database cannot be reached.
+    """
     from .. import db  # noqa: PLC0415
     from .. import ledger as ledger_mod  # noqa: PLC0415
     from ..planning import version_states  # noqa: PLC0415

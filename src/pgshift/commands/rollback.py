@@ -22,7 +22,20 @@ from ._common import (
 
 @dataclass(frozen=True)
 class RollbackOptions:
-    """What ``rollback`` and ``down`` were asked (None: the environment's setting)."""
+    """What ``rollback`` and ``down`` are asked to do: their flags. None means the environment's setting.
+
+    Attributes:
+        yes: Confirm without a prompt. A rollback is always confirmed (it may lose data): with
+            neither ``yes`` nor a ``confirm`` callback the verb refuses.
+        dry_run: Plan and parse, and change nothing (the result's ``run`` is None).
+        lock_timeout: ``lock_timeout`` of every statement, in seconds (0: none).
+        statement_timeout: ``statement_timeout`` of every statement, in seconds (0: none).
+        lock_wait: Seconds to wait for another runner's run lock.
+        no_backup: Skip the emergency backup a protected environment takes first.
+        monitor: Report locks and blockers from the start of the run.
+        blocker_wait: Seconds a statement waits for a visible session that blocks its lock
+            before giving up, instead of queueing behind it (0: attempt at once).
+    """
     yes: bool = False
     dry_run: bool = False
     lock_timeout: float | None = None
@@ -35,7 +48,15 @@ class RollbackOptions:
 
 @dataclass(frozen=True)
 class RollbackResult:
-    """The rollback steps, what ran (None for a dry run), later versions left applied, the gate's record."""
+    """What ``rollback`` or ``down`` did.
+
+    Attributes:
+        steps: The rollback files to run, newest first (each a :class:`pgshift.model.Step`).
+        run: What ran (one :class:`pgshift.model.StepResult` per file); None for a dry run.
+        later_applied: Versions newer than those rolled back that stay applied (they may
+            depend on what was rolled back).
+        safety: Protected environments: the preflight checks and the emergency backup; else None.
+    """
     steps: tuple[Step, ...]
     run: RunResult | None
     later_applied: tuple[str, ...] = ()
@@ -56,13 +77,53 @@ class RollbackResult:
 
 def rollback(project: Project, version: str, options: RollbackOptions = RollbackOptions(),
              confirm: Confirm | None = None) -> RollbackResult:
-    """Run VERSION's rollback file and record a `rollback` event."""
+    """Run one version's rollback file, with its ``rollback`` event in the ledger.
+
+    Args:
+        project: An opened project.
+        version: The applied version to roll back (newer versions stay applied; the result's
+            ``later_applied`` names them).
+        options: The flags (:class:`RollbackOptions`); pass ``yes=True`` or a *confirm*.
+        confirm: Asked before anything changes: ``confirm(prompt, "ROLLBACK")`` returns True
+            to go on.
+
+    Returns:
+        A :class:`RollbackResult`.
+
+    Raises:
+        InputError: The version is unknown, not applied, has no rollback file, or its rollback
+            file holds no statement (exit 2); nothing was run.
+        SafetyRefusal: Not confirmed, or a protected environment's check failed (exit 3).
+        LockHeld: Another runner holds the run lock (exit 3).
+        MigrationFailed: A statement of the rollback failed (exit 1).
+        OperationError: The database cannot be reached, or another operation failed (exit 1).
+    """
     return _roll_back(project, lambda applied: _one_version(version, applied), options, confirm)
 
 
 def down(project: Project, steps: int | None = None, to: str | None = None,
          options: RollbackOptions = RollbackOptions(), confirm: Confirm | None = None) -> RollbackResult:
-    """Roll back the newest applied versions (`steps`), or every one newer than `to`; newest first."""
+    """Roll back the newest applied versions, newest first: *steps* of them, or all newer than *to*.
+
+    Args:
+        project: An opened project.
+        steps: How many of the newest applied versions to roll back (1 or more).
+        to: Roll back every applied version newer than this one (it stays applied).
+        options: The flags (:class:`RollbackOptions`); pass ``yes=True`` or a *confirm*.
+        confirm: Asked before anything changes: ``confirm(prompt, "ROLLBACK")`` returns True
+            to go on.
+
+    Returns:
+        A :class:`RollbackResult` (no steps when nothing was to roll back).
+
+    Raises:
+        InputError: Neither or both of *steps* and *to*; *steps* below 1; *to* not applied; a
+            version without a rollback file or with an empty one (exit 2); nothing was run.
+        SafetyRefusal: Not confirmed, or a protected environment's check failed (exit 3).
+        LockHeld: Another runner holds the run lock (exit 3).
+        MigrationFailed: A statement of a rollback failed; the rollbacks before it stay done.
+        OperationError: The database cannot be reached, or another operation failed (exit 1).
+    """
     if (steps is None) == (to is None):
         raise InputError("say how far to go down: --steps N or --to VERSION (one of them)")
     if steps is not None and steps < 1:

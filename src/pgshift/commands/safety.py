@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ..config import mask_dsn
 from ..errors import OperationError
-from ..events import CHECK, emit
+from ..events import CHECK, Reporter, emit
 from ..project import Project
 from ..safety import backup as backup_mod
 from ..safety import preflight
@@ -47,7 +47,21 @@ class CheckReport:
 
 
 def check(project: Project) -> CheckReport:
-    """Run the preflight checks alone. Never raises for a failed check: see ``.ok``."""
+    """Run the environment's preflight checks alone (what a protected ``up`` checks first).
+
+    Never raises for a failed check: see the report's ``.ok`` and ``.failed``. A database
+    that cannot be reached is a failed ``connection`` check.
+
+    Args:
+        project: An opened project.
+
+    Returns:
+        A ``CheckReport``: the environment, the database (without its password) and each
+        check (name, status ``ok``/``warn``/``fail``/``skip``, message).
+
+    Raises:
+        ConfigError: The environment's ``checks`` settings are invalid (exit 2).
+    """
     from .. import db  # noqa: PLC0415
 
     url = project.url()
@@ -67,7 +81,14 @@ def check(project: Project) -> CheckReport:
 
 
 def render_check(report: CheckReport) -> str:
-    """The check table as plain text, with a closing verdict line."""
+    """The preflight checks as the plain-text table ``pgshift check`` prints.
+
+    Args:
+        report: What :func:`check` returned.
+
+    Returns:
+        One line per check, then a verdict line (``all checks pass`` or ``FAILED: ...``).
+    """
     width = max((len(c.name) for c in report.checks), default=10)
     lines = []
     for c in report.checks:
@@ -84,8 +105,20 @@ def render_check(report: CheckReport) -> str:
 # --- backup, restore ---------------------------------------------------------------------------
 
 def backup(project: Project, out: str | Path | None = None) -> BackupResult:
-    """pg_dump the project's database: to *out*, or to the environment's backup_dir as
-    ``<env>_<stamp>_manual.dump`` (with the environment's retention applied)."""
+    """Back up the project's database with ``pg_dump`` (custom format), with a checksum beside it.
+
+    Args:
+        project: An opened project.
+        out: The file to write (never overwritten); default the environment's ``backup_dir``,
+            as ``<env>_<stamp>_manual.dump``, with the environment's retention applied.
+
+    Returns:
+        A ``BackupResult``: path, sha256, size, seconds, entries, the pg_dump used, the database.
+
+    Raises:
+        InputError: *out* exists already (exit 2).
+        OperationError: ``pg_dump`` is missing or failed, or the dump cannot be read back.
+    """
     url = project.url()
     if out is not None:
         return backup_mod.take(url, Path(out), reporter=project.reporter)
@@ -97,11 +130,25 @@ def backup(project: Project, out: str | Path | None = None) -> BackupResult:
 
 
 def restore(file: str | Path, database_url: str, project: Project | None = None, no_owner: bool = False,
-            reporter=None) -> RestoreResult:
-    """Restore *file* into the database at *database_url* (which must exist; best empty).
+            reporter: Reporter | None = None) -> RestoreResult:
+    """Restore a backup into a database, in one transaction.
 
-    The checksum beside the file is verified first; the restore runs in one transaction.
-    *project* may be None (only its reporter is used).
+    The checksum beside the file (written by :func:`backup`) is verified first.
+
+    Args:
+        file: The backup: a ``pg_dump`` custom-format file or plain SQL (``.sql``, ``.sql.gz``).
+        database_url: The database to restore into; it must exist, and is best empty.
+        project: Only its reporter is used; may be None.
+        no_owner: Do not restore the objects' owners (``pg_restore --no-owner``).
+        reporter: Where events go, when *project* is None.
+
+    Returns:
+        A ``RestoreResult``: path, database, format, checksum (``verified`` or ``missing``),
+        seconds, entries.
+
+    Raises:
+        InputError: The file does not exist (exit 2).
+        OperationError: The checksum does not match, or the restore failed (nothing of it stays).
     """
     if reporter is None and project is not None:
         reporter = project.reporter

@@ -13,7 +13,11 @@ from ..project import Project
 
 @dataclass(frozen=True)
 class CreatedFiles:
-    """The files and folders a command created."""
+    """What ``init`` or ``new`` created.
+
+    Attributes:
+        paths: The files and folders created (folders end with ``/``), as absolute paths.
+    """
     paths: tuple[str, ...]
 
     def to_dict(self) -> dict:
@@ -22,7 +26,19 @@ class CreatedFiles:
 
 
 def init(project_dir: str | Path | None = None) -> CreatedFiles:
-    """Create pgshift.toml, migrations/ and migrations/rollbacks/ (what exists is kept)."""
+    """Create a project: ``pgshift.toml``, ``migrations/`` and ``migrations/rollbacks/``.
+
+    What exists is kept as it is; ``.pgshift/`` is added to ``.gitignore``.
+
+    Args:
+        project_dir: The project folder (created if missing); default the current folder.
+
+    Returns:
+        :class:`CreatedFiles` naming what was created (empty when everything existed).
+
+    Raises:
+        OSError: A file or folder cannot be created.
+    """
     from . import templates  # noqa: PLC0415
 
     root = Path(project_dir or ".").resolve()
@@ -46,7 +62,28 @@ def init(project_dir: str | Path | None = None) -> CreatedFiles:
 
 def new(project: Project, name: str, template: str = "blank", rollback: bool = True,
         now: _dt.datetime | None = None, description: str | None = None) -> CreatedFiles:
-    """Create a timestamped migration from *template* (and its rollback stub): both files or neither."""
+    """Create a timestamped migration from *template* and its rollback stub: both files or neither.
+
+    The version is the time (UTC) as ``YYYYMMDDHHMMSS``, one second later when taken. The
+    rollback stub holds only comments until it is written: ``down`` and ``test --roundtrip``
+    refuse it, and lint flags it.
+
+    Args:
+        project: An opened project.
+        name: The migration's name: lowercase letters, digits and ``_``.
+        template: ``blank``, ``schema``, ``data`` (a batched change) or ``index`` (a concurrent build).
+        rollback: Also create the rollback stub.
+        now: The time that makes the version; default now.
+        description: The header's description; default the name, capitalised.
+
+    Returns:
+        :class:`CreatedFiles`: the migration and, with *rollback*, its stub.
+
+    Raises:
+        InputError: A bad or too long name, an unknown template, or a file that cannot be
+            created (exit 2); nothing was created.
+        ConfigError: The migrations folder does not exist (exit 2).
+    """
     from . import templates  # noqa: PLC0415
 
     if not name or any(c not in "abcdefghijklmnopqrstuvwxyz0123456789_" for c in name):

@@ -23,8 +23,19 @@ TO_APPLY = (PENDING, FAILED, RUNNING, ROLLED_BACK, OUT_OF_ORDER)
 
 @dataclass(frozen=True)
 class StatusResult:
-    """Every version's state (files and ledger together), where, and whether the ledger exists;
-    ``stubs``: the versions whose rollback file holds no statement (the stub `pgshift new` wrote)."""
+    """What ``status`` found: every version's state, from the files and the ledger together.
+
+    Attributes:
+        states: One :class:`pgshift.model.VersionState` per version, oldest first: ``version``,
+            ``name``, ``state`` (applied, pending, failed, rolled_back, changed, missing,
+            out_of_order, running), ``file``, ``has_rollback``, ``applied_at``, ``execution_ms``,
+            the checksums and the last ``error``.
+        database: The database read, without its password.
+        ledger: The ledger table (``schema.table``).
+        ledger_exists: False before the first ``up`` created the ledger.
+        stubs: The versions whose rollback file holds no statement (the stub ``pgshift new``
+            wrote, never filled in).
+    """
     states: tuple[VersionState, ...]
     database: str
     ledger: str
@@ -48,13 +59,25 @@ class StatusResult:
 
 
 def status(project: Project, fresh: bool = False) -> StatusResult:
-    """Every version's state. The files are read here while a forked child connects and reads
-    the ledger: on a large project the two take about as long, and the child's first step,
-    importing psycopg, is a tenth of a second by itself. ``fresh`` reads every file again
-    instead of trusting the stat cache.
+    """Every version's state: the migration files and the ledger read together.
 
-    Read-only: the embedded server is never started here (a ConfigError, exit 2, says how when
-    it is not running)."""
+    The files are read while a forked child connects and reads the ledger: on a large project
+    the two take about as long. Read-only: nothing is written, and the embedded server is never
+    started here.
+
+    Args:
+        project: An opened project (:func:`pgshift.api.open_project`).
+        fresh: Read every file again instead of trusting the stat cache (``.pgshift/``).
+
+    Returns:
+        A :class:`StatusResult`; ``to_dict()["counts"]`` counts each state, ``to_apply`` lists
+        what ``up`` would run.
+
+    Raises:
+        DiscoveryError: A file is badly named, duplicated, orphaned or unreadable (exit 2).
+        ConfigError: The project uses the embedded server and it is not running (exit 2).
+        OperationError: The database cannot be reached.
+    """
     from .. import parallel  # noqa: PLC0415
     from ..planning import version_states  # noqa: PLC0415
 
@@ -101,8 +124,15 @@ def has_statement(sql: str) -> bool:
 
 @dataclass(frozen=True)
 class VerifyResult:
-    """Applied versions whose files changed, or are gone, since they were applied; and those
-    that cannot be checked because the ledger recorded no checksum (an adopted ledger)."""
+    """What ``verify`` found: applied versions whose files changed, or are gone, since.
+
+    Attributes:
+        checked: How many applied versions were compared with their file.
+        changed: Applied versions whose file's checksum differs from the one recorded.
+        missing: Applied versions whose file is gone.
+        unverifiable: Applied versions whose event recorded no checksum (an adopted ledger):
+            they cannot be checked, and never count as a match.
+    """
     checked: int
     changed: tuple[VersionState, ...]
     missing: tuple[VersionState, ...]
@@ -121,8 +151,20 @@ class VerifyResult:
 
 
 def verify(project: Project) -> VerifyResult:
-    """Compare every applied version's recorded checksum with its file, read afresh. A version
-    whose event recorded no checksum is unverifiable, never a match."""
+    """Compare every applied version's recorded checksum with its file, read afresh.
+
+    Args:
+        project: An opened project.
+
+    Returns:
+        A :class:`VerifyResult`; ``.ok`` is False when a file changed or is gone (the command
+        line exits 1 then).
+
+    Raises:
+        DiscoveryError: A file is badly named, duplicated, orphaned or unreadable (exit 2).
+        ConfigError: The project uses the embedded server and it is not running (exit 2).
+        OperationError: The database cannot be reached.
+    """
     result = status(project, fresh=True)
     applied = [s for s in result.states if s.state in (APPLIED, CHANGED, MISSING)]
     unverifiable = tuple(s for s in applied if s.state == APPLIED and not s.recorded_checksum)

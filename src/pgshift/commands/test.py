@@ -14,7 +14,16 @@ from ._common import files
 
 @dataclass(frozen=True)
 class TestResult:
-    """What ``test`` did: the throwaway database, how many versions it applied, each proof."""
+    """What ``test`` did: the throwaway database, how many versions it applied, each proof.
+
+    Attributes:
+        database: The throwaway database's name (dropped unless ``kept``).
+        applied: How many versions were applied to it.
+        checks: With ``roundtrip``: one :class:`pgshift.rehearsal.roundtrip.VersionCheck` per
+            version; empty without.
+        kept: The database was kept (``keep=True``).
+        restored_from: The backup restored into it first, if any.
+    """
     __test__ = False   # not a pytest test class, even when imported into a test module
 
     database: str
@@ -36,10 +45,28 @@ class TestResult:
 
 def test(project: Project, from_backup: str | Path | None = None, roundtrip: bool = False,
          keep: bool = False) -> TestResult:
-    """Apply every migration to a throwaway database on the configured server; with
-    ``roundtrip`` prove each rollback: snapshot, up, snapshot, rollback (must equal the
-    first), up again (must equal the second). The database is always dropped (unless
-    ``keep``), after a failure or Ctrl-C too."""
+    """Apply every migration to a throwaway database; with *roundtrip*, prove each rollback.
+
+    The throwaway database is made on the project's server. The round trip, for each version:
+    snapshot the schema, apply it, snapshot; then on a copy, roll it back (must equal the first
+    snapshot) and apply it again (must equal the second). The database is always dropped
+    (unless *keep*), after a failure or Ctrl-C too. The project's own database is not touched.
+
+    Args:
+        project: An opened project; its server is where the throwaway database is made.
+        from_backup: A backup (``pg_dump`` custom format or plain SQL) to restore first, so
+            that the pending migrations are tried on a copy of real data.
+        roundtrip: Prove every rollback as above.
+        keep: Keep the throwaway database (its name is in the result).
+
+    Returns:
+        A :class:`TestResult`; ``.ok`` is False when a rollback does not round-trip.
+
+    Raises:
+        InputError: *from_backup* does not exist (exit 2).
+        MigrationFailed: A migration failed to apply (exit 1).
+        PgshiftError: Any other error of ``up`` or of the restore (see :func:`pgshift.api.up`).
+    """
     from .. import db  # noqa: PLC0415
     from ..rehearsal.throwaway import scratch_name, throwaway  # noqa: PLC0415
 

@@ -23,7 +23,26 @@ from ._common import (
 
 @dataclass(frozen=True)
 class UpOptions:
-    """What ``pgshift up`` was asked: the flags, with None meaning the environment's setting."""
+    """What ``up`` is asked to do: ``pgshift up``'s flags. None means the environment's setting.
+
+    Attributes:
+        target: Apply up to and including this version; None: every pending one.
+        dry_run: Plan, parse and lint, and change nothing (the result's ``run`` is None).
+        out_of_order: Also apply pending versions older than the newest applied one.
+        allow_changed: Go on although applied files changed since they were applied.
+        lock_timeout: ``lock_timeout`` of every statement, in seconds (0: none).
+        statement_timeout: ``statement_timeout`` of every statement, in seconds (0: none).
+        lock_wait: Seconds to wait for another runner's run lock.
+        yes: Confirm without a prompt (protected environments).
+        force: Apply despite lint errors in a protected environment.
+        no_backup: Skip the backup a protected environment takes first.
+        monitor: Report locks and blockers from the start of the run.
+        lock_retries: Attempts in all (the first included) of a statement that times out on a lock.
+        blocker_wait: Seconds a statement waits for a visible session that blocks its lock
+            before giving up, instead of queueing behind it (0: attempt at once).
+        parse_all: Also parse the pending files after ``target`` (a syntax error anywhere
+            stops the run); False parses only the files it applies.
+    """
     target: str | None = None
     dry_run: bool = False
     out_of_order: bool = False
@@ -42,7 +61,18 @@ class UpOptions:
 
 @dataclass(frozen=True)
 class UpResult:
-    """The plan, what ran (None for a dry run), lint findings, and the protected gate's record."""
+    """What ``up`` did: the plan, what ran, lint's findings and the protected gate's record.
+
+    Attributes:
+        plan: The plan: ``steps`` (one per file to run, each with its ``migration``, ``parsed``
+            file and transaction ``mode``), every version's ``states``, and ``warnings``.
+        run: What ran: ``steps`` (one :class:`pgshift.model.StepResult` per file: status,
+            duration, statements, retries, rows, error) and ``ok``; None for a dry run.
+        findings: Lint's findings on the files it applied (:class:`pgshift.model.Finding`).
+        database: The database migrated, without its password.
+        safety: Protected environments: the preflight checks and the backup taken; else None.
+        batches: For a dry run: each batched version's batches, described.
+    """
     plan: Plan
     run: RunResult | None
     findings: tuple = ()
@@ -70,7 +100,30 @@ def up(project: Project, options: UpOptions = UpOptions(), confirm: Confirm | No
 
     Read-only until every pending file has been read, split and parsed, and lint has run: a
     syntax error anywhere stops the run before anything changes. Protected environments pass
-    the gate (promotion path, preflight, backup, confirmation) before the ledger is touched."""
+    the gate (promotion path, preflight, backup, confirmation) before the ledger is touched.
+    Each file runs with its ledger event; a failure stops the run, and the files before it stay
+    applied.
+
+    Args:
+        project: An opened project (:func:`pgshift.api.open_project`).
+        options: The flags (:class:`UpOptions`); the default applies every pending version.
+        confirm: Asked before a protected environment is changed: ``confirm(prompt, word)``
+            returns True to go on. None: only ``options.yes`` confirms.
+
+    Returns:
+        An :class:`UpResult` (``run.steps`` empty when nothing was pending).
+
+    Raises:
+        DiscoveryError: A file is badly named, duplicated, orphaned or unreadable (exit 2).
+        SqlSyntaxError: A pending file does not parse (exit 2); nothing was run.
+        PlanError: An applied file changed, or a pending version is older than an applied one,
+            without ``allow_changed`` / ``out_of_order`` (exit 2).
+        SafetyRefusal: The protected gate refused: a preflight check, lint errors, no
+            confirmation, versions not yet applied where ``require_applied_in`` says (exit 3).
+        LockHeld: Another runner holds the run lock (exit 3).
+        MigrationFailed: A statement failed; its location points into the file (exit 1).
+        OperationError: The database cannot be reached, or another operation failed (exit 1).
+    """
     from .. import ledger as ledger_mod  # noqa: PLC0415
     from ..planning import PlanOptions, build_plan, pending_versions, version_states  # noqa: PLC0415
     from ..sql import fast_trees  # noqa: PLC0415
@@ -159,7 +212,11 @@ def plan_summary(plan: Plan, batches: dict | None = None) -> str:
 
 @dataclass(frozen=True)
 class BaselineResult:
-    """The versions ``baseline`` recorded as applied."""
+    """What ``baseline`` did.
+
+    Attributes:
+        versions: The versions recorded as applied (those already applied are left out).
+    """
     versions: tuple[str, ...]
 
     def to_dict(self) -> dict:
@@ -168,7 +225,25 @@ class BaselineResult:
 
 
 def baseline(project: Project, version: str, lock_wait: float = 60.0) -> BaselineResult:
-    """Record every version up to *version* as applied without running it (an existing database)."""
+    """Record every version up to *version* as applied, without running it.
+
+    For a database that already has the schema those migrations make (adopting pgshift on an
+    existing database): each gets a ``baseline`` event in the ledger, which is created if need be.
+
+    Args:
+        project: An opened project.
+        version: The newest version to record; it must be a migration's version.
+        lock_wait: Seconds to wait for another runner's run lock.
+
+    Returns:
+        A :class:`BaselineResult` naming the versions recorded.
+
+    Raises:
+        InputError: No migration has *version* (exit 2).
+        DiscoveryError: A file is badly named, duplicated, orphaned or unreadable (exit 2).
+        LockHeld: Another runner holds the run lock (exit 3).
+        OperationError: The database cannot be reached.
+    """
     from .. import db  # noqa: PLC0415
     from .. import ledger as ledger_mod  # noqa: PLC0415
     from ..planning import version_states  # noqa: PLC0415

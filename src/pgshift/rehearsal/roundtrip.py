@@ -25,7 +25,17 @@ RollBack = Callable[[Project, str], None]        # (project, version) -> None
 
 @dataclass(frozen=True)
 class VersionCheck:
-    """One version's proof: passed, failed (with the differences or the error), no-rollback, error."""
+    """One version's round trip, as ``test(project, roundtrip=True)`` proved it.
+
+    Attributes:
+        version: The version.
+        name: Its name.
+        status: ``passed``; ``failed`` (see ``differences`` and ``error``); ``no-rollback``
+            (it has no rollback file: nothing to prove); ``error``.
+        differences: What differs, each a sentence (``column public.users.email exists after
+            its rollback but not before the migration``).
+        error: Why the rollback, or applying the version again after it, failed.
+    """
     version: str
     name: str
     status: str                      # passed, failed, no-rollback, error
