@@ -44,7 +44,7 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,6 +106,17 @@ class PgshiftCheck(pytest.Function):
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
         return self.path, None, f"pgshift check {self.name}"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item,
+                               call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A skipped check is reported at the project's configuration file, not inside pgshift."""
+    report = yield
+    if isinstance(item, PgshiftCheck) and report.skipped and isinstance(report.longrepr, tuple):
+        # no line: the terminal prints "path: reason" (typeshed says int; pytest's own skips pass None too)
+        report.longrepr = (str(item.path), None, report.longrepr[2])  # type: ignore[assignment]
+    return report
 
 
 class PgshiftChecks(pytest.File):
