@@ -20,6 +20,7 @@ from .text import parse_duration, parse_timeout
 
 DEFAULT_LEDGER = "pgshift.migration_log"
 DEFAULT_ENV = "dev"
+DEFAULT_PROTECTED_BLOCKER_WAIT = 300.0   # seconds: the preflight's long-transaction threshold
 CONFIG_FILE = "pgshift.toml"
 
 # what each setting holds: a TOML type, or "duration" (a string like "2s", or a number of seconds)
@@ -27,9 +28,14 @@ _TOP_TYPES = {"migrations": str, "ledger": str, "target_version": int}
 _ENV_TYPES = {
     "url": str, "protected": bool, "backup_dir": str, "backup_retention": int, "require_applied_in": str,
     "lock_timeout": "duration", "statement_timeout": "duration", "lock_retries": int,
-    "lock_retry_max_delay": "duration", "database": str, "checks": dict, "monitor": bool, "target_version": int,
+    "lock_retry_max_delay": "duration", "blocker_wait": "duration", "stall_timeout": "duration", "database": str,
+    "checks": dict, "monitor": bool, "target_version": int,
 }
 _LINT_TYPES = {"disable": list, "severity": dict, "target_version": int}
+# whole numbers with a floor (the flags check the same); durations may not be negative (text.parse_duration)
+_AT_LEAST = {"lock_retries": 1, "backup_retention": 0}
+_AT_LEAST_WHY = {"lock_retries": "lock_retries counts the attempts, the first included: 1 means no retry",
+                 "backup_retention": "the number of newest backups kept; 0 keeps them all"}
 _ENV_KEYS = set(_ENV_TYPES)
 _TYPE_WORDS = {str: "a string", bool: "true or false", int: "a whole number", dict: "a table", list: "a list",
                "duration": 'a duration like "2s" or "500ms"'}
@@ -47,6 +53,8 @@ class Environment:
     statement_timeout: float | None = None
     lock_retries: int = 8
     lock_retry_max_delay: float = 30.0
+    blocker_wait: float | None = None  # seconds; None: the default for the kind of environment
+    stall_timeout: float | None = None  # seconds a stalled connection may keep a run waiting; None: 60 s
     database: str | None = None        # the embedded server's database
     checks: dict = field(default_factory=dict)
     monitor: bool | None = None
@@ -57,6 +65,21 @@ class Environment:
         if self.lock_timeout is not None:
             return self.lock_timeout or None
         return 2.0 if self.protected else None
+
+    @property
+    def effective_blocker_wait(self) -> float:
+        """How long a statement may wait for a visible session blocking its strong lock before
+        attempting it (0: no look, attempt at once): 5 minutes in protected environments, where
+        the lock queue would stall the application, none elsewhere unless set."""
+        if self.blocker_wait is not None:
+            return self.blocker_wait
+        return DEFAULT_PROTECTED_BLOCKER_WAIT if self.protected else 0.0
+
+    @property
+    def effective_stall_timeout(self) -> float:
+        """How long a stalled connection (no reply, no close) may keep a run waiting before
+        pgshift gives up on it, ends its server session and says what was applied: 60 s unless set."""
+        return self.stall_timeout if self.stall_timeout else 60.0
 
 
 @dataclass(frozen=True)
@@ -196,6 +219,10 @@ def _check_types(source: Path | None, section: str, values: dict, types: dict) -
         if key == "target_version" and not 9 <= value <= 99:
             raise ConfigError(f"target_version{where} must be a PostgreSQL major version like 15, not {value}",
                               location=_where(source, key) if source else None)
+        low = _AT_LEAST.get(key)
+        if low is not None and value < low:
+            raise ConfigError(f"{key}{where} must be {low} or more, not {value}",
+                              location=_where(source, key) if source else None, hint=_AT_LEAST_WHY[key])
 
 
 def _build(root: Path, source: Path | None, data: dict) -> Config:
@@ -266,7 +293,7 @@ def _environment(source: Path | None, name: str, values: dict) -> Environment:
     _check_checks(source, name, values.get("checks") or {})
     kwargs = dict(values)
     try:
-        for key in ("lock_timeout", "statement_timeout", "lock_retry_max_delay"):
+        for key in ("lock_timeout", "statement_timeout", "lock_retry_max_delay", "blocker_wait", "stall_timeout"):
             if key in kwargs:
                 kwargs[key] = (parse_timeout if key.endswith("_timeout") else parse_duration)(kwargs[key])
     except ValueError as exc:

@@ -123,12 +123,151 @@ def refuse_pooler(conn, url: str) -> None:
             details={"pooler": True, "pids": [first, second, again]})
 
 
-def session_settings(conn) -> None:
-    """pgshift's own session settings (again after a file's RESET ALL)."""
+DEFAULT_STALL_TIMEOUT = 60.0   # seconds: how long a stalled connection may keep a run waiting
+
+
+def session_settings(conn, stall_timeout: float | None = None) -> None:
+    """pgshift's own session settings (again after a file's RESET ALL). Only on a connection
+    checked not to go through a transaction-mode pooler: they would reach other clients there.
+
+    - ``client_connection_check_interval``: a killed pgshift's backend ends within a second,
+      instead of holding the run lock and the migration's locks until its statement ends;
+    - ``idle_in_transaction_session_timeout``: a session whose client stalled inside a
+      transaction (a network that neither answers nor closes) is ended by the server after the
+      stall timeout, and its locks with it; pgshift itself never idles inside a transaction;
+    - TCP keepalives on the server's side of the connection, for a client that vanished."""
+    stall = stall_timeout if stall_timeout is not None else getattr(conn, "pgshift_stall_timeout",
+                                                                     DEFAULT_STALL_TIMEOUT)
+    conn.pgshift_stall_timeout = stall
     if conn.info.server_version >= 140000:
-        # a killed pgshift must not leave its backend running (and holding the run lock and the
-        # migration's locks) until the current statement ends: let the server check for us
         conn.execute("SET client_connection_check_interval = '1s'")
+    conn.execute(f"SET idle_in_transaction_session_timeout = '{max(1, int(stall * 1000))}ms'")
+    conn.execute("SET tcp_keepalives_idle = 10")
+    conn.execute("SET tcp_keepalives_interval = 5")
+    conn.execute("SET tcp_keepalives_count = 3")
+
+
+class Watchdog:
+    """A client-side deadline for every wait on a connection: a thread with a connection of its
+    own asks the server every *poll* seconds what the watched session is doing. When that session
+    is gone (the server ended it), or has been idle for more than *stall* seconds while pgshift
+    works (its reply never arrived: a stalled network), or the server cannot be reached for that
+    long, the watched connection's socket is shut down, so the call blocked on it returns with an
+    error at once. :attr:`tripped` then says why. pgshift never idles on its connection longer
+    than a few seconds while a run works (its own waits query the server as they go)."""
+
+    IDLE = ("idle", "idle in transaction", "idle in transaction (aborted)")
+
+    def __init__(self, conn, url: str, stall: float, poll: float = 1.0):
+        import threading  # noqa: PLC0415
+
+        self.conn, self.url, self.stall, self.poll = conn, url, stall, poll
+        self.pid = conn.info.backend_pid
+        self.tripped: str | None = None
+        self._paused = 0
+        self._other = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"pgshift-watchdog-{self.pid}", daemon=True)
+
+    def __enter__(self) -> Watchdog:
+        self.conn.pgshift_watchdog = self
+        self._thread.start()
+        return self
+
+    @contextmanager
+    def paused(self):
+        """No deadline inside: the run waits for a person (a confirmation) or for another program
+        (pg_dump) and its connection idles meanwhile."""
+        self._paused += 1
+        try:
+            yield
+        finally:
+            self._paused -= 1
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(self.poll + 6)
+        self.conn.pgshift_watchdog = None
+
+    def _run(self) -> None:
+        unreachable_since = None
+        other = None
+        while not self._stop.wait(self.poll):
+            if self._paused:
+                unreachable_since = None
+                continue
+            try:
+                if other is None:
+                    other = connect(self.url, application_name=f"{APPLICATION_NAME}-watchdog",
+                                    connect_timeout=max(2, int(self.poll * 2)))
+                    other.execute("SET statement_timeout = '5s'")
+                row = other.execute(
+                    "SELECT state, extract(epoch FROM now() - state_change) FROM pg_stat_activity WHERE pid = %s",
+                    (self.pid,)).fetchone()
+                unreachable_since = None
+                self._other = other
+            except Exception:  # noqa: BLE001 - the server cannot be reached from here either
+                if other is not None:
+                    _close_quietly(other)
+                    other = None
+                now = time.monotonic()
+                unreachable_since = unreachable_since or now
+                if now - unreachable_since >= self.stall:
+                    self._trip(f"the server could not be reached for {self.stall:g}s")
+                    return
+                continue
+            if self._stop.is_set() or self._paused:
+                continue
+            if row is None:
+                self._trip("the server ended pgshift's session")
+                break
+            state, idle_for = row
+            if state in self.IDLE and idle_for is not None and float(idle_for) >= self.stall:
+                self._trip(f"pgshift's session has been {state} on the server for {float(idle_for):.0f}s while "
+                           "pgshift waited for its reply")
+                break
+        if other is not None:
+            _close_quietly(other)
+
+    def _trip(self, why: str) -> None:
+        if self._stop.is_set():
+            return
+        self.tripped = why
+        if self._other is not None:   # the server ends the stalled session now: its locks go with it
+            try:
+                self._other.execute("SELECT pg_terminate_backend(%s)", (self.pid,))
+            except Exception:  # noqa: BLE001 - unreachable: the server's own timeouts end it
+                pass
+        shutdown_socket(self.conn)
+
+
+def watch_paused(conn):
+    """The watchdog of *conn* paused (see :meth:`Watchdog.paused`); nothing when none watches it."""
+    from contextlib import nullcontext  # noqa: PLC0415
+
+    watchdog = getattr(conn, "pgshift_watchdog", None)
+    return watchdog.paused() if watchdog is not None else nullcontext()
+
+
+def shutdown_socket(conn) -> None:
+    """Shut a connection's socket down, so that a call blocked reading it returns (with an error)."""
+    import os  # noqa: PLC0415
+
+    try:
+        s = socket.socket(fileno=os.dup(conn.pgconn.socket))
+        try:
+            s.shutdown(socket.SHUT_RDWR)
+        finally:
+            s.close()
+    except Exception:  # noqa: BLE001 - the connection may already be gone
+        pass
+
+
+def _close_quietly(conn) -> None:
+    try:
+        conn.close()
+    except Exception:  # noqa: BLE001 - best effort
+        pass
 
 
 def libpq_target(conn) -> str:

@@ -363,3 +363,15 @@ def claim_environment(conn, ledger: Ledger, environment: str, recorded_by: str) 
         conn.execute(f"DELETE FROM {table}")
         conn.execute(f"INSERT INTO {table} (environment, server, database, recorded_by) VALUES (%s, %s, %s, %s)",
                      (environment, server, database, recorded_by))
+
+
+def last_event_id(conn, ledger: Ledger) -> int:
+    """The newest event's id (0 without a ledger or events): what a run wrote comes after it."""
+    if not exists(conn, ledger) or "id" not in check_shape(conn, ledger):
+        return 0     # no ledger yet, or the guide's table before pgshift adopts it (it numbers the rows then)
+    return int(conn.execute(f"SELECT coalesce(max(id), 0) FROM {ledger.qualified}").fetchone()[0])
+
+
+def events_after(conn, ledger: Ledger, event_id: int) -> list[LedgerEvent]:
+    """The events written after event *event_id*, oldest first."""
+    return [e for e in read(conn, ledger) if e.id > event_id]

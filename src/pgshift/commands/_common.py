@@ -6,7 +6,7 @@ from contextlib import contextmanager, nullcontext
 from typing import TYPE_CHECKING, Iterator
 
 from .. import discovery
-from ..errors import InputError, PgshiftError
+from ..errors import InputError, OperationError, PgshiftError
 from ..events import INFO, RUN_COMPLETED, WARNING, emit
 from ..model import MigrationFile, ParsedFile, Plan, RunResult
 from ..project import Project
@@ -81,14 +81,58 @@ def run_lock(project: Project, conn: psycopg.Connection, wait: float) -> Iterato
         SafetyRefusal: The connection goes through a pooler in transaction mode (exit 3).
     """
     from .. import db  # noqa: PLC0415
+    from .. import ledger as ledger_mod  # noqa: PLC0415
 
-    db.refuse_pooler(conn, project.url())   # before the lock and before any setting: neither holds there
-    db.session_settings(conn)
-    db.acquire_run_lock(conn, project.config.ledger, wait, project.reporter)
+    url = project.url()
+    stall = project.env.effective_stall_timeout
+    db.refuse_pooler(conn, url)   # before the lock and before any setting: neither holds there
+    db.session_settings(conn, stall)
+    with db.Watchdog(conn, url, stall) as watchdog:
+        try:
+            before = ledger_mod.last_event_id(conn, project.ledger)
+            db.acquire_run_lock(conn, project.config.ledger, wait, project.reporter)
+            try:
+                yield
+            finally:
+                db.release_run_lock(conn, project.config.ledger)
+        except Exception as exc:
+            if watchdog.tripped is None and not conn.broken and not conn.closed:
+                raise
+            raise connection_lost(project, watchdog.tripped, stall, locals().get("before"), exc) from None
+
+
+def connection_lost(project: Project, stalled: str | None, stall: float, before: int | None,
+                    exc: BaseException) -> PgshiftError:
+    """The error of a run whose connection stalled or dropped, with what the run really did, read
+    from the ledger on a new connection (a COMMIT whose reply was lost may well have happened): a
+    failed statement's error keeps its file:line:col, and its hint is replaced by the truth."""
+    from .. import ledger as ledger_mod  # noqa: PLC0415
+
+    what = (f"the connection to the server stalled ({stalled}); pgshift gave up on it after {stall:g}s and "
+            "ended its server session, releasing its locks" if stalled else "the connection to the server was lost")
+    error = exc if isinstance(exc, PgshiftError) else OperationError(
+        f"{what}: {str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}")
+    error.details.update(stalled=stalled, connection_lost=True)
     try:
-        yield
-    finally:
-        db.release_run_lock(conn, project.config.ledger)
+        with project.connected() as fresh:
+            events = ledger_mod.events_after(fresh, project.ledger, before) if before is not None else []
+    except PgshiftError as again:
+        error.hint = (f"{what}; the ledger could not be read again ({again.message}): when the server is "
+                      "reachable, `pgshift status` shows what was applied; then run pgshift again")
+        return error
+    error.details["events"] = [{"version": e.version, "type": e.migration_type, "status": e.status}
+                               for e in events]
+    lines = [f"  {e.version} {e.name or ''}: {e.migration_type} {e.status}" for e in events]
+    truth = ("what this run did, read from the ledger on a new connection:\n" + "\n".join(lines) if events
+             else "the ledger, read on a new connection, has no event of this run: nothing of it was applied")
+    open_ = [e for e in events if (e.status or "running") in ("running", "failed")]
+    advice = "check the network between pgshift and the server, then run pgshift again"
+    if open_:
+        advice += f" ({open_[-1].version} is recorded as {open_[-1].status}: the rerun resumes or retries it)"
+    error.hint = f"{what}.\n{truth}\n{advice}"
+    if stalled and not isinstance(exc, PgshiftError):
+        error.message = f"{what}"
+    return error
 
 
 def check_environment(project: Project, conn) -> None:

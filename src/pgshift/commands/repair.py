@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..db import watch_paused
 from ..errors import InputError
 from ..events import INFO, PLAN, emit
 from ..model import APPLIED, CHANGED, FAILED, RUNNING, TYPE_BASELINE, TYPE_REPAIR, TYPE_ROLLBACK
@@ -113,8 +114,9 @@ def repair(project: Project, options: RepairOptions, confirm: Confirm | None = N
         if options.dry_run or not actions:
             return RepairResult(tuple(actions), options.dry_run)
         if project.env.protected:
-            confirm_mod.require(project, f"repair the ledger of {project.env.name} ({len(actions)} change(s))",
-                                "REPAIR", options.yes, confirm)
+            with watch_paused(conn):        # a person types the word
+                confirm_mod.require(project, f"repair the ledger of {project.env.name} ({len(actions)} change(s))",
+                                    "REPAIR", options.yes, confirm)
         user, host = db.whoami()
         who: dict[str, Any] = {"applied_by": user, "client_host": host, "tool_version": db.tool_version()}
         with conn.transaction():

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..db import watch_paused
 from ..errors import InputError
 from ..events import INFO, PLAN, emit
 from ..model import APPLIED, CHANGED, Location, Plan, RunResult, Step
@@ -196,12 +197,14 @@ def _roll_back(project: Project, choose, options: RollbackOptions, confirm: Conf
             if project.env.protected:
                 from ..safety import gate  # noqa: PLC0415
 
-                safety = gate.before_rollback(project, conn, steps, options,
-                                              can_confirm=options.yes or confirm is not None).to_dict()
+                with watch_paused(conn):    # pg_dump works: the connection idles
+                    safety = gate.before_rollback(project, conn, steps, options,
+                                                  can_confirm=options.yes or confirm is not None).to_dict()
             what = "roll back " + ", ".join(versions) + (" (DATA MAY BE LOST)" if steps else "")
             if later:
                 what += f"; later versions {', '.join(later)} stay applied"
-            confirm_mod.require(project, what, "ROLLBACK", options.yes, confirm)
+            with watch_paused(conn):        # a person types the word
+                confirm_mod.require(project, what, "ROLLBACK", options.yes, confirm)
             ledger_mod.ensure(conn, project.ledger, project.reporter)
             record_environment(project, conn)
             run = run_plan(project, conn, Plan(tuple(steps), ()),

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from ..db import watch_paused
 from ..errors import InputError, SafetyRefusal
 from ..events import INFO, PLAN, WARNING, emit
 from ..model import APPLIED, CHANGED, Plan, RunResult
@@ -169,7 +170,8 @@ def up(project: Project, options: UpOptions = UpOptions(), confirm: Confirm | No
                                 project.shown_database(conn), batches=batches)
             safety = None
             if project.env.protected:  # checks and confirmation first: a refused run changes nothing
-                safety = _protected_gate(project, conn, plan, options, confirm)
+                with watch_paused(conn):    # a person types, pg_dump works: the connection idles
+                    safety = _protected_gate(project, conn, plan, options, confirm)
             ledger_mod.ensure(conn, project.ledger, project.reporter)
             record_environment(project, conn)
             run = run_plan(project, conn, plan,

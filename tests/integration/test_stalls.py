@@ -1,0 +1,115 @@
+"""A network that stalls (neither answers nor closes) or drops: pgshift gives up within the stall
+timeout, the server session's locks are released, and the error says what really happened,
+read from the ledger on a new connection. Faults come from a TCP proxy (tests/faults.py)."""
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from conftest import query, scalar, write_project
+from faults import Proxy
+from pgshift import api
+from pgshift.errors import PgshiftError
+
+STALL = 3.0
+BOUND = STALL + 8.0      # the watchdog polls every second; a slow, shared machine gets the rest
+CONFIG = f'[pgshift]\n[env.dev]\nstall_timeout = "{STALL:g}s"\n'
+V1, V2 = "20250101000001", "20250101000002"
+
+
+@pytest.fixture
+def proxy(pgshift_database_url):
+    p = Proxy(pgshift_database_url).start()
+    yield p
+    p.stop()
+
+
+def _run(tmp_path, url, files):
+    """`up` through the faulty link, in a thread: a run that hangs fails the test instead of hanging it."""
+    root = write_project(tmp_path / "proj", files, CONFIG)
+    project = api.open_project(root, database_url=url)
+    outcome: list = []
+
+    def run():
+        try:
+            outcome.append(api.up(project))
+        except BaseException as exc:  # noqa: BLE001 - handed to the test
+            outcome.append(exc)
+
+    started = time.monotonic()
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(BOUND + 30)
+    took = time.monotonic() - started
+    assert not worker.is_alive(), f"pgshift up still waits after {took:.0f}s on a stalled connection"
+    assert isinstance(outcome[0], PgshiftError), outcome
+    return outcome[0], took
+
+
+def _pgshift_locks(url):
+    """Locks held by pgshift's own sessions (the test's own connection excluded)."""
+    return query(url, "SELECT a.pid, l.locktype, l.mode FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+                      "WHERE a.application_name = 'pgshift' AND a.pid <> pg_backend_pid()")
+
+
+def test_a_stall_inside_a_files_own_transaction_ends_in_time_and_frees_the_table(tmp_path, proxy,
+                                                                                  pgshift_database_url):
+    url = pgshift_database_url
+    query(url, "CREATE TABLE app (id int)")
+    proxy.stall_after(b"stall-own")
+    error, took = _run(tmp_path, proxy.url(), {
+        f"{V1}_own.sql": "BEGIN;\nALTER TABLE app ADD COLUMN note text;\nSELECT 'stall-own';\nCOMMIT;\n"})
+    assert proxy.fired.is_set()
+    assert took < BOUND, took
+    assert error.exit_code == 1
+    assert "the connection to the server stalled" in error.hint and f"after {STALL:g}s" in error.hint
+    assert not _pgshift_locks(url)
+    query(url, "BEGIN; LOCK TABLE app IN ROW EXCLUSIVE MODE NOWAIT; COMMIT")     # the application writes again
+    assert scalar(url, "SELECT count(*) FROM information_schema.columns WHERE table_name = 'app' "
+                       "AND column_name = 'note'") == 0
+    assert scalar(url, f"SELECT status FROM pgshift.migration_log WHERE version = '{V1}'") in ("running", "failed")
+    assert f"{V1} own: migrate" in error.hint
+
+
+def test_a_stall_at_the_run_lock_releases_the_lock_server_side(tmp_path, proxy, pgshift_database_url):
+    url = pgshift_database_url
+    proxy.stall_after(b"pg_try_advisory_lock")
+    error, took = _run(tmp_path, proxy.url(), {f"{V1}_a.sql": "CREATE TABLE a (id int);\n"})
+    assert proxy.fired.is_set() and took < BOUND, took
+    assert error.exit_code == 1 and "stalled" in (error.hint or "") + error.message
+    assert not _pgshift_locks(url)
+    # the next run, direct, takes the lock at once and applies
+    project = api.open_project(tmp_path / "proj", database_url=url)
+    assert [s.version for s in api.up(project, api.UpOptions(lock_wait=1)).run.steps] == [V1]
+
+
+def test_a_stall_after_a_no_transaction_statement_ends_in_time(tmp_path, proxy, pgshift_database_url):
+    url = pgshift_database_url
+    query(url, "CREATE TABLE app (id int)")
+    proxy.stall_after(b"stall-notx")
+    error, took = _run(tmp_path, proxy.url(), {
+        f"{V1}_index.sql": "CREATE INDEX CONCURRENTLY app_id ON app (id);\nSELECT 'stall-notx';\n"})
+    assert proxy.fired.is_set() and took < BOUND, took
+    assert error.exit_code == 1
+    assert not _pgshift_locks(url)
+    assert scalar(url, f"SELECT status FROM pgshift.migration_log WHERE version = '{V1}'") in ("running", "failed")
+
+
+def test_a_lost_commit_reply_is_reported_as_applied_because_it_was(tmp_path, proxy, pgshift_database_url):
+    url = pgshift_database_url
+    proxy.cut_after_reply(b"stall-tx")
+    error, took = _run(tmp_path, proxy.url(), {
+        f"{V1}_first.sql": "CREATE TABLE first (id int);\nSELECT 'stall-tx';\n",
+        f"{V2}_second.sql": "CREATE TABLE second (id int);\n"})
+    assert proxy.fired.is_set()
+    assert error.exit_code == 1
+    # the server committed the file with its event before the reply was lost: pgshift says so
+    assert scalar(url, "SELECT to_regclass('first') IS NOT NULL") is True
+    assert scalar(url, f"SELECT status FROM pgshift.migration_log WHERE version = '{V1}'") == "completed"
+    assert f"{V1} first: migrate completed" in error.hint
+    assert "nothing of it was applied" not in error.hint
+    assert {"version": V1, "type": "migrate", "status": "completed"} in error.details["events"]
+    project = api.open_project(tmp_path / "proj", database_url=url)
+    assert [s.version for s in api.up(project).run.steps] == [V2]     # and the rerun goes on after it
