@@ -12,16 +12,20 @@ def _rollback_options(f):
     f = click.option("--dry-run", is_flag=True, help="Show what would run and touch nothing.")(f)
     f = click.option("--lock-timeout", default=None, help="lock_timeout for every statement.")(f)
     f = click.option("--lock-wait", default="60s", show_default=True)(f)
+    f = click.option("--blocker-wait", default=None,
+                     help="How long a statement waits for a visible session blocking its lock (0: attempt at once); "
+                          "default 5min when protected, else 0.")(f)
     f = click.option("--no-backup", is_flag=True, help="Skip the emergency backup (protected environments).")(f)
     f = click.option("--monitor", is_flag=True, help="Report locks and blockers while it runs.")(f)
     return f
 
 
-def _options(yes, dry_run, lock_timeout, lock_wait, no_backup, monitor):
+def _options(yes, dry_run, lock_timeout, lock_wait, blocker_wait, no_backup, monitor):
     from .. import api  # noqa: PLC0415
 
     return api.RollbackOptions(yes=yes, dry_run=dry_run, lock_timeout=duration(lock_timeout, timeout=True),
-                               lock_wait=duration(lock_wait), no_backup=no_backup, monitor=monitor)
+                               lock_wait=duration(lock_wait), no_backup=no_backup, monitor=monitor,
+                               blocker_wait=duration(blocker_wait))
 
 
 @click.command(cls=Command)

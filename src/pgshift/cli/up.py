@@ -14,13 +14,16 @@ from .session import confirm_fn, project, show, show_run
 @click.option("--lock-timeout", default=None, help="lock_timeout for every statement, e.g. 2s, 500ms; 0 for none.")
 @click.option("--statement-timeout", default=None, help="statement_timeout, e.g. 5min; 0 for none.")
 @click.option("--lock-wait", default="60s", show_default=True, help="How long to wait for another runner's lock.")
+@click.option("--blocker-wait", default=None,
+              help="How long a statement waits for a visible session blocking its lock before giving up, "
+                   "instead of queueing behind it (0: attempt at once); default 5min when protected, else 0.")
 @click.option("--out-of-order", is_flag=True, help="Apply pending versions older than the newest applied one.")
 @click.option("--allow-changed", is_flag=True, help="Go on although applied files changed.")
 @click.option("--no-backup", is_flag=True, help="Skip the pre-migration backup (protected environments).")
 @click.option("--monitor", is_flag=True, help="Report locks and blockers while it runs.")
 @click.option("--force", is_flag=True, help="Apply despite lint errors in a protected environment.")
-def up(target, dry_run, yes, lock_timeout, statement_timeout, lock_wait, out_of_order, allow_changed, no_backup,
-       monitor, force):
+def up(target, dry_run, yes, lock_timeout, statement_timeout, lock_wait, blocker_wait, out_of_order, allow_changed,
+       no_backup, monitor, force):
     """Apply pending migrations in version order."""
     from .. import api  # noqa: PLC0415
 
@@ -28,7 +31,7 @@ def up(target, dry_run, yes, lock_timeout, statement_timeout, lock_wait, out_of_
                             lock_timeout=duration(lock_timeout, timeout=True),
                             statement_timeout=duration(statement_timeout, timeout=True),
                             lock_wait=duration(lock_wait), yes=yes, force=force, no_backup=no_backup,
-                            monitor=monitor)
+                            monitor=monitor, blocker_wait=duration(blocker_wait))
     show_run(api.up(project(), options, confirm=confirm_fn()), "applied {n} migration(s)", "the database is up to date")
 
 

@@ -22,6 +22,9 @@ Two modes, read from the parse tree (``statements.BatchShape``):
 Every batch gets the session's ``lock_timeout``; a batch that fails on a lock
 timeout or a deadlock is rolled back and retried with the executor's backoff
 (the run's ``retry.RetryPolicy``), and the rest of the backfill goes on from there.
+Before each attempt the policy looks before it queues: while a session visibly holds a lock
+that conflicts with the batch's (SHARE or stronger on its table), the batch waits for it,
+naming it, up to ``blocker_wait``, instead of spending its retries behind it.
 
 Entry points: :func:`run_batched` (called by the executor for each batched
 statement), :func:`precheck` (before anything of a file runs: a key-range
@@ -401,6 +404,9 @@ def _one_batch(executor, step, stmt, event_id, details, walker, state) -> _Outco
     retries = 0
     while True:
         try:
+            # look before each attempt: a batch takes ROW EXCLUSIVE, so only a visible holder of SHARE or
+            # stronger (a CREATE INDEX, a DDL) is waited for; the batch keeps its lock_timeout (row locks)
+            executor.retry.before_attempt((stmt,), step.version, attempt, executor.retry.lock_timeout, batch=True)
             conn.execute("BEGIN")
             result = walker.run(state)
             if result is None:

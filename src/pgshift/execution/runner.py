@@ -13,6 +13,13 @@ Modes (decided by ``statements``):
   recorded inside the file's own transaction just before its COMMIT, so it is
   exactly as durable as the work.
 - ``batched``: like no-transaction, with batched data changes (``batching``).
+
+Every attempt first asks the run's :class:`~.retry.RetryPolicy` to look before it queues
+(``blocker_wait``): a file's transaction looks at the tables of all its statements before the
+pipeline is sent, a statement run on its own at its tables, a file's own BEGIN..COMMIT at the
+tables of everything up to its COMMIT, each batch at its table; the attempt then runs with the
+lock timeout the policy gives (``SET LOCAL`` in the file's transaction, the session's around a
+statement or a BEGIN..COMMIT, restored after it). A file that sets lock_timeout itself keeps it.
 """
 from __future__ import annotations
 
@@ -40,7 +47,7 @@ from ..model import (
 from ..text import format_duration, parse_duration
 from .failure import error_text, migration_failed, summary
 from .indexes import ConcurrentIndexes
-from .retry import RetryPolicy
+from .retry import RetryPolicy, blocker_wait_expired
 
 
 @dataclass(frozen=True)
@@ -50,6 +57,7 @@ class ExecOptions:
     lock_retries: int = 8                   # attempts in all, the first included
     retry_base: float = 0.5
     retry_max: float = 30.0
+    blocker_wait: float = 0.0               # seconds to wait for visible blockers before an attempt; 0: no look
     applied_by: str = "unknown"
     client_host: str = "unknown"
     tool_version: str = "pgshift"
@@ -67,7 +75,9 @@ class Executor:
         self.indexes = ConcurrentIndexes(conn, ledger, reporter)
         self._batch_context = None
         self.retry = RetryPolicy(conn, options.lock_retries, options.retry_base, options.retry_max,
-                                 options.lock_timeout, reporter, sleep)
+                                 options.lock_timeout, reporter, sleep, blocker_wait=options.blocker_wait)
+        self._file_lock_timeout: float | None = options.lock_timeout   # the limit of the file running
+        self._own_lock_timeout = False          # the file running sets lock_timeout itself
 
     # -- public ---------------------------------------------------------------
 
@@ -88,6 +98,9 @@ class Executor:
         directive = p.file_directive("lock-timeout")
         lock_timeout = parse_duration(directive.args["value"]) if directive else self.options.lock_timeout
         self._apply_session_timeouts(lock_timeout, p.file_directive("statement-timeout"))
+        self._file_lock_timeout = lock_timeout
+        self._own_lock_timeout = any(s.kind == "VariableSetStmt" and (getattr(s.node, "name", None) or "").lower()
+                                     == "lock_timeout" for s in p.statements)
         emit(self.reporter, FILE_STARTED, f"{step.action} {p.relpath} ({step.mode}, {len(p.statements)} statements)",
              version=step.version, file=p.relpath, mode=step.mode, statements=len(p.statements), action=step.action)
         for meta in p.meta_commands:
@@ -125,9 +138,25 @@ class Executor:
         key = (lock_timeout, statement_timeout)
         if key == self._current_lock_timeout:
             return
-        self.conn.execute(f"SET lock_timeout = '{int((lock_timeout or 0) * 1000)}ms'")
-        self.conn.execute(f"SET statement_timeout = '{int((statement_timeout or 0) * 1000)}ms'")
+        self.conn.execute(f"SET lock_timeout = '{_ms(lock_timeout)}'")
+        self.conn.execute(f"SET statement_timeout = '{_ms(statement_timeout)}'")
         self._current_lock_timeout = key
+
+    def _look(self, statements, version: str, attempt: int) -> float | None:
+        """Look before attempt *attempt* of *statements* (see retry.RetryPolicy.before_attempt): the
+        lock_timeout to run it with, or None to leave the session's (also when the file sets its own)."""
+        timeout = self.retry.before_attempt(statements, version, attempt, self._file_lock_timeout)
+        return None if self._own_lock_timeout else timeout
+
+    def _restore_lock_timeout(self) -> None:
+        """The session's lock_timeout back to the file's after an attempt that ran with its own."""
+        from psycopg import Error  # noqa: PLC0415
+
+        key = self._current_lock_timeout
+        try:
+            self.conn.execute(f"SET lock_timeout = '{_ms(key[0] if key else self._file_lock_timeout)}'")
+        except Error:   # the connection may be gone: the error that matters is the statement's
+            self._current_lock_timeout = None
 
     # -- the transactional mode -------------------------------------------------------
 
@@ -150,12 +179,19 @@ class Executor:
         self._announce_resume(step)
         while True:
             attempt += 1
+            try:   # before the pipeline: every table of the file's statements, and before each retry
+                timeout = self._look(statements, step.version, attempt)
+            except psycopg.Error as exc:   # the wait for a visible blocker ran out
+                self._fail(step, exc, getattr(exc, "pgshift_statement", None), started_at, attempt - 1,
+                           statements_done=step.resume_from)
             cursors: list = []
             early: psycopg.Error | None = None
             try:
                 with self.conn.pipeline():
                     try:
                         self.conn.execute("BEGIN")
+                        if timeout is not None:
+                            self.conn.execute(f"SET LOCAL lock_timeout = '{_ms(timeout)}'")
                         if not durable:
                             self.conn.execute("SET LOCAL synchronous_commit = off")
                         for stmt in statements:
@@ -244,6 +280,7 @@ class Executor:
         begun = time.monotonic()
         attempt = 1
         leftovers: list[str] = []  # INVALID indexes the failed attempts of an unnamed concurrent build left
+        limited_to = -1           # the last statement of the attempt running with its own lock_timeout (-1: none)
         try:
             while index < len(stmts):
                 stmt = current = stmts[index]
@@ -254,6 +291,12 @@ class Executor:
                      index=index, file=step.parsed.relpath)
                 before = None
                 try:
+                    if not in_tx and not stmt.directive("batch"):   # a batch looks before each of its attempts
+                        unit = _attempt_unit(stmts, index)
+                        timeout = self._look(unit, step.version, attempt)
+                        if timeout is not None:
+                            self.conn.execute(f"SET lock_timeout = '{_ms(timeout)}'")
+                            limited_to = index + len(unit) - 1
                     if stmt.directive("batch"):
                         rows += batching.run_batched(self.batch_context(), step, stmt, event_id, details)
                     elif index == start and resumed and self.indexes.done_by_interrupted_run(stmt):
@@ -275,6 +318,9 @@ class Executor:
                 except psycopg.Error as exc:
                     if self._in_transaction():
                         self.conn.execute("ROLLBACK")
+                    if limited_to >= 0:
+                        self._restore_lock_timeout()
+                        limited_to = -1
                     leftovers.extend(self.indexes.new_invalid_indexes(stmt, before))
                     # a batched statement retries each batch itself; when that gives up, so does the file
                     if not stmt.directive("batch") and self.retry.should_retry(exc, attempt, step.version, stmt):
@@ -285,6 +331,9 @@ class Executor:
                     raise
                 attempt = 1
                 index += 1
+                if limited_to >= 0 and index > limited_to and not self._in_transaction():
+                    self._restore_lock_timeout()
+                    limited_to = -1
                 if not self._in_transaction():
                     details[resume.FINGERPRINT] = resume.progress_fingerprint(digests, index)
                     ledger_mod.record_progress(self.conn, self.ledger, event_id, statements_done=index,
@@ -384,7 +433,24 @@ class Executor:
 
     def _migration_failed(self, step: Step, exc, stmt: Statement | None, retries: int,
                           applied: int = 0) -> MigrationFailed:
-        return migration_failed(step, exc, stmt, retries, applied, ledger=self.ledger, reporter=self.reporter)
+        waited = blocker_wait_expired(exc)
+        if waited:   # the statement whose lock was blocked, and why no lock was waited for
+            stmt = getattr(exc, "pgshift_statement", None) or stmt
+        error = migration_failed(step, exc, stmt, retries, applied, ledger=self.ledger, reporter=self.reporter)
+        if waited:
+            pids = [b["pid"] for b in waited["blockers"] if b["pid"] is not None]
+            # retries: the attempts made before the look that gave up (each failed on the lock)
+            made = f"after {retries} attempt(s) that failed on the lock" if retries else "before any attempt"
+            why = (f"the way to {waited['mode']} on {waited['relation']} never cleared within blocker_wait "
+                   f"{format_duration(waited['blocker_wait'])} ({made}), so pgshift did not "
+                   "queue for it; run again later, end the blocking session"
+                   + (f" (SELECT pg_terminate_backend({pids[0]}))" if pids else "")
+                   + ", or raise --blocker-wait")
+            lines = (error.hint or "").split("\n")
+            error.hint = "\n".join(why if line.startswith("the lock was not granted within lock_timeout") else line
+                                   for line in lines)
+            error.details["blocker_wait"] = waited
+        return error
 
 
 @dataclass(frozen=True)
@@ -395,6 +461,22 @@ class _Outcome:
 
 class _FileLeftTransactionOpen(Exception):
     pass
+
+
+def _ms(seconds: float | None) -> str:
+    """A lock or statement timeout as PostgreSQL takes it (0ms: none)."""
+    return f"{int((seconds or 0) * 1000)}ms"
+
+
+def _attempt_unit(stmts, index: int) -> tuple[Statement, ...]:
+    """What one attempt at ``stmts[index]`` (outside a transaction) runs: the statement alone, or a
+    file's own BEGIN with everything up to its COMMIT or ROLLBACK (a retry goes back to the BEGIN)."""
+    if stmts[index].tx_control != "begin":
+        return (stmts[index],)
+    for end in range(index + 1, len(stmts)):
+        if stmts[end].tx_control in ("commit", "rollback"):
+            return tuple(stmts[index:end + 1])
+    return tuple(stmts[index:])
 
 
 def _done(step: Step) -> str:
