@@ -92,6 +92,7 @@ def test_the_checks_pass_on_a_clean_project(pytester, scratch):
                                 + ["pgshift.toml::schema_dump_is_current SKIPPED*"])
     result.stdout.fnmatch_lines(["SKIPPED [[]1] pgshift.toml: pgshift has no `dump_schema` setting yet*"])
     assert _run(pytester, "-q").parseoutcomes().get("passed", 0) == 0, "without --pgshift: no check"
+    _run(pytester, "--pgshift", "pgshift.toml::lint_has_no_error").assert_outcomes(passed=1)   # by its node id
 
 
 def test_a_broken_rollback_fails_the_round_trip(pytester, scratch):

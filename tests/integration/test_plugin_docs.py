@@ -50,5 +50,5 @@ def test_pytest_md_example_runs_as_written(pytester, pgshift_server_url, monkeyp
     monkeypatch.setenv("PGSHIFT_TEST_SERVER_URL", pgshift_server_url)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rs")
     result.assert_outcomes(passed=7, skipped=1)   # as the page says
-    result.stdout.fnmatch_lines(["tests/test_customers.py ...*", "pgshift.toml ....s*",
+    result.stdout.fnmatch_lines(["pgshift.toml ....s*", "tests/test_customers.py ...*",
                                  "SKIPPED [[]1] pgshift.toml: pgshift has no `dump_schema` setting yet*"])

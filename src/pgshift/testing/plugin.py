@@ -129,15 +129,39 @@ class PgshiftChecks(pytest.File):
             yield item
 
 
+_SOURCE = pytest.StashKey[Path]()
+
+
+def _checks_source(config: pytest.Config) -> Path:
+    """The project's configuration file, under which the checks are collected (a usage error when none)."""
+    if _SOURCE not in config.stash:
+        folder = project_dir(config)
+        source = _config_file(folder)
+        if source is None:
+            raise pytest.UsageError(f"--pgshift: no pgshift.toml (or pyproject.toml with [tool.pgshift]) in {folder}; "
+                                    "name the project with --pgshift-project DIR or the ini option pgshift_project")
+        config.stash[_SOURCE] = source.resolve()
+    return config.stash[_SOURCE]
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> PgshiftChecks | None:
+    """With --pgshift, the project's configuration file collects the checks where pytest finds it,
+    so that ``pytest pgshift.toml`` or ``pytest pgshift.toml::lint_has_no_error`` runs them."""
+    if not parent.config.getoption("pgshift_checks") or file_path.name not in ("pgshift.toml", "pyproject.toml"):
+        return None
+    try:
+        source = _checks_source(parent.config)
+    except pytest.UsageError:
+        return None   # said once, by pytest_collection_modifyitems
+    return PgshiftChecks.from_parent(parent, path=file_path) if file_path.resolve() == source else None
+
+
 @pytest.hookimpl(tryfirst=True)   # before -k, -m and --deselect choose among the items
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
-    if not config.getoption("pgshift_checks"):
+    """With --pgshift, the checks are added when the configuration file was not among the paths collected."""
+    if not config.getoption("pgshift_checks") or any(isinstance(item, PgshiftCheck) for item in items):
         return
-    folder = project_dir(config)
-    source = _config_file(folder)
-    if source is None:
-        raise pytest.UsageError(f"--pgshift: no pgshift.toml (or pyproject.toml with [tool.pgshift]) in {folder}; "
-                                "name the project with --pgshift-project DIR or the ini option pgshift_project")
+    source = _checks_source(config)
     try:
         nodeid = str(source.relative_to(config.rootpath))
     except ValueError:
