@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from conftest import run_cli, write_project
 
 EVIL = "x\n::error file=evil.sql,line=1::pwned\x1b[2J"

@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 
 from conftest import run_cli, write_project
-
 from pgshift.errors import ExitCode
 
 V1 = "20250101000001"

@@ -7,8 +7,8 @@ import sys
 from importlib import import_module
 
 import click
-from conftest import run_cli
 
+from conftest import run_cli
 from pgshift.cli import COMMANDS, cli
 from pgshift.errors import ExitCode
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from conftest import run_cli, write_project
-
 from pgshift.errors import ExitCode
 
 V1, V2 = "20250101000001", "20250101000002"

@@ -157,7 +157,7 @@ def _columns(conn, table: str) -> list[dict]:
            WHERE a.attrelid = %s::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum""",
         (table,)).fetchall()
     keys = ("num", "name", "type", "category", "notnull", "hasdef", "computed", "enum")
-    return [dict(zip(keys, r)) for r in rows]
+    return [dict(zip(keys, r, strict=True)) for r in rows]
 
 
 def _foreign_keys(conn, table: str) -> list[tuple[str, list[str], list[str]]]:
@@ -259,13 +259,13 @@ def seed_tenant_rows(conn, tenant: str, tag: str) -> None:
         for ref, local, remote in _foreign_keys(conn, table):
             if all(c in values for c in local):
                 continue
-            match = {r: values[c] for c, r in zip(local, remote) if c in values}
+            match = {r: values[c] for c, r in zip(local, remote, strict=True) if c in values}
             if ref in tables:
                 match["tenant_id"] = tenant
             found = conn.execute(sql.SQL("SELECT to_jsonb(r) FROM {} r WHERE to_jsonb(r) @> %s::jsonb LIMIT 1")
                                  .format(sql.SQL(ref)), (json.dumps(match),)).fetchone()
             if found:
-                for c, r in zip(local, remote):
+                for c, r in zip(local, remote, strict=True):
                     values.setdefault(c, found[0][r])
             else:
                 assert not any(by_name[c]["notnull"] for c in local if c not in values), \

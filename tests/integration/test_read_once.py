@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-from conftest import query, scalar, write_project
 
+from conftest import query, scalar, write_project
 from pgshift import api, discovery
 from pgshift.errors import DiscoveryError
 

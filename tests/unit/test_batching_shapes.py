@@ -6,8 +6,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from pgshift.execution import batch_walk, batching
 from pgshift.errors import InputError
+from pgshift.execution import batch_walk, batching
 from pgshift.sql import batch_shape, created_primary_key, parse_file, parse_one
 
 

@@ -4,9 +4,9 @@ import datetime as dt
 import pytest
 
 from pgshift.errors import PlanError
-from pgshift.resume import first_changed, progress_fingerprint, statement_digests
 from pgshift.model import LedgerEvent, MigrationFile, RollbackFile
 from pgshift.planning import PlanOptions, build_plan, pending_versions, version_states
+from pgshift.resume import progress_fingerprint, statement_digests
 from pgshift.sql import parse_file
 
 T = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)

@@ -3,9 +3,9 @@ import io
 
 from rich.console import Console
 
-from pgshift.events import Event
 from pgshift.cli.render import render_status
 from pgshift.cli.reporters import PlainReporter, RichReporter
+from pgshift.events import Event
 
 RUN = [
     Event("plan", "2 migration(s) to apply", data={"steps": ["1", "2"], "dry_run": False}),

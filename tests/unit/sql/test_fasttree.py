@@ -50,7 +50,7 @@ def same(a, b, path="") -> None:
             same(getattr(a, name), getattr(b, name), f"{path}.{name}")
     elif isinstance(a, tuple):
         assert len(a) == len(b), path
-        for i, (x, y) in enumerate(zip(a, b)):
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
             same(x, y, f"{path}[{i}]")
     else:
         assert a == b, f"{path}: {a!r} != {b!r}"
