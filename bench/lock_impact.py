@@ -14,13 +14,15 @@ these machines are shared and noisy. In every run:
   (a) plain psql, which queues for ACCESS EXCLUSIVE and every client queues behind it;
   (b) a minimal reference loop: lock_timeout 200 ms, retry with capped backoff;
   (c) `pgshift up --lock-timeout 200ms`;
-  (d) pgshift with the protected-environment defaults (2 s lock timeout, preflight
-      checks and the monitor; `--yes --no-backup`).
+  (d) pgshift with the protected-environment defaults (2 s lock timeout, look before
+      you queue with a 5 min blocker wait, preflight checks and the monitor; `--yes --no-backup`);
+  (e) the same with `--blocker-wait 0`: no look, each attempt queues for up to 2 s (what
+      the protected defaults did before the look).
 
 Per variant: the applications' maximum, p99 and p99.9 latency, transactions over 1 s,
 failed transactions (failed in the log, plus aborted clients), seconds below 10 % of
-the baseline throughput (the median per-second rate between 1 s and 5 s), and when the
-migration committed (seconds after pgbench started).
+the baseline throughput (the median per-second rate between 1 s and 5 s), when the
+migration committed (seconds after pgbench started) and how long after the reader's end.
 """
 from __future__ import annotations
 
@@ -60,7 +62,8 @@ VARIANTS = {
     "a": "(a) plain psql",
     "b": "(b) reference loop: lock_timeout 200 ms, capped backoff",
     "c": "(c) pgshift up --lock-timeout 200ms",
-    "d": "(d) pgshift, protected defaults (2 s)",
+    "d": "(d) pgshift, protected defaults (2 s, look before queueing)",
+    "e": "(e) pgshift, protected defaults, --blocker-wait 0",
 }
 
 
@@ -140,13 +143,18 @@ def migrate_pgshift(url: str, work: Path) -> tuple[float, int]:
     return _pgshift(["up", "--lock-timeout", "200ms", "--project", str(root), "--database-url", url], url, {})
 
 
-def migrate_pgshift_protected(url: str, work: Path) -> tuple[float, int]:
+def migrate_pgshift_protected(url: str, work: Path, *extra: str) -> tuple[float, int]:
     root = _project(work, protected=True)
-    return _pgshift(["--env", "prod", "up", "--yes", "--no-backup", "--project", str(root)], url,
+    return _pgshift(["--env", "prod", "up", "--yes", "--no-backup", *extra, "--project", str(root)], url,
                     {"BENCH_PROD_URL": url})
 
 
-MIGRATE = {"a": migrate_psql, "b": migrate_reference, "c": migrate_pgshift, "d": migrate_pgshift_protected}
+def migrate_pgshift_protected_no_look(url: str, work: Path) -> tuple[float, int]:
+    return migrate_pgshift_protected(url, work, "--blocker-wait", "0")
+
+
+MIGRATE = {"a": migrate_psql, "b": migrate_reference, "c": migrate_pgshift, "d": migrate_pgshift_protected,
+           "e": migrate_pgshift_protected_no_look}
 
 
 # --- one run ---------------------------------------------------------------------------------------
@@ -192,6 +200,8 @@ def run_once(server: str, variant: str, rep: int, duration: float, work: Path) -
         t.join(120)
     metrics = analyse(sorted(glob.glob(str(logdir / "tx*"))), t0, duration, err)
     metrics.update(result)
+    if result.get("committed") is not None and result.get("reader_closed") is not None:
+        metrics["after_reader"] = result["committed"] - result["reader_closed"]
     metrics["pgbench_exit"] = bench.returncode
     drop_db(server, name)
     shutil.rmtree(logdir, ignore_errors=True)
@@ -249,13 +259,14 @@ def med(runs: list[dict], key: str):
 
 def table(results: dict[str, list[dict]], reps: int) -> str:
     head = ("| variant | max latency | p99 | p99.9 | tx over 1 s | failed tx | s below 10% | migration committed at |"
-            " lock retries | baseline tps |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+            " after the reader's end | lock retries | baseline tps |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     rows = []
     for key, label in VARIANTS.items():
         runs = results.get(key, [])
         if not runs:
             continue
         committed = med(runs, "committed")
+        after = med(runs, "after_reader")
         errors = [r["migration_error"] for r in runs if r.get("migration_error")]
         rows.append(
             f"| {label} | {med(runs, 'max_ms'):,.0f} ms | {med(runs, 'p99_ms'):,.1f} ms | "
@@ -263,6 +274,7 @@ def table(results: dict[str, list[dict]], reps: int) -> str:
             f"{med(runs, 'seconds_below_10pct'):g} | "
             + (f"{committed:.1f} s" if committed is not None else "did not commit")
             + (f" ({len(errors)} failed)" if errors else "")
+            + (f" | {after:.2f} s" if after is not None else " | –")
             + f" | {med(runs, 'retries'):g} | {med(runs, 'baseline_tps'):,.0f} |")
     return head + "\n" + "\n".join(rows)
 
@@ -271,7 +283,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--duration", type=float, default=25.0)
-    ap.add_argument("--variants", default="abcd")
+    ap.add_argument("--variants", default="abcde")
     ap.add_argument("--out", default=None, help="write every run's figures here (JSON)")
     args = ap.parse_args()
 
@@ -294,7 +306,8 @@ def main() -> int:
                 results[v].append(m)
                 print(f"  rep {rep + 1} {VARIANTS[v]}: max {m['max_ms']:.0f} ms, p99 {m['p99_ms']:.1f} ms, "
                       f"over 1 s {m['over_1s']}, failed {m['failed']}, below 10% {m['seconds_below_10pct']} s, "
-                      f"committed {m.get('committed', float('nan')):.1f} s after {m.get('retries', 0)} retries"
+                      f"committed {m.get('committed', float('nan')):.1f} s "
+                      f"({m.get('after_reader', float('nan')):.2f} s after the reader) after {m.get('retries', 0)} retries"
                       + (f", ERROR {m['migration_error']}" if m.get("migration_error") else ""), flush=True)
     finally:
         embedded.stop(pgdata)
