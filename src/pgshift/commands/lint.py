@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from .. import config as config_mod
 from .. import discovery
@@ -13,10 +13,33 @@ from ..events import FINDING, WARNING, emit
 from ..model import Step
 from ..project import Project
 
+if TYPE_CHECKING:
+    from ..lint.engine import LintReport
+
 
 def lint(project_dir: str | Path | None = None, paths: list | None = None, fmt: str = "text",
-         target_version: int | None = None, env: str | None = None):
-    """Lint the project's migrations (or the given files and folders); returns (report, rendered text)."""
+         target_version: int | None = None, env: str | None = None) -> tuple[LintReport, str]:
+    """Lint the project's migrations and rollbacks, or the given files and folders, without a database.
+
+    Each file is linted as a run of its own (without a database nothing says which files are
+    pending; ``up`` lints its pending files together, for the server's version).
+
+    Args:
+        project_dir: The project folder (its ``[lint]`` settings apply); default the current folder.
+        paths: Files or folders to lint instead of the project's migrations folder.
+        fmt: How the text is rendered: ``text``, ``json``, ``sarif`` or ``github`` (annotations).
+        target_version: The PostgreSQL major version to lint for; default the environment's
+            ``target_version``, then ``[lint]``'s, then ``[pgshift]``'s, else the newest.
+        env: The environment whose settings apply (its ``target_version``, its lock_timeout).
+
+    Returns:
+        ``(report, text)``: the ``LintReport`` (``findings``, ``unused_ignores``, ``has_errors``,
+        ``files``, ``statements``, ``counts()``, ``to_dict()``) and the text rendered in *fmt*.
+
+    Raises:
+        ConfigError: ``[lint]`` names an unknown rule, or the project cannot be read (exit 2).
+        DiscoveryError: The migrations folder is missing, or a file is badly named (exit 2).
+    """
     from ..lint.engine import LintReport  # noqa: PLC0415
     from ..lint.engine import lint as run_lint  # noqa: PLC0415
     from ..lint.output import render  # noqa: PLC0415
@@ -133,21 +156,46 @@ def _under(path: Path, folder: Path) -> bool:
 
 
 def lint_explain(rule: str) -> str:
-    """One rule's documentation as text (problem, safe alternative, example)."""
+    """One rule's documentation as text, as ``pgshift lint --explain RULE`` prints it.
+
+    Args:
+        rule: The rule's id (or an alias), e.g. ``set-not-null``.
+
+    Returns:
+        The rule's id, severity and versions, then its problem, safe alternative and example.
+
+    Raises:
+        UnknownRule: No rule has that id (an InputError, exit 2; also a KeyError).
+    """
     from ..lint.engine import explain  # noqa: PLC0415
 
     return explain(rule)
 
 
 def lint_rule(rule: str) -> dict:
-    """One rule's id, severity, versions, aliases, summary and documentation."""
+    """One rule as data.
+
+    Args:
+        rule: The rule's id (or an alias).
+
+    Returns:
+        ``{"id", "severity", "versions", "aliases", "summary", "doc"}``.
+
+    Raises:
+        UnknownRule: No rule has that id (an InputError, exit 2; also a KeyError).
+    """
     from ..lint.registry import describe  # noqa: PLC0415
 
     return describe(rule)
 
 
 def lint_rules() -> list[dict]:
-    """Every rule: id, severity, versions and summary."""
+    """Every rule, as ``pgshift lint --list`` shows them.
+
+    Returns:
+        One dict per rule: ``id``, ``severity`` (error, warning, info), ``versions`` (the
+        PostgreSQL versions it applies to), ``summary`` and ``aliases``.
+    """
     from ..lint.engine import list_rules  # noqa: PLC0415
 
     return list_rules()

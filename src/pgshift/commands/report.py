@@ -29,11 +29,15 @@ class ReportResult:
 
     Attributes:
         path: the HTML file written (absolute).
-        versions: how many versions the page lists, and ``states`` how many are in each state.
+        versions: how many versions the page lists.
         events: how many ledger events the timeline draws from.
-        findings: how many lint findings (``None`` when lint could not run; ``lint_error`` says why).
+        states: how many versions are in each state (state -> count).
+        findings: how many lint findings (``None`` when lint could not run).
+        lint_error: why lint could not run, or ``None``.
         roundtrip: how many versions the round trip proved (``None`` when not asked for or it
-            could not run; ``roundtrip_error`` says why), and ``roundtrip_failed`` how many failed.
+            could not run).
+        roundtrip_failed: how many of them failed (``None`` as for ``roundtrip``).
+        roundtrip_error: why the round trip could not run, or ``None``.
         html: the page itself (not in ``to_dict()``).
     """
     path: str
@@ -68,6 +72,9 @@ def report(project: Project, out: str | Path | None = None, *, roundtrip: bool =
         roundtrip_from: instead, show the results of an earlier run: a file holding the output of
             ``pgshift --json test --roundtrip``.
         lint: lint the project's migrations (as ``pgshift lint``) and show the findings.
+
+    Returns:
+        A :class:`ReportResult`: where the page was written and what it counted.
 
     Raises:
         InputError: *roundtrip_from* is missing or holds no round-trip results; both round-trip
