@@ -66,7 +66,8 @@ def run_lock(project: Project, conn: psycopg.Connection, wait: float) -> Iterato
 
     The lock is a session advisory lock keyed by the ledger table: two runners of the same
     project never run at once. The connection is first checked not to go through a pooler in
-    transaction mode (where a session lock holds nothing) and given pgshift's settings.
+    transaction mode (where a session lock holds nothing) and given pgshift's settings; a
+    watchdog ends its server session when it stalls for the environment's ``stall_timeout``.
 
     Args:
         project: An opened project.
@@ -79,6 +80,8 @@ def run_lock(project: Project, conn: psycopg.Connection, wait: float) -> Iterato
     Raises:
         LockHeld: Another runner still held the lock after *wait* seconds (exit 3).
         SafetyRefusal: The connection goes through a pooler in transaction mode (exit 3).
+        OperationError: The connection stalled or was lost inside the block; the message says
+            what the ledger, read again on a new connection, shows the run did.
     """
     from .. import db  # noqa: PLC0415
     from .. import ledger as ledger_mod  # noqa: PLC0415
