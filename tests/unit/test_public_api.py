@@ -133,3 +133,5 @@ def test_api_verbs_are_not_collected_by_pytest():
     """`from pgshift.api import test, TestResult` in a user's test module must not become a test."""
     assert api.test.__test__ is False
     assert api.TestResult.__test__ is False
+    collectable = [n for n in api.__all__ if n.lower().startswith("test") and getattr(getattr(api, n), "__test__", True)]
+    assert not collectable, f"public names pytest would collect: {collectable}"
