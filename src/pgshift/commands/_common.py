@@ -213,6 +213,7 @@ def run_plan(project: Project, conn, plan: Plan, options, safety: dict | None, *
     finally:
         watcher.stop()
     total = sum(s.execution_ms for s in run.steps)
-    emit(project.reporter, RUN_COMPLETED, f"{len(run.steps)} file(s) run in {total / 1000:.2f}s",
-         level="debug", steps=len(run.steps))
+    emit(project.reporter, RUN_COMPLETED, f"{len(run.steps)} file(s) run in {total / 1000:.2f}s"
+         + ("; all of them on disk (the last commit flushed the WAL)" if run.steps else ""),
+         level="info" if len(run.steps) > 1 else "debug", steps=len(run.steps))
     return run

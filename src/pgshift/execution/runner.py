@@ -116,8 +116,10 @@ class Executor:
         ms = int((time.monotonic() - started) * 1000)
         if any(s.kind == "VariableSetStmt" and not getattr(s.node, "is_local", False) for s in p.statements):
             self._reset_session()
-        emit(self.reporter, FILE_COMPLETED, f"{step.action} {p.relpath} done in {format_duration(ms / 1000)}",
-             version=step.version, file=p.relpath, execution_ms=ms, retries=outcome.retries)
+        flushed = durable or step.mode != TX_FILE   # stepwise commits wait for the WAL flush
+        emit(self.reporter, FILE_COMPLETED, f"{step.action} {p.relpath} done in {format_duration(ms / 1000)}"
+             + ("" if flushed else " (committed; on disk with the run's last commit)"),
+             version=step.version, file=p.relpath, execution_ms=ms, retries=outcome.retries, flushed=flushed)
         return StepResult(step.version, step.migration.name, step.action, step.mode, "completed", ms,
                           len(p.statements), step.resume_from, outcome.retries, outcome.rows)
 
