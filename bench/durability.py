@@ -18,7 +18,8 @@ from pgshift.execution import runner
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 300
 work = Path(tempfile.mkdtemp())
 server = embedded.start(work / "pgdata")
-root = work / "proj"; (root / "migrations").mkdir(parents=True)
+root = work / "proj"
+(root / "migrations").mkdir(parents=True)
 (root / "pgshift.toml").write_text("[pgshift]\n[env.dev]\n")
 for i in range(N):
     (root / "migrations" / f"2026010100{i // 60:02d}{i % 60:02d}_t{i}.sql").write_text(
@@ -33,7 +34,9 @@ try:
             runner.Executor.run_step = always_durable if name.startswith("every") else orig
             url = new_database(server, f"dur_{rep}_{len(times[name])}_{'a' if name.startswith('all') else 'd'}")
             project = api.open_project(root, database_url=url)
-            t0 = time.perf_counter(); api.up(project); times[name].append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            api.up(project)
+            times[name].append(time.perf_counter() - t0)
 finally:
     embedded.stop(work / "pgdata")
 base = statistics.median(times["all but last async (today)"])
