@@ -4,11 +4,19 @@ Each file has six statements: a table, an index, a foreign key, a SET NOT NULL,
 an UPDATE and a PL/pgSQL function. pgshift is timed in-process (``lint()``, file
 reading included) and as a command (``pgshift lint`` when the CLI has it, else
 ``python -m pgshift.lint``); squawk (the ``squawk`` binary of the squawk-cli
-package, a benchmark-only dependency) as a command. Runs are interleaved, the
-median of --runs (at least 3) is reported, with the wall-time ratios and the
-findings each tool reports per rule, side by side.
+package, a benchmark-only dependency) as a command. Both commands are run as
+installed beside this interpreter (a version manager's shim in front of either,
+pyenv's costs 50 ms a start, is left out). Runs are interleaved, the median of
+--runs (at least 3) is reported, with the wall-time ratios, what one file costs
+each command (its start-up) and the findings each tool reports per rule, side
+by side.
+
+``--break-even`` measures instead where forked workers start to pay in
+``pgshift lint`` (``commands.lint.FORK_FROM``): one process against the workers
+for growing numbers of files, in-process.
 
     python bench/lint.py [--files 1000] [--runs 5] [--keep DIR]
+    python bench/lint.py --break-even [--runs 15]
 """
 from __future__ import annotations
 
@@ -108,9 +116,16 @@ def generate(folder: Path, count: int) -> list[Path]:
     return paths
 
 
+def _installed(name: str) -> str | None:
+    """The console script *name* installed beside this interpreter (where pip puts it), else
+    the first on PATH."""
+    beside = Path(sys.executable).parent / name
+    return str(beside) if beside.exists() else shutil.which(name)
+
+
 def pgshift_command() -> list[str]:
     """`pgshift lint` when the CLI has it, else the lint package's own entry point."""
-    exe = shutil.which("pgshift")
+    exe = _installed("pgshift")
     if exe:
         probe = subprocess.run([exe, "lint", "--help"], capture_output=True, text=True)
         if probe.returncode == 0:
@@ -119,8 +134,8 @@ def pgshift_command() -> list[str]:
 
 
 def squawk_command() -> list[str]:
-    exe = shutil.which("squawk") or str(Path(sys.executable).parent / "squawk")
-    if not Path(exe).exists():
+    exe = _installed("squawk")
+    if exe is None or not Path(exe).exists():
         sys.exit("squawk not found: pip install squawk-cli (a benchmark-only dependency)")
     return [exe]
 
@@ -164,6 +179,7 @@ def main() -> int:
     parser.add_argument("--files", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--keep", type=Path, help="write the files here and keep them")
+    parser.add_argument("--break-even", action="store_true", help="where forked workers start to pay")
     args = parser.parse_args()
     runs = max(3, args.runs)
     compile_pgshift()
@@ -171,28 +187,38 @@ def main() -> int:
     tmp = args.keep or Path(tempfile.mkdtemp(prefix="pgshift-bench-lint-"))
     folder = tmp / "migrations"
     paths = generate(folder, args.files)
+    if args.break_even:
+        try:
+            return break_even(paths, runs)
+        finally:
+            if args.keep is None:
+                shutil.rmtree(tmp, ignore_errors=True)
     pg_cmd = pgshift_command() + ["migrations", "--format", "json"]
     sq_cmd = squawk_command() + ["--reporter", "json", "migrations/*.sql"]
+    one = paths[0].relative_to(tmp).as_posix()
+    commands = {"pgshift command": pg_cmd, "squawk command": sq_cmd,
+                "pgshift command, 1 file": pgshift_command() + [one, "--format", "json"],
+                "squawk command, 1 file": squawk_command() + ["--reporter", "json", one]}
 
-    names = ("pgshift lint() in-process", "pgshift command", "squawk command")
+    names = ("pgshift lint() in-process", *commands)
     times: dict[str, list[float]] = {k: [] for k in names}
     cpu: dict[str, list[float]] = {k: [] for k in names}
-    report = pg_proc = sq_proc = None
+    report = None
+    procs: dict[str, subprocess.CompletedProcess] = {}
     try:
-        for _ in range(runs):  # interleaved, so that machine noise hits all three alike
+        for _ in range(runs):  # interleaved, so that machine noise hits all alike
             elapsed, used, report = run_inprocess(paths)
             times[names[0]].append(elapsed)
             cpu[names[0]].append(used)
-            elapsed, used, pg_proc = run_command(pg_cmd, tmp)
-            times[names[1]].append(elapsed)
-            cpu[names[1]].append(used)
-            elapsed, used, sq_proc = run_command(sq_cmd, tmp)
-            times[names[2]].append(elapsed)
-            cpu[names[2]].append(used)
+            for name, cmd in commands.items():
+                elapsed, used, procs[name] = run_command(cmd, tmp)
+                times[name].append(elapsed)
+                cpu[name].append(used)
     finally:
         if args.keep is None:
             shutil.rmtree(tmp, ignore_errors=True)
 
+    pg_proc, sq_proc = procs["pgshift command"], procs["squawk command"]
     if pg_proc.returncode not in (0, 1):
         sys.exit(f"pgshift command failed ({pg_proc.returncode}): {pg_proc.stderr[-2000:]}")
     if sq_proc.returncode not in (0, 1):
@@ -202,19 +228,22 @@ def main() -> int:
     med = {k: statistics.median(v) for k, v in times.items()}
     med_cpu = {k: statistics.median(v) for k, v in cpu.items()}
     print(f"{args.files} files, {statements} statements, median of {runs} interleaved runs")
-    print(f"  pgshift command: {' '.join(Path(c).name if i == 0 else c for i, c in enumerate(pg_cmd))}")
-    print(f"  squawk command:  squawk {' '.join(sq_cmd[1:])}  ({_version(squawk_command())})")
+    print(f"  pgshift command: {' '.join(pg_cmd)}")
+    print(f"  squawk command:  {' '.join(sq_cmd)}  ({_version(squawk_command())})")
     print()
     print(f"{'wall time, seconds':30} {'median':>9} {'min':>9} {'max':>9} {'files/s':>9} {'CPU s':>9}")
     for key, values in times.items():
-        print(f"{key:30} {med[key]:9.3f} {min(values):9.3f} {max(values):9.3f} {args.files / med[key]:9.0f}"
+        files = 1 if key.endswith("1 file") else args.files
+        print(f"{key:30} {med[key]:9.3f} {min(values):9.3f} {max(values):9.3f} {files / med[key]:9.0f}"
               f" {med_cpu[key]:9.3f}")
     print()
     squawk = med["squawk command"]
     print(f"wall-time ratio pgshift command / squawk:    {med['pgshift command'] / squawk:.2f}x")
     print(f"wall-time ratio pgshift in-process / squawk: {med['pgshift lint() in-process'] / squawk:.2f}x")
     print(f"CPU-time ratio pgshift command / squawk:     {med_cpu['pgshift command'] / med_cpu['squawk command']:.2f}x")
-    print("(goal: pgshift at most 2x squawk)")
+    print(f"start-up (one file): pgshift {med['pgshift command, 1 file']:.3f} s, "
+          f"squawk {med['squawk command, 1 file']:.3f} s")
+    print("(goal: pgshift at most 1.5x squawk)")
     print()
 
     pg_counts = Counter(f.rule for f in report.all_findings())
@@ -239,6 +268,39 @@ def main() -> int:
     for mine, n, other, m in rows:
         print(f"{mine:36} {n:6}   {other:42} {m:6}")
     print(f"{'total':36} {sum(pg_counts.values()):6}   {'':42} {sum(sq_counts.values()):6}")
+    return 0
+
+
+def break_even(paths: list[Path], runs: int) -> int:
+    """One process against forked workers, for growing numbers of files (`commands.lint` itself,
+    with its threshold moved out of the way each time); wall time, medians of *runs*."""
+    from pgshift import parallel  # noqa: PLC0415
+    from pgshift.commands import lint as verb  # noqa: PLC0415
+    from pgshift.lint.engine import LintOptions  # noqa: PLC0415
+
+    sources = [verb._LintSource(p.as_posix(), str(p), False) for p in paths]
+    options = LintOptions()
+    workers = parallel.workers_available()
+    print(f"{workers} worker(s) here; commands.lint.FORK_FROM = {verb.FORK_FROM}")
+    print(f"{'files':>6} {'one process':>12} {'workers':>12}")
+    saved = verb.FORK_FROM
+    try:
+        verb._lint_each(sources[:50], options)  # warm: rules loaded, trees' constructors made
+        for n in (8, 16, 24, 32, 48, 64, 96, 128, 256):
+            if n > len(sources):
+                break
+            medians = []
+            for threshold in (1 << 30, 2):
+                verb.FORK_FROM = threshold
+                samples = []
+                for _ in range(runs):
+                    t0 = time.perf_counter()
+                    verb._lint_each(sources[:n], options)
+                    samples.append(time.perf_counter() - t0)
+                medians.append(statistics.median(samples))
+            print(f"{n:6} {medians[0] * 1000:10.1f}ms {medians[1] * 1000:10.1f}ms")
+    finally:
+        verb.FORK_FROM = saved
     return 0
 
 

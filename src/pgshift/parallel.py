@@ -7,11 +7,12 @@ the first share itself, so that no core sits idle while it waits.
 
 Falls back to running everything in this process where forking is not safe: no ``fork``
 (Windows), or other threads running (a child would inherit their locks held).
+
+``pickle`` is imported when a child is first forked: a run that never forks does not load it.
 """
 from __future__ import annotations
 
 import os
-import pickle
 import sys
 import threading
 from collections.abc import Callable, Sequence
@@ -81,6 +82,8 @@ def together(*calls: Callable[[], R]) -> list[R]:
 
 
 def _spawn(func, share) -> tuple[int, int]:
+    import pickle  # noqa: PLC0415 - here, before the fork: the child has it loaded
+
     read_fd, write_fd = os.pipe()
     sys.stdout.flush()
     sys.stderr.flush()
@@ -104,6 +107,8 @@ def _spawn(func, share) -> tuple[int, int]:
 
 
 def _pickled_failure(exc: BaseException) -> bytes:
+    import pickle  # noqa: PLC0415
+
     try:
         return pickle.dumps((False, exc), protocol=pickle.HIGHEST_PROTOCOL)
     except Exception:  # noqa: BLE001 - an exception that cannot be pickled travels as its text
@@ -111,6 +116,8 @@ def _pickled_failure(exc: BaseException) -> bytes:
 
 
 def _collect(pid: int, fd: int) -> tuple[bool, object]:
+    import pickle  # noqa: PLC0415
+
     with os.fdopen(fd, "rb") as pipe:
         data = pipe.read()
     _, status = os.waitpid(pid, 0)

