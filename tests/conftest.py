@@ -221,6 +221,7 @@ class UpInThread(threading.Thread):
         self.options = api.UpOptions(**options)
         self.result: api.UpResult | None = None
         self.error: PgshiftError | None = None
+        self.crash: BaseException | None = None
         self.start()
 
     def run(self) -> None:
@@ -228,17 +229,20 @@ class UpInThread(threading.Thread):
             self.result = api.up(self.project, self.options)
         except PgshiftError as exc:
             self.error = exc
+        except BaseException as exc:  # noqa: BLE001 - not a PgshiftError: what a user would see as a traceback
+            self.crash = exc
 
     def finish(self, timeout: float) -> api.UpResult:
         """Wait for a run that must succeed: its result."""
         self.join(timeout)
         assert not self.is_alive(), "still running"
-        assert self.error is None, self.error.to_dict()
+        assert self.crash is None and self.error is None, self.crash or self.error.to_dict()
         return self.result
 
     def failure(self, timeout: float) -> PgshiftError:
         """Wait for a run that must fail: its error."""
         self.join(timeout)
         assert not self.is_alive(), "still running"
+        assert self.crash is None, repr(self.crash)
         assert self.error is not None, "it did not fail"
         return self.error
