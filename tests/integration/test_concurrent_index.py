@@ -137,3 +137,49 @@ def test_a_resumed_drop_of_an_index_already_gone_is_skipped(project, pgshift_dat
         in again.text
     assert scalar(url, "SELECT to_regclass('after_drop')::text") == "after_drop"
     assert ledger_rows(url)[-1][2:4] == ("completed", 2)
+
+
+def test_a_finished_build_of_an_earlier_text_is_refused_after_an_edit(project, pgshift_database_url):
+    url = pgshift_database_url
+    root = _interrupted(project, url, BUILD + "CREATE TABLE after_idx (id int);\n")
+    query(url, "DROP INDEX big_named_idx")
+    query(url, BUILD)                                   # the server finished the build of the old text
+    path = root / "migrations" / f"{VERSION}_idx.sql"
+    path.write_text(BUILD.replace("(id)", "(id DESC)") + "CREATE TABLE after_idx (id int);\n")
+    failed, _ = up_fails(1, root, url)
+    assert failed.message.startswith("index big_named_idx was built by an interrupted run of an earlier text of "
+                                     "this file, and differs from what statement 1 now builds: it is `CREATE "
+                                     "INDEX big_named_idx ON public.big USING btree (id)`")
+    assert failed.hint.startswith("drop it (DROP INDEX CONCURRENTLY big_named_idx;)")
+    assert scalar(url, "SELECT to_regclass('after_idx')") is None
+    assert ledger_rows(url)[-1][2] == "running"                # nothing recorded as done
+    # an edit that keeps the definition (a comment) resumes, skipping the finished build
+    path.write_text("-- reviewed\n" + BUILD + "CREATE TABLE after_idx (id int);\n")
+    _, again = up(root, url)
+    assert "index big_named_idx exists and is VALID: built by the interrupted run" in again.text
+    assert _indexes(url, "big") == [("big_named_idx", True)]
+    assert ledger_rows(url)[-1][2] == "completed"
+
+
+def test_an_unnamed_build_killed_mid_way_leaves_no_invalid_index_after_the_rerun(project, pgshift_database_url):
+    from conftest import UpInThread
+
+    url = pgshift_database_url
+    root = project({TABLE: BIG, f"{VERSION}_idx.sql": "CREATE INDEX CONCURRENTLY ON big (id);\n"}, ONE_ATTEMPT)
+    up(root, url, target="20250101000001")
+    writer = _writer(url, "big")                      # the build waits for this transaction
+    run = UpInThread(root, url)
+    deadline = time.monotonic() + 20
+    while not query(url, "SELECT 1 FROM pg_index WHERE indrelid = 'big'::regclass AND NOT indisvalid"):
+        assert time.monotonic() < deadline, "the build never started"
+        time.sleep(0.05)
+    query(url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'pgshift' "
+               "AND query LIKE 'CREATE INDEX CONCURRENTLY%'")
+    run.failure(30)
+    writer.rollback()
+    writer.close()
+    assert _indexes(url, "big") == [("big_id_idx", False)]   # the crash's leftover
+    _, again = up(root, url)
+    assert "index big_id_idx is INVALID" in again.text
+    assert _indexes(url, "big") == [("big_id_idx", True)]    # one index, valid: not a second one beside it
+    assert ledger_rows(url)[-1][2] == "completed"

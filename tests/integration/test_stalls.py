@@ -113,3 +113,20 @@ def test_a_lost_commit_reply_is_reported_as_applied_because_it_was(tmp_path, pro
     assert {"version": V1, "type": "migrate", "status": "completed"} in error.details["events"]
     project = api.open_project(tmp_path / "proj", database_url=url)
     assert [s.version for s in api.up(project).run.steps] == [V2]     # and the rerun goes on after it
+
+
+def test_a_no_transaction_files_statement_runs_exactly_once_across_a_lost_reply(tmp_path, proxy,
+                                                                                 pgshift_database_url):
+    """A statement that may run in a transaction runs in one with its progress record: cut right
+    after the server answered it, and both are undone together, so the rerun runs it once."""
+    url = pgshift_database_url
+    query(url, "CREATE TABLE app (id int); CREATE TABLE effects (what text)")
+    proxy.cut_after_reply(b"INSERT INTO effects")
+    error, _ = _run(tmp_path, proxy.url(), {
+        f"{V1}_mixed.sql": "CREATE INDEX CONCURRENTLY app_id ON app (id);\nINSERT INTO effects VALUES ('once');\n"})
+    assert proxy.fired.is_set() and error.exit_code == 1
+    project = api.open_project(tmp_path / "proj", database_url=url)
+    api.up(project)
+    assert scalar(url, "SELECT count(*) FROM effects") == 1
+    assert scalar(url, f"SELECT status FROM pgshift.migration_log WHERE version = '{V1}' ORDER BY id DESC "
+                       "LIMIT 1") == "completed"

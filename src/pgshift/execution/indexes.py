@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from .. import ledger as ledger_mod
 from ..events import WARNING, emit
-from ..model import TYPE_ROLLBACK, Statement, Step
+from ..model import Statement, Step
 
 CIC = "CREATE INDEX CONCURRENTLY"
 DIC = "DROP INDEX CONCURRENTLY"
@@ -87,24 +87,36 @@ class ConcurrentIndexes:
             self.conn.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
             leftovers.pop(0)
 
-    def resumes_interrupted_run(self, step: Step, first: Statement) -> bool:
-        """Whether this run continues an interrupted run of the file at a concurrent index build or drop:
-        the latest event of the version is this action's, running (killed) or failed."""
-        if step.action == TYPE_ROLLBACK or first.non_transactional not in (CIC, DIC):
-            return False
-        row = self.conn.execute(
-            f"SELECT status, migration_type FROM {self.ledger.qualified} WHERE version = %s "
-            "ORDER BY id DESC LIMIT 1", (step.version,)).fetchone()
-        return bool(row) and row[0] in ("running", "failed") and row[1] == step.action
+    def interrupted_run(self, step: Step, first: Statement):
+        """The event of an interrupted run of the file that stopped at *first*, a concurrent index
+        build or drop: (status, type, checksum, statements done, details), when the latest event of
+        the version is this action's and running (killed) or failed; else None."""
+        if first.non_transactional not in (CIC, DIC):
+            return None
+        row = ledger_mod.latest_event_of(self.conn, self.ledger, step.version)
+        if row is None or row[0] not in ("running", "failed") or (row[1] or "migrate") != step.action:
+            return None
+        return row
 
-    def done_by_interrupted_run(self, stmt: Statement) -> bool:
+    def done_by_interrupted_run(self, stmt: Statement, step: Step, interrupted, leftovers: list[str]) -> bool:
         """Whether the interrupted run's last statement did its work after all (the server went on with
-        it after pgshift was killed): a named concurrent build whose index is there and VALID on its
-        table, or a concurrent drop whose index is gone. Said as a warning; the statement is skipped."""
-        if stmt.non_transactional == CIC:
+        it after pgshift was killed): a concurrent build whose index is there, VALID, on its table and
+        (when the file was edited since) of the statement's definition; or a concurrent drop whose index
+        is gone. Said as a warning; the statement is skipped. An unnamed build's leftovers (INVALID
+        indexes new since the interrupted run recorded the table's indexes) go to *leftovers*."""
+        edited = interrupted[2] != step.migration.checksum
+        if stmt.non_transactional == CIC and stmt.node.idxname is None:
+            found = self._unnamed_build_result(stmt, interrupted, leftovers)
+            if found is None:
+                return False
+            name, indexdef = found
+            self._refuse_other_definition(stmt, name, indexdef, edited)
+            what = f"index {name} exists and is VALID: built by the interrupted run"
+        elif stmt.non_transactional == CIC:
             row = self.named_index(stmt)
             if not (row and row[0] and row[1]):
                 return False
+            self._refuse_other_definition(stmt, row[2], self._indexdef(row[2]), edited)
             what = f"index {row[2]} exists and is VALID: built by the interrupted run"
         elif stmt.non_transactional == DIC and len(stmt.node.objects or ()) == 1:
             parts = [part.sval for part in stmt.node.objects[0]]
@@ -116,6 +128,41 @@ class ConcurrentIndexes:
         emit(self.reporter, WARNING, f"{stmt.location}: {what}; statement {stmt.index + 1} skipped",
              level="warning")
         return True
+
+    def _unnamed_build_result(self, stmt: Statement, interrupted, leftovers: list[str]):
+        """(name, definition) of the VALID index an interrupted unnamed build made, if any; its INVALID
+        leftovers go to *leftovers*. Told from the indexes the table had before the build, recorded
+        in the interrupted run's event (``details.cic_before``)."""
+        before = ((interrupted[4] or {}).get("cic_before") or {}) if isinstance(interrupted[4], dict) else {}
+        if before.get("statement") != stmt.index or not isinstance(before.get("indexes"), list):
+            return None
+        rows = self.conn.execute(
+            "SELECT indexrelid::regclass::text, indisvalid, pg_get_indexdef(indexrelid) FROM pg_index "
+            "WHERE indrelid = to_regclass(%s) AND indexrelid::int8 <> ALL (%s) ORDER BY indexrelid",
+            (concurrent_build(stmt)[1], before["indexes"])).fetchall()
+        leftovers.extend(name for name, valid, _ in rows if not valid and name not in leftovers)
+        valid = [(name, indexdef) for name, ok, indexdef in rows if ok]
+        return valid[0] if valid else None
+
+    def _indexdef(self, name: str) -> str:
+        return self.conn.execute("SELECT pg_get_indexdef(to_regclass(%s))", (name,)).fetchone()[0]
+
+    def _refuse_other_definition(self, stmt: Statement, name: str, indexdef: str, edited: bool) -> None:
+        """After an edit of the file, the index the interrupted run built must be the one the
+        statement now describes: skipping the statement would otherwise record a definition that
+        is not there."""
+        from ..errors import MigrationFailed  # noqa: PLC0415
+        from ..sql import same_index  # noqa: PLC0415
+
+        if not edited or same_index(stmt.node, indexdef):
+            return
+        raise MigrationFailed(
+            f"index {name} was built by an interrupted run of an earlier text of this file, and differs from "
+            f"what statement {stmt.index + 1} now builds: it is `{indexdef}`; nothing was run",
+            location=stmt.location,
+            hint=f"drop it (DROP INDEX CONCURRENTLY {name};) and run again to build the new definition, or "
+                 "restore the statement as it was",
+            details={"index": name, "indexdef": indexdef})
 
     def drop_invalid_index(self, stmt: Statement) -> None:
         invalid = self.invalid_index(stmt)

@@ -46,7 +46,7 @@ from ..model import (
 )
 from ..text import format_duration, parse_duration
 from .failure import error_text, migration_failed, summary
-from .indexes import ConcurrentIndexes
+from .indexes import CIC, ConcurrentIndexes
 from .retry import RetryPolicy, blocker_wait_expired
 
 
@@ -268,7 +268,10 @@ class Executor:
         batching.precheck(self.conn, step.parsed, start)
         # the statement an interrupted run stopped at may have done its work all the same (a concurrent
         # index build the server finished after pgshift was killed): asked before this run's event exists
-        resumed = start < len(stmts) and self.indexes.resumes_interrupted_run(step, stmts[start])
+        interrupted = self.indexes.interrupted_run(step, stmts[start]) if start < len(stmts) else None
+        leftovers: list[str] = []  # INVALID indexes failed or interrupted attempts of an unnamed build left
+        skip_first = interrupted is not None and self.indexes.done_by_interrupted_run(
+            stmts[start], step, interrupted, leftovers)
         event_id = ledger_mod.start_event(
             self.conn, self.ledger, version=step.version, name=step.migration.name,
             description=step.migration.description, migration_type=step.action, checksum=self._checksum(step),
@@ -281,7 +284,6 @@ class Executor:
         current: Statement | None = None
         begun = time.monotonic()
         attempt = 1
-        leftovers: list[str] = []  # INVALID indexes the failed attempts of an unnamed concurrent build left
         limited_to = -1           # the last statement of the attempt running with its own lock_timeout (-1: none)
         try:
             while index < len(stmts):
@@ -292,6 +294,7 @@ class Executor:
                 emit(self.reporter, STATEMENT, f"{stmt.location}: {summary(stmt)}", level="debug",
                      index=index, file=step.parsed.relpath)
                 before = None
+                recorded = -1     # the progress this statement recorded in its own transaction
                 try:
                     if not in_tx and not stmt.directive("batch"):   # a batch looks before each of its attempts
                         unit = _attempt_unit(stmts, index)
@@ -301,7 +304,7 @@ class Executor:
                             limited_to = index + len(unit) - 1
                     if stmt.directive("batch"):
                         rows += batching.run_batched(self.batch_context(), step, stmt, event_id, details)
-                    elif index == start and resumed and self.indexes.done_by_interrupted_run(stmt):
+                    elif index == start and skip_first:
                         pass
                     else:
                         # what earlier attempts left is dropped before the build: a drop that times
@@ -315,8 +318,27 @@ class Executor:
                                 self.conn, self.ledger, event_id, statements_done=index + 1,
                                 details={**details, resume.FINGERPRINT: resume.progress_fingerprint(
                                     digests, index + 1)})
-                        cur = self.conn.execute(stmt.sql, prepare=False)
-                        rows += max(cur.rowcount, 0)
+                        if not in_tx and stmt.non_transactional is None and stmt.tx_control is None:
+                            # exactly once: a statement that may run in a transaction runs in one with
+                            # its progress record, so a kill or a lost connection leaves both or neither
+                            self.conn.execute("BEGIN")
+                            cur = self.conn.execute(stmt.sql, prepare=False)
+                            rows += max(cur.rowcount, 0)
+                            details[resume.FINGERPRINT] = resume.progress_fingerprint(digests, index + 1)
+                            ledger_mod.record_progress(
+                                self.conn, self.ledger, event_id, statements_done=index + 1,
+                                details={**details, "lock_retries": retries} if retries else details)
+                            self.conn.execute("COMMIT")
+                            recorded = index + 1
+                        else:
+                            if stmt.non_transactional == CIC and stmt.node.idxname is None:
+                                # an unnamed build: what indexes the table had, kept before it starts, so
+                                # that a rerun after a crash can tell the build's leftovers (or result)
+                                ledger_mod.record_progress(self.conn, self.ledger, event_id, statements_done=index,
+                                                           details={**details, "cic_before": {
+                                                               "statement": index, "indexes": before or []}})
+                            cur = self.conn.execute(stmt.sql, prepare=False)
+                            rows += max(cur.rowcount, 0)
                 except psycopg.Error as exc:
                     if self._in_transaction():
                         self.conn.execute("ROLLBACK")
@@ -336,7 +358,7 @@ class Executor:
                 if limited_to >= 0 and index > limited_to and not self._in_transaction():
                     self._restore_lock_timeout()
                     limited_to = -1
-                if not self._in_transaction():
+                if not self._in_transaction() and recorded != index:
                     details[resume.FINGERPRINT] = resume.progress_fingerprint(digests, index)
                     ledger_mod.record_progress(self.conn, self.ledger, event_id, statements_done=index,
                                                details={**details, "lock_retries": retries} if retries else details)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pglast import ast, enums
 
-from .classify import created_primary_key, non_transactional_reason, referenced_relations
+from .classify import created_primary_key, non_transactional_reason, referenced_relations, same_index
 from .fasttree import fast_trees
 from .parser import KNOWN_DIRECTIVES, ParseProblem, parse_file, parse_one, parse_or_problem, parse_plpgsql_body
 from .rewrite import BatchShape, batch_shape, deparse
@@ -23,5 +23,6 @@ from .rewrite import BatchShape, batch_shape, deparse
 __all__ = [
     "ast", "enums", "KNOWN_DIRECTIVES", "ParseProblem", "parse_file", "parse_or_problem", "parse_one",
     "parse_plpgsql_body", "non_transactional_reason", "referenced_relations", "created_primary_key",
+    "same_index",
     "BatchShape", "batch_shape", "deparse", "fast_trees",
 ]

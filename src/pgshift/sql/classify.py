@@ -338,3 +338,25 @@ def lock_modes(node) -> dict[str, str]:
         read_all(node.query if name in ("CreateTableAsStmt", "ExplainStmt", "DeclareCursorStmt") else node)
         found.pop(created, None)
     return found
+
+
+def same_index(node, indexdef: str) -> bool:
+    """Whether the index a CREATE INDEX *node* would build is the one ``pg_get_indexdef`` prints as
+    *indexdef*: same table, method, uniqueness, keys, included columns and predicate (its name,
+    schema, CONCURRENTLY and IF NOT EXISTS aside). Conservative: an expression PostgreSQL prints
+    differently from how it was written (an added cast) counts as different."""
+    from .parser import parse_one  # noqa: PLC0415
+    from .rewrite import deparse  # noqa: PLC0415
+
+    def shape(n):
+        return (n.relation.relname if n.relation is not None else None, (n.accessMethod or "btree").lower(),
+                bool(n.unique), bool(getattr(n, "nulls_not_distinct", False)),
+                tuple(deparse(p) for p in (n.indexParams or ())),
+                tuple(deparse(p) for p in (n.indexIncludingParams or ())),
+                deparse(n.whereClause) if n.whereClause is not None else None)
+
+    try:
+        built = parse_one(indexdef)
+    except Exception:  # noqa: BLE001 - what the server printed always parses; if not, it is no match
+        return False
+    return type(built).__name__ == "IndexStmt" and shape(built) == shape(node)
