@@ -3,7 +3,6 @@ the WAL flush (1.86x faster on 300 small files, measured), and the last one flus
 from __future__ import annotations
 
 from conftest import write_project
-
 from pgshift import api
 from pgshift.events import FILE_COMPLETED, RUN_COMPLETED, RecordingReporter
 
