@@ -180,7 +180,8 @@ def _roll_back(project: Project, choose, options: RollbackOptions, confirm: Conf
             for v in versions:
                 m = by_version[v]
                 parsed = parse(m, database, rollback=True)
-                steps.append(Step("rollback", m, parsed, parsed.mode))
+                resume_from, details = _resume_point(states[v].last_event, parsed, project)
+                steps.append(Step("rollback", m, parsed, parsed.mode, resume_from, details))
             _refuse_empty_rollbacks(steps)
             chosen = set(versions)
             later = tuple(v for v in sorted(applied) if v > min(versions) and v not in chosen)
@@ -212,6 +213,25 @@ def _roll_back(project: Project, choose, options: RollbackOptions, confirm: Conf
                                         blocker_wait=options.blocker_wait), safety,
                            monitor=options.monitor)
             return RollbackResult(tuple(steps), run, later, safety)
+
+
+def _resume_point(event, parsed, project: Project) -> tuple[int, dict | None]:
+    """Where an interrupted rollback of a stepwise file resumes: after the statements its event
+    recorded as done, when they are still the ones in the rollback file (their fingerprint);
+    from the first statement otherwise (a transactional file is undone whole by its ROLLBACK)."""
+    from .. import resume  # noqa: PLC0415
+    from ..model import TX_FILE  # noqa: PLC0415
+
+    done = (event.statements_done or 0) if event is not None else 0
+    if (event is None or (event.migration_type or "") != "rollback" or (event.status or "running") not in
+            ("running", "failed") or done <= 0 or parsed.mode == TX_FILE or done > len(parsed.statements)):
+        return 0, None
+    recorded = (event.details or {}).get(resume.FINGERPRINT) if isinstance(event.details, dict) else None
+    if resume.first_changed(recorded, parsed.statements, done) is not None:
+        emit(project.reporter, INFO, f"{parsed.relpath}: an interrupted rollback ran {done} statement(s) of an "
+                                     "earlier text of this file: it runs again from its first statement")
+        return 0, None
+    return done, event.details
 
 
 def _refuse_empty_rollbacks(steps: list[Step]) -> None:

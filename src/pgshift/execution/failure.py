@@ -88,11 +88,10 @@ def what_stays_applied(step: Step, stmt: Statement, applied: int) -> str:
             return "the file's transaction was rolled back: nothing of it was applied"
         return (f"the file's transaction was rolled back: nothing of this run was applied; its first {applied} "
                 f"statement(s), applied by an earlier run, stay applied, and a rerun resumes after them")
-    if step.action == TYPE_ROLLBACK:
+    if step.action == TYPE_ROLLBACK and stmt.index <= applied:
         before = (f"the {applied} statement(s) before it stay applied" if applied
                   else "no statement before it was applied")
-        return (f"{before}; a rerun of the rollback runs its file again from the first statement: make those before "
-                "this one safe to run twice (IF EXISTS, ...)")
+        return f"{before}; a rerun of the rollback resumes at this statement, after you fix it"
     keep = (f" (leave the file's first {applied} statement(s) as they are: they ran)" if applied else "")
     if applied >= stmt.index:
         before = (f"statements before it stay applied ({applied} of them)" if applied
