@@ -3,7 +3,10 @@
 At start-up only click and this package's root load: each command lives in a module of
 its own (``COMMANDS`` below), imported when that command runs, and ``pgshift --help``
 lists them from the table without importing one. psycopg, pglast and rich load inside
-the commands that use them.
+the commands that use them. A plain ``pgshift lint`` line (paths and options with their
+values, nothing to explain: :func:`pgshift.cli.lint.plain_command`) is run without click
+at all: a lint in a pre-commit hook or CI is mostly start-up. The root group (``cli``)
+is made when first asked for.
 
 The global options are parsed into one :class:`~pgshift.cli.options.GlobalOptions` on
 the click context. A command returns an :class:`~pgshift.errors.ExitCode` (None for
@@ -14,11 +17,8 @@ from __future__ import annotations
 import sys
 from importlib import import_module
 
-import click
-
 from .._version import __version__
 from ..errors import ExitCode, PgshiftError
-from .options import GlobalOptions, Group
 
 # command -> (its module in pgshift.cli, the line `pgshift --help` shows: its help's first paragraph)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -43,57 +43,90 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-class LazyGroup(Group):
-    """click's documented lazy group: a command's module is imported when it is asked for."""
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(COMMANDS)
-
-    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        if name not in COMMANDS:
-            return None
-        return getattr(import_module(f"{__name__}.{COMMANDS[name][0]}"), name)
-
-    def resolve_command(self, ctx: click.Context, args: list[str]):
-        try:
-            return super().resolve_command(ctx, args)
-        except click.exceptions.NoSuchCommand as err:   # "did you mean": from the table
-            raise click.exceptions.NoSuchCommand(err.command_name, possibilities=COMMANDS, ctx=ctx) from None
-
-    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        # as click.Group.format_commands does, from the table: listing imports no command
-        limit = formatter.width - 6 - max(map(len, COMMANDS))
-        with formatter.section("Commands"):
-            formatter.write_dl([(name, click.Command(name, help=text).get_short_help_str(limit))
-                                for name, (_, text) in sorted(COMMANDS.items())])
+def __getattr__(name: str):
+    """``cli`` (the root click group) and ``LazyGroup``, made when first asked for."""
+    if name not in ("cli", "LazyGroup"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return _root()[name]
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.version_option(__version__, prog_name="pgshift")
-def cli():
-    """pgshift: safe, versioned PostgreSQL migrations.
+def _root() -> dict:
+    """The root group and its class, made once."""
+    if "cli" in globals():
+        return globals()
+    import click  # noqa: PLC0415
 
-    Plain SQL files in migrations/, split by the real PostgreSQL parser, each
-    applied in its own transaction with its ledger event, under a lock
-    timeout, with errors that point at file:line:col.
+    from .options import Group  # noqa: PLC0415
 
-    \b
-    Exit codes: 0 success, 1 the operation failed, 2 bad usage, configuration
-    or input files, 3 refused for safety (checks, confirmation, lock held).
-    """
+    class LazyGroup(Group):
+        """click's documented lazy group: a command's module is imported when it is asked for."""
+
+        def list_commands(self, ctx: click.Context) -> list[str]:
+            return sorted(COMMANDS)
+
+        def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+            if name not in COMMANDS:
+                return None
+            return getattr(import_module(f"{__name__}.{COMMANDS[name][0]}"), name)
+
+        def resolve_command(self, ctx: click.Context, args: list[str]):
+            try:
+                return super().resolve_command(ctx, args)
+            except click.exceptions.NoSuchCommand as err:   # "did you mean": from the table
+                raise click.exceptions.NoSuchCommand(err.command_name, possibilities=COMMANDS, ctx=ctx) from None
+
+        def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+            # as click.Group.format_commands does, from the table: listing imports no command
+            limit = formatter.width - 6 - max(map(len, COMMANDS))
+            with formatter.section("Commands"):
+                formatter.write_dl([(name, click.Command(name, help=text).get_short_help_str(limit))
+                                    for name, (_, text) in sorted(COMMANDS.items())])
+
+    @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+    @click.version_option(__version__, prog_name="pgshift")
+    def cli():
+        """pgshift: safe, versioned PostgreSQL migrations.
+
+        Plain SQL files in migrations/, split by the real PostgreSQL parser, each
+        applied in its own transaction with its ledger event, under a lock
+        timeout, with errors that point at file:line:col.
+
+        \b
+        Exit codes: 0 success, 1 the operation failed, 2 bad usage, configuration
+        or input files, 3 refused for safety (checks, confirmation, lock held).
+        """
+
+    globals().update(cli=cli, LazyGroup=LazyGroup)
+    return globals()
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run ``pgshift ARGV`` (default: the process's arguments); return the exit code."""
-    options = GlobalOptions()
+    args = sys.argv[1:] if argv is None else list(argv)
+    plain = None
+    if "lint" in args:
+        from .lint import plain_command  # noqa: PLC0415
+
+        plain = plain_command(args)
+    if plain is None:
+        from .options import GlobalOptions  # noqa: PLC0415
+
+        options = GlobalOptions()
+    else:
+        options = plain.options
     try:
-        result = cli.main(args=argv, prog_name="pgshift", standalone_mode=False, obj=options)
+        if plain is not None:
+            result = plain()
+        else:
+            result = _root()["cli"].main(args=argv, prog_name="pgshift", standalone_mode=False, obj=options)
     except PgshiftError as err:
         _print_error(err, options)
         return err.exit_code
-    except click.exceptions.Abort:
+    except _click("Abort"):
         return _interrupted("aborted", options)
-    except click.ClickException as err:
+    except _click("ClickException") as err:
+        import click  # noqa: PLC0415
+
         code = ExitCode.INPUT if isinstance(err, click.UsageError) else err.exit_code
         if options.json:
             from .render import click_error_dict, dump_json  # noqa: PLC0415
@@ -111,7 +144,16 @@ def main(argv: list[str] | None = None) -> int:
     return ExitCode.OK if result is None else result
 
 
-def _print_error(err: PgshiftError, options: GlobalOptions) -> None:
+def _click(name: str):
+    """click's exception class *name*; nothing (an empty tuple catches nothing) while click is not
+    loaded, as on a plain ``pgshift lint`` line."""
+    click = sys.modules.get("click")
+    return () if click is None else getattr(click.exceptions, name)
+
+
+def _print_error(err: PgshiftError, options) -> None:
+    import click  # noqa: PLC0415
+
     from .render import dump_json, render_error  # noqa: PLC0415
 
     if options.json:
@@ -119,8 +161,10 @@ def _print_error(err: PgshiftError, options: GlobalOptions) -> None:
     click.echo(render_error(err, color=False), err=True)
 
 
-def _interrupted(message: str, options: GlobalOptions) -> ExitCode:
+def _interrupted(message: str, options) -> ExitCode:
     """Ctrl-C (or end of input at a prompt): said on stderr, and under ``--json`` the error object."""
+    import click  # noqa: PLC0415
+
     if options.json:
         from .render import dump_json, error_dict  # noqa: PLC0415
 

@@ -62,6 +62,8 @@ def test_lint_loads_what_linting_needs_and_nothing_else(tmp_path, fmt):
     assert not [m for m in NEVER if m in loaded or any(x.startswith(m + ".") for x in loaded)]
     # a few files: one process, so neither the fork helpers nor pickle
     assert "pgshift.parallel" not in loaded and "pickle" not in loaded
+    if fmt == "text":   # a plain line is read without click (json: cli/render loads it for dump_json)
+        assert "click" not in loaded
 
 
 def test_few_files_are_linted_without_forking(tmp_path, monkeypatch):
@@ -102,3 +104,60 @@ def test_the_command_writes_the_document_of_its_report(tmp_path):
     assert proc.returncode == 1, proc.stderr
     assert proc.stdout == dump_json(report.to_dict()) + "\n"
     assert json.loads(proc.stdout)["summary"]["files"] == 200
+
+
+# --- a plain line is read without click, to the same effect ------------------------------------
+
+PLAIN = [
+    ["lint"], ["lint", "migrations"], ["lint", "migrations", "--format", "json"], ["--json", "lint"],
+    ["lint", "--json", "migrations/20250101000001_m1.sql"], ["-q", "lint", "--format", "github", "migrations"],
+    ["lint", "--target-version", "12", "--format", "sarif"], ["lint", "--env", "dev", "--project", "."],
+    ["--project", ".", "lint", "--format", "text", "--no-color", "-v", "migrations"],
+    ["lint", "--format", "json", "--format", "text"], ["lint", "--env", "nosuch", "--json"],
+    ["lint", "--project", "elsewhere"], ["--env", "dev", "lint", "--env", "staging"],
+    ["lint", "--database-url", "postgresql://x@y/z", "--format", "json"],
+]
+NOT_PLAIN = [
+    ["lint", "--help"], ["lint", "-h"], ["lint", "--format=json"], ["lint", "nope.sql"], ["lint", "--format", "xml"],
+    ["lint", "--target-version", "x"], ["lint", "-qv"], ["lint", "--explain", "set-not-null"], ["lint", "--list"],
+    ["lint", "--"], ["--env", "lint"], ["lint", "--database-url", " "], ["lint", "--project", "pgshift.toml"],
+    ["lint", "--format"], ["--format", "json", "lint"], ["--version", "lint"], ["status"], [],
+]
+
+
+def _both(argv: list[str], cwd) -> list[tuple]:
+    """(exit code, stdout, stderr, click loaded) of `pgshift ARGV` read plainly, and read by click."""
+    out = []
+    for route in ("", "import pgshift.cli.lint as l; l.plain_command = lambda args: None\n"):
+        code = (f"import sys\n{route}from pgshift.cli import main\ncode = main(sys.argv[1:])\n"
+                "sys.stderr.write('CLICK=%s' % ('click' in sys.modules))\nsys.exit(code)\n")
+        proc = subprocess.run([sys.executable, "-c", code, *argv], cwd=cwd, capture_output=True, text=True)
+        out.append((proc.returncode, proc.stdout, proc.stderr))
+    return out
+
+
+@pytest.mark.parametrize("argv", PLAIN, ids=" ".join)
+def test_a_plain_line_runs_without_click_to_the_same_effect(tmp_path, argv, monkeypatch):
+    from pgshift.cli.lint import plain_command
+
+    root = _project(tmp_path, 2)
+    (root / "pgshift.toml").write_text("[pgshift]\n[env.dev]\n[env.staging]\nlock_timeout = \"750ms\"\n")
+    monkeypatch.chdir(root)
+
+    assert plain_command(argv) is not None
+    plain, by_click = _both(argv, root)
+    assert plain[0] == by_click[0] and plain[1] == by_click[1], (plain, by_click)
+    assert plain[2].rsplit("CLICK=", 1)[0] == by_click[2].rsplit("CLICK=", 1)[0]
+    assert by_click[2].endswith("CLICK=True")
+    if "json" not in argv and "--json" not in argv and plain[0] in (0, 1):   # json: cli/render imports click
+        assert plain[2].endswith("CLICK=False")
+
+
+@pytest.mark.parametrize("argv", NOT_PLAIN, ids=lambda a: " ".join(a) or "(nothing)")
+def test_any_other_line_is_clicks(tmp_path, argv, monkeypatch):
+    from pgshift.cli.lint import plain_command
+
+    _project(tmp_path, 1)
+    (tmp_path / "pgshift.toml").write_text("[pgshift]\n")
+    monkeypatch.chdir(tmp_path)
+    assert plain_command(argv) is None
