@@ -270,3 +270,20 @@ def test_a_copy_of_a_protected_database_under_another_name_is_not_that_environme
         assert [s.version for s in result.run.steps] == [V2]
     finally:
         db.drop_database(pgshift_server_url, name)
+
+
+def test_a_backup_folder_that_cannot_be_written_is_named_with_the_fix(tmp_path, pgshift_database_url, monkeypatch):
+    from pgshift.errors import OperationError
+
+    url = pgshift_database_url
+    monkeypatch.setenv("PROD_URL", url)
+    (tmp_path / "afile").write_text("")
+    root = write_project(tmp_path / "proj", dict(FILES), '[pgshift]\n[env.prod]\nurl = "${PROD_URL}"\n'
+                         f'protected = true\nbackup_dir = "{tmp_path}/afile/sub"\n')
+    with pytest.raises(OperationError) as err:
+        api.up(api.open_project(root, env="prod"), api.UpOptions(yes=True))
+    assert err.value.message == f"pre-migration backup failed: cannot write to {tmp_path}/afile/sub: Not a directory"
+    assert err.value.hint.startswith(f"make {tmp_path}/afile/sub a folder the user running pgshift can write to")
+    assert scalar(url, "SELECT to_regclass('one')") is None
+    cli = run_cli("--json", "--env", "prod", "up", "--yes", "--project", str(root), env={"PROD_URL": url})
+    assert cli.code == 1 and json.loads(cli.out)["error"] == "OperationError" and "Traceback" not in cli.all

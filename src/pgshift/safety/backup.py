@@ -279,6 +279,16 @@ def sha256_of(path: Path) -> str:
     return h.hexdigest()
 
 
+def _unwritable(folder: Path, exc: OSError, label: str) -> OperationError:
+    """The error of a backup that cannot be written where it was asked to go (exit 1)."""
+    return OperationError(
+        f"{label} failed: cannot write to {folder}: {exc.strerror or exc}"
+        + (f" ({exc.filename})" if exc.filename and str(exc.filename) != str(folder) else ""),
+        hint=f"make {folder} a folder the user running pgshift can write to (backup_dir in the environment, or "
+             "--out), or skip the backup with --no-backup; nothing was changed and no file was left",
+        details={"backup_dir": str(folder)})
+
+
 def take(url: str | None, path: str | Path, *, reporter=None, server_major: int | None = None,
          lock_wait_timeout: str = "60s", label: str = "backup") -> BackupResult:
     """pg_dump *url* to *path* (custom format, 0600), verify it, write ``<path>.sha256``.
@@ -290,9 +300,12 @@ def take(url: str | None, path: str | Path, *, reporter=None, server_major: int 
     if path.exists() or Path(f"{path}.sha256").exists():
         raise InputError(f"{path} already exists; pgshift does not overwrite a backup",
                          hint="choose another name with --out, or remove the old file")
-    if not folder.exists():
-        folder.mkdir(parents=True, mode=0o700)
-    _clean_stale_partials(folder)
+    try:
+        if not folder.exists():
+            folder.mkdir(parents=True, mode=0o700)
+        _clean_stale_partials(folder)
+    except OSError as exc:
+        raise _unwritable(folder, exc, label) from None
     if server_major is None:
         server_major = _server_major(url)
     pg_dump = find_tool("pg_dump", server_major)
@@ -335,12 +348,14 @@ def take(url: str | None, path: str | Path, *, reporter=None, server_major: int 
             os.fsync(fh.fileno())
         os.replace(sha_partial, f"{path}.sha256")
         placed.append(Path(f"{path}.sha256"))
-    except BaseException:
+    except BaseException as exc:
         for p in (partial, sha_partial, *placed):
             try:
                 p.unlink()
-            except FileNotFoundError:
+            except OSError:
                 pass
+        if isinstance(exc, OSError):
+            raise _unwritable(folder, exc, label) from None
         raise
     seconds = round(time.monotonic() - started, 2)
     size = path.stat().st_size
