@@ -130,3 +130,29 @@ def test_a_no_transaction_files_statement_runs_exactly_once_across_a_lost_reply(
     assert scalar(url, "SELECT count(*) FROM effects") == 1
     assert scalar(url, f"SELECT status FROM pgshift.migration_log WHERE version = '{V1}' ORDER BY id DESC "
                        "LIMIT 1") == "completed"
+
+
+def test_a_stall_while_the_ledger_is_created_ends_in_time_and_leaves_no_half_ledger(tmp_path, proxy,
+                                                                                   pgshift_database_url):
+    url = pgshift_database_url
+    proxy.stall_after(b'CREATE TABLE "pgshift"."migration_log"')
+    error, took = _run(tmp_path, proxy.url(), {f"{V1}_a.sql": "CREATE TABLE a (id int);\n"})
+    assert proxy.fired.is_set() and took < BOUND, took
+    assert error.exit_code == 1 and "stalled" in f"{error.message}\n{error.hint}"
+    assert scalar(url, "SELECT to_regclass('pgshift.migration_log')") is None    # its transaction was undone
+    assert scalar(url, "SELECT to_regclass('a')") is None
+    assert not _pgshift_locks(url)
+
+
+def test_a_stall_inside_a_transactional_file_ends_in_time_and_tells_the_truth(tmp_path, proxy,
+                                                                             pgshift_database_url):
+    url = pgshift_database_url
+    proxy.stall_after(b"stall-file")
+    error, took = _run(tmp_path, proxy.url(), {f"{V1}_t.sql": "CREATE TABLE t (id int);\nSELECT 'stall-file';\n"})
+    assert proxy.fired.is_set() and took < BOUND, took
+    assert not _pgshift_locks(url)
+    applied = scalar(url, "SELECT to_regclass('t') IS NOT NULL")
+    recorded = scalar(url, f"SELECT status FROM pgshift.migration_log WHERE version = '{V1}'")
+    # the file and its event went together, and the error says which way
+    assert (recorded == "completed") is applied
+    assert (f"{V1} t: migrate completed" in error.hint) is applied
