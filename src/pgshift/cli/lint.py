@@ -3,7 +3,8 @@
 A lint in a pre-commit hook or in CI is mostly start-up, so this module loads nothing
 heavy of its own. A plain command line (paths and ``--format``, ``--target-version`` and
 the global options, each with its value; see :func:`plain_command`) is read here without
-click, whose import and parsing are 15 ms of a lint; any other line, ``--help``,
+click, whose import and parsing are 15 ms of a lint (a small JSON document still loads it,
+through cli/render); any other line, ``--help``,
 ``--explain``, ``--list`` and every usage error, goes to the click command (``lint``, made
 when the root group first asks for it). Both end in :func:`run`.
 
@@ -25,6 +26,9 @@ FORMATS = ("text", "json", "sarif", "github")
 #: findings from which the document is surely compact: each is 8 values, and dump_json
 #: writes a document of more than 5,000 values compact
 _MANY = 1000
+#: render.SCHEMA_VERSION, for the large document, which would otherwise load cli/render and
+#: with it click for nothing else (a test holds the two equal)
+_SCHEMA_VERSION = 1
 
 # the global options a plain line may hold (cli/options.py declares them for click)
 _GLOBAL_FLAGS = {"--json": "json", "--no-color": "no_color", "-v": "verbose", "--verbose": "verbose",
@@ -164,13 +168,13 @@ def document(run) -> str:
     of the whole report, byte for byte."""
     import json  # noqa: PLC0415
 
-    from .render import SCHEMA_VERSION, dump_json  # noqa: PLC0415
-
     data = run.report.to_dict()       # the run without its findings ("findings" first, empty)
     data["summary"].update(run.counts)
     if run.findings < _MANY:
+        from .render import dump_json  # noqa: PLC0415
+
         data["findings"] = json.loads(f"[{','.join(run.parts)}]")
         return dump_json(data)
     del data["findings"]
     rest = json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    return f'{{"schema_version":{SCHEMA_VERSION},"findings":[{",".join(run.parts)}],{rest[1:]}'
+    return f'{{"schema_version":{_SCHEMA_VERSION},"findings":[{",".join(run.parts)}],{rest[1:]}'

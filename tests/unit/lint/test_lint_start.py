@@ -62,7 +62,7 @@ def test_lint_loads_what_linting_needs_and_nothing_else(tmp_path, fmt):
     assert not [m for m in NEVER if m in loaded or any(x.startswith(m + ".") for x in loaded)]
     # a few files: one process, so neither the fork helpers nor pickle
     assert "pgshift.parallel" not in loaded and "pickle" not in loaded
-    if fmt == "text":   # a plain line is read without click (json: cli/render loads it for dump_json)
+    if fmt == "text":   # a plain line is read without click (a small JSON document: cli/render loads it)
         assert "click" not in loaded
 
 
@@ -82,6 +82,13 @@ def _finding(i: int, rule: str = "set-not-null", severity: str = "error") -> Fin
                    None if i % 3 else "a hint: ✓ \\ /")
 
 
+def test_the_large_document_has_the_contracts_version():
+    from pgshift.cli import lint as cli_lint
+    from pgshift.cli.render import SCHEMA_VERSION
+
+    assert cli_lint._SCHEMA_VERSION == SCHEMA_VERSION
+
+
 @pytest.mark.parametrize("count", [0, 1, 7, 999, 1000, 1001, 2500])
 def test_the_document_is_dump_json_of_the_whole_report(count):
     findings = [_finding(i, severity=("error", "warning", "info")[i % 3]) for i in range(count)]
@@ -99,11 +106,14 @@ def test_the_command_writes_the_document_of_its_report(tmp_path):
     root = _project(tmp_path, 200)
     report, _ = verb.lint(root)
     assert len(report.findings) >= 1000
-    proc = subprocess.run([sys.executable, "-m", "pgshift", "lint", "--format", "json"], cwd=root,
-                          capture_output=True, text=True)
+    code = ("import sys\nfrom pgshift.cli import main\ncode = main(['lint', '--format', 'json'])\n"
+            "sys.stderr.write(' '.join(m for m in ('click', 'pgshift.cli.render') if m in sys.modules))\n"
+            "sys.exit(code)\n")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True)
     assert proc.returncode == 1, proc.stderr
     assert proc.stdout == dump_json(report.to_dict()) + "\n"
     assert json.loads(proc.stdout)["summary"]["files"] == 200
+    assert proc.stderr == ""   # neither click nor cli/render loaded
 
 
 # --- a plain line is read without click, to the same effect ------------------------------------
@@ -149,7 +159,7 @@ def test_a_plain_line_runs_without_click_to_the_same_effect(tmp_path, argv, monk
     assert plain[0] == by_click[0] and plain[1] == by_click[1], (plain, by_click)
     assert plain[2].rsplit("CLICK=", 1)[0] == by_click[2].rsplit("CLICK=", 1)[0]
     assert by_click[2].endswith("CLICK=True")
-    if "json" not in argv and "--json" not in argv and plain[0] in (0, 1):   # json: cli/render imports click
+    if plain[0] in (0, 1) and "json" not in argv and "--json" not in argv:   # a small document: cli/render does
         assert plain[2].endswith("CLICK=False")
 
 
