@@ -127,7 +127,7 @@ def connected(project: Project) -> AbstractContextManager:
     Raises:
         OperationError: The database cannot be reached, or the embedded PostgreSQL cannot start.
     """
-    return project.connected()
+    return project.connected(watch=False)   # the caller's connection: no deadline on its idling
 
 
 __all__ = [

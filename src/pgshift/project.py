@@ -135,15 +135,35 @@ class Project:
         return self._url
 
     @contextmanager
-    def connected(self, *, start: bool = True) -> Iterator:
-        """A connection with pgshift's session settings; server notices go to the reporter.
-        ``start=False``: never start the embedded server (see :meth:`url`)."""
+    def connected(self, *, start: bool = True, watch: bool = True) -> Iterator:
+        """A connection; server notices go to the reporter. ``start=False``: never start the
+        embedded server (see :meth:`url`). ``watch``: a watchdog gives every wait on it a deadline,
+        the environment's ``stall_timeout`` (see ``db.Watchdog``): a connection that neither answers
+        nor closes ends the command with an error instead of a wait without end."""
         from . import db  # noqa: PLC0415
+        from .errors import OperationError, PgshiftError  # noqa: PLC0415
 
-        conn = db.connect(self.url(start=start))
+        url = self.url(start=start)
+        conn = db.connect(url)
         conn.add_notice_handler(lambda diag: emit(self.reporter, INFO, f"server notice: {diag.message_primary}"))
         try:
-            yield conn
+            if not watch:
+                yield conn
+                return
+            stall = self.env.effective_stall_timeout
+            with db.Watchdog(conn, url, stall) as watchdog:
+                try:
+                    yield conn
+                except Exception as exc:
+                    if watchdog.tripped is None or (isinstance(exc, PgshiftError)
+                                                    and exc.details.get("connection_lost")):
+                        raise
+                    raise OperationError(
+                        f"the connection to the server stalled ({watchdog.tripped}); pgshift gave up on it after "
+                        f"{stall:g}s and ended its server session",
+                        hint="check the network between pgshift and the server, then run the command again "
+                             "(stall_timeout in the environment sets how long pgshift waits)",
+                        details={"stalled": watchdog.tripped, "connection_lost": True}) from None
         finally:
             conn.close()
 

@@ -169,8 +169,8 @@ def test_a_folder_or_a_dangling_symlink_named_like_a_migration(project, pgshift_
     root = project(GOOD)
     (root / "migrations" / "20250101000002_dangling.sql").symlink_to(tmp_path / "nonexistent.sql")
     (root / "migrations" / "20250101000003_x.sql").mkdir()
-    (tmp_path / "real.sql").write_text("CREATE TABLE linked (id int);\n")
-    (root / "migrations" / "20250101000004_linked.sql").symlink_to(tmp_path / "real.sql")
+    (root / "real.sql").write_text("CREATE TABLE linked (id int);\n")   # inside the project: followed
+    (root / "migrations" / "20250101000004_linked.sql").symlink_to(root / "real.sql")
     for command in ("status", "up", "lint"):
         result = run_cli(command, "--project", str(root), "--database-url", pgshift_database_url)
         assert result.code == 2, (command, result.all)

@@ -156,3 +156,16 @@ def test_a_stall_inside_a_transactional_file_ends_in_time_and_tells_the_truth(tm
     # the file and its event went together, and the error says which way
     assert (recorded == "completed") is applied
     assert (f"{V1} t: migrate completed" in error.hint) is applied
+
+
+def test_a_stall_under_a_read_only_command_ends_in_time(tmp_path, proxy, pgshift_database_url):
+    root = write_project(tmp_path / "proj", {f"{V1}_a.sql": "CREATE TABLE a (id int);\n"}, CONFIG)
+    api.up(api.open_project(root, database_url=pgshift_database_url))
+    proxy.stall_after(b'FROM "pgshift"."migration_log" ORDER BY')
+    project = api.open_project(root, database_url=proxy.url())
+    started = time.monotonic()
+    with pytest.raises(PgshiftError) as err:
+        api.status(project)
+    assert proxy.fired.is_set() and time.monotonic() - started < BOUND
+    assert err.value.exit_code == 1
+    assert err.value.message.startswith("the connection to the server stalled (")

@@ -90,7 +90,8 @@ def run_lock(project: Project, conn: psycopg.Connection, wait: float) -> Iterato
     stall = project.env.effective_stall_timeout
     db.refuse_pooler(conn, url)   # before the lock and before any setting: neither holds there
     db.session_settings(conn, stall)
-    with db.Watchdog(conn, url, stall) as watchdog:
+    existing = getattr(conn, "pgshift_watchdog", None)   # project.connected() watches it already
+    with nullcontext(existing) if existing is not None else db.Watchdog(conn, url, stall) as watchdog:
         try:
             before = ledger_mod.last_event_id(conn, project.ledger)
             db.acquire_run_lock(conn, project.config.ledger, wait, project.reporter)
