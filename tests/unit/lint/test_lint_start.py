@@ -171,3 +171,30 @@ def test_any_other_line_is_clicks(tmp_path, argv, monkeypatch):
     (tmp_path / "pgshift.toml").write_text("[pgshift]\n")
     monkeypatch.chdir(tmp_path)
     assert plain_command(argv) is None
+
+
+# --- rules load when a statement first needs them -------------------------------------------
+
+def test_the_rule_index_is_current():
+    from pathlib import Path
+
+    from pgshift.lint.registry import index_text
+
+    path = Path(__file__).resolve().parents[3] / "src" / "pgshift" / "lint" / "rules" / "_index.py"
+    assert path.read_text() == index_text(), \
+        "rules/_index.py is stale: run `python -m pgshift.lint.registry > src/pgshift/lint/rules/_index.py`"
+
+
+def test_a_lint_imports_only_the_rules_it_calls(tmp_path):
+    from pgshift.lint.registry import all_rules
+
+    (tmp_path / "20250101000000_i.sql").write_text("CREATE INDEX i ON t (a);\n")
+    code = ("import sys\nfrom pgshift.lint.engine import LintInput, lint\n"
+            "lint([LintInput('m.sql', open(sys.argv[1]).read())])\n"
+            "print(' '.join(m for m in sys.modules if m.startswith('pgshift.lint.rules.')))\n")
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "20250101000000_i.sql")], capture_output=True,
+                         text=True, check=True).stdout.split()
+    called = {r.module for r in all_rules() if r.scope == "file" or (r.scope == "statement" and (
+        r.nodes is None or "IndexStmt" in r.nodes))}
+    assert set(out) - {"pgshift.lint.rules._index"} == called
+    assert len(called) < len(all_rules()) / 2
