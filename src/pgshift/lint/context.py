@@ -340,8 +340,6 @@ class LintContext:
     def constraints_added_to_existing_table(self, contype):
         """(table, constraint, column-or-None) for each constraint of *contype* this ALTER TABLE
         adds to a table that existed before the run (ADD CONSTRAINT, or inside ADD COLUMN)."""
-        from . import nodes  # noqa: PLC0415
-
         rel = self.node.relation
         if rel is None or self.is_new_table(rel):
             return
