@@ -191,10 +191,11 @@ class Watchdog:
 
     def _run(self) -> None:
         unreachable_since = None
+        reading_for, reading_since = None, 0.0   # (query_start,) while the session waits on pgshift
         other = None
         while not self._stop.wait(self.poll):
             if self._paused:
-                unreachable_since = None
+                unreachable_since, reading_for = None, None
                 continue
             try:
                 if other is None:
@@ -202,8 +203,8 @@ class Watchdog:
                                     connect_timeout=max(2, int(self.poll * 2)))
                     other.execute("SET statement_timeout = '5s'")
                 row = other.execute(
-                    "SELECT state, extract(epoch FROM now() - state_change) FROM pg_stat_activity WHERE pid = %s",
-                    (self.pid,)).fetchone()
+                    "SELECT state, extract(epoch FROM now() - state_change), wait_event = 'ClientRead', "
+                    "query_start FROM pg_stat_activity WHERE pid = %s", (self.pid,)).fetchone()
                 unreachable_since = None
                 self._other = other
             except Exception:  # noqa: BLE001 - the server cannot be reached from here either
@@ -221,10 +222,19 @@ class Watchdog:
             if row is None:
                 self._trip("the server ended pgshift's session")
                 break
-            state, idle_for = row
+            state, idle_for, client_read, query_start = row
             if state in self.IDLE and idle_for is not None and float(idle_for) >= self.stall:
                 self._trip(f"pgshift's session has been {state} on the server for {float(idle_for):.0f}s while "
                            "pgshift waited for its reply")
+                break
+            # in the middle of a pipeline the session is "active" but reads from pgshift: the rest of
+            # what pgshift sent never came; the same statement waiting that long is a stall too
+            waiting = (query_start,) if client_read else None
+            if waiting != reading_for:
+                reading_for, reading_since = waiting, time.monotonic()
+            elif waiting is not None and time.monotonic() - reading_since >= self.stall:
+                self._trip(f"pgshift's session has waited {self.stall:g}s on the server for the rest of what "
+                           "pgshift sent")
                 break
         if other is not None:
             _close_quietly(other)
