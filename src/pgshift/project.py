@@ -86,12 +86,15 @@ class Project:
             :class:`pgshift.events.RecordingReporter` keeps them for a test or a later rendering.
         stands_for: For a throwaway copy, the name of the database it copies (what a file's
             ``\\c`` names); None otherwise.
+        environ: The environment variables it was opened with (None: ``os.environ``); another
+            environment of the project (``require_applied_in``) is resolved with them too.
     """
     config: Config
     env: Environment
     connection: Connection
     reporter: Reporter | None = None
     stands_for: str | None = None   # a throwaway copy: the name of the database it copies
+    environ: dict | None = field(default=None, repr=False, compare=False)
     _url: str | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -211,7 +214,8 @@ def open_project(project: str | Path | None = None, env: str | None = None, data
     """
     cfg = config_mod.load(project)
     environment = cfg.environment(env or config_mod.DEFAULT_ENV)
-    return Project(cfg, environment, resolve_connection(cfg, environment, database_url, environ), reporter)
+    return Project(cfg, environment, resolve_connection(cfg, environment, database_url, environ), reporter,
+                   environ=environ)
 
 
 def environment_project(project: Project, name: str) -> Project:
@@ -224,10 +228,11 @@ def environment_project(project: Project, name: str) -> Project:
         raise ConfigError(f"[env.{project.env.name}] require_applied_in names {name!r}, which has no url of its own: "
                           f"pgshift cannot read {name}'s ledger to check what it has applied",
                           hint=f"set url in [env.{name}]: require_applied_in reads {name}'s ledger through it")
-    environ = {k: v for k, v in os.environ.items() if k not in URL_VARS}
+    given = project.environ if project.environ is not None else os.environ
+    environ = {k: v for k, v in given.items() if k not in URL_VARS}
     try:
         connection = resolve_connection(project.config, env, None, environ)
     except ConfigError as exc:
         exc.hint = f"export it: require_applied_in = {name!r} reads {name}'s ledger through [env.{name}] url"
         raise
-    return Project(project.config, env, connection, project.reporter)
+    return Project(project.config, env, connection, project.reporter, environ=project.environ)
