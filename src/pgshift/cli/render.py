@@ -2,9 +2,12 @@
 status table, an error with its context and hint. Pure functions from values to text."""
 from __future__ import annotations
 
-import sys
+from typing import TYPE_CHECKING
 
-import click
+if TYPE_CHECKING:
+    import click
+
+import sys
 
 from ..errors import ExitCode
 
@@ -168,6 +171,8 @@ def render_error(err, color: bool) -> str:
 
 
 def click_error_dict(err: click.ClickException, exit_code: ExitCode) -> dict:
+    import click  # noqa: PLC0415 - a JSON document needs no click; a usage error has it loaded already
+
     """A command line click could not take, in the JSON shape of ``PgshiftError.to_dict()``."""
     ctx = getattr(err, "ctx", None)
     if isinstance(err, click.exceptions.NoArgsIsHelpError):
