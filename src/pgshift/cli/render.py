@@ -2,14 +2,13 @@
 status table, an error with its context and hint. Pure functions from values to text."""
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING
+
+from ..errors import ExitCode
 
 if TYPE_CHECKING:
     import click
-
-import sys
-
-from ..errors import ExitCode
 
 #: The version of the JSON contract (docs/json/README.md). Every document ``--json`` prints, a
 #: result or an error, starts with it. It goes up when a key is removed or renamed or a value
