@@ -31,7 +31,7 @@ class Proxy:
         self._thread = threading.Thread(target=self._loop.run_forever, name="fault-proxy", daemon=True)
         self._server = None
         self._pairs: list[_Pair] = []
-        self._trigger: tuple[str, bytes] | None = None   # (what, marker)
+        self._trigger: tuple | None = None   # ("stall", marker) or ("cut", marker, replies)
         self.fired = threading.Event()
 
     # -- control (from the test's thread) ------------------------------------------------------
@@ -51,10 +51,12 @@ class Proxy:
         """The connection whose client sends *marker* stalls once that data reached the server."""
         self._trigger = ("stall", marker)
 
-    def cut_after_reply(self, marker: bytes) -> None:
-        """The connection whose client sends *marker* is cut when the server's next reply comes:
-        the server did the work, the client never hears of it."""
-        self._trigger = ("cut", marker)
+    def cut_after_reply(self, marker: bytes, replies: int = 1) -> None:
+        """The connection whose client sends *marker* is cut when the server's *replies*-th reply
+        after it comes (the first: to that very statement; the third, after a statement, its
+        progress record and its COMMIT: to the COMMIT): the server did the work, the client never
+        hears of it."""
+        self._trigger = ("cut", marker, replies)
 
     def stall_all(self) -> None:
         for pair in list(self._pairs):
@@ -88,7 +90,7 @@ class _Pair:
     def __init__(self, proxy: Proxy, client_w, server_w):
         self.proxy, self.client_w, self.server_w = proxy, client_w, server_w
         self.stalled = False
-        self.cut_on_reply = False
+        self.cut_on_reply = 0     # the server's replies still to pass before the cut (0: no cut)
 
     def close(self) -> None:
         for w in (self.client_w, self.server_w):
@@ -107,9 +109,11 @@ class _Pair:
             if self.stalled:
                 continue                 # swallowed: neither delivered nor refused
             if not upstream and self.cut_on_reply:
-                self.proxy.fired.set()
-                self.close()             # the server's reply is lost with the connection
-                return
+                self.cut_on_reply -= 1
+                if not self.cut_on_reply:
+                    self.proxy.fired.set()
+                    self.close()         # the server's reply is lost with the connection
+                    return
             writer.write(data)
             await writer.drain()
             trigger = self.proxy._trigger
@@ -119,4 +123,4 @@ class _Pair:
                     self.stalled = True
                     self.proxy.fired.set()
                 else:
-                    self.cut_on_reply = True
+                    self.cut_on_reply = trigger[2]

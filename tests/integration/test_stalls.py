@@ -169,3 +169,36 @@ def test_a_stall_under_a_read_only_command_ends_in_time(tmp_path, proxy, pgshift
     assert proxy.fired.is_set() and time.monotonic() - started < BOUND
     assert err.value.exit_code == 1
     assert err.value.message.startswith("the connection to the server stalled (")
+
+
+def test_a_cut_after_a_files_own_commit_leaves_a_true_ledger_and_runs_nothing_twice(tmp_path, proxy,
+                                                                                     pgshift_database_url):
+    url = pgshift_database_url
+    query(url, "CREATE TABLE effects (what text)")
+    # the INSERT, the progress record pgshift writes inside the file's transaction, then its COMMIT
+    proxy.cut_after_reply(b"INSERT INTO effects VALUES ('own')", replies=3)
+    error, _ = _run(tmp_path, proxy.url(), {
+        f"{V1}_own.sql": "BEGIN;\nINSERT INTO effects VALUES ('own');\nCOMMIT;\nINSERT INTO effects VALUES ('after');\n"})
+    assert proxy.fired.is_set() and error.exit_code == 1
+    assert query(url, "SELECT what FROM effects") == [("own",)]          # the COMMIT happened
+    assert scalar(url, f"SELECT statements_done FROM pgshift.migration_log WHERE version = '{V1}'") == 3
+    assert f"{V1} own: migrate running" in error.hint                     # what the ledger says, truly
+    project = api.open_project(tmp_path / "proj", database_url=url)
+    assert [s.resumed_from for s in api.up(project).run.steps] == [3]
+    assert sorted(query(url, "SELECT what FROM effects")) == [("after",), ("own",)]
+
+
+def test_a_cut_after_a_batchs_commit_leaves_a_true_ledger_and_changes_no_row_twice(tmp_path, proxy,
+                                                                                   pgshift_database_url):
+    url = pgshift_database_url
+    query(url, "CREATE TABLE items (id bigint PRIMARY KEY, n int NOT NULL DEFAULT 0); "
+               "INSERT INTO items (id) SELECT g FROM generate_series(1, 3000) g")
+    # the first batch's UPDATE, its progress record, its COMMIT
+    proxy.cut_after_reply(b"UPDATE items", replies=3)
+    error, _ = _run(tmp_path, proxy.url(), {
+        f"{V1}_backfill.sql": "-- pgshift:batch size=1000\nUPDATE items SET n = n + 1;\n"})
+    assert proxy.fired.is_set() and error.exit_code == 1
+    assert scalar(url, "SELECT count(*) FROM items WHERE n = 1") == 1000    # one batch, committed
+    project = api.open_project(tmp_path / "proj", database_url=url)
+    api.up(project)
+    assert query(url, "SELECT n, count(*) FROM items GROUP BY n") == [(1, 3000)]   # every row once
