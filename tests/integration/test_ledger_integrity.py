@@ -287,3 +287,25 @@ def test_a_backup_folder_that_cannot_be_written_is_named_with_the_fix(tmp_path, 
     assert scalar(url, "SELECT to_regclass('one')") is None
     cli = run_cli("--json", "--env", "prod", "up", "--yes", "--project", str(root), env={"PROD_URL": url})
     assert cli.code == 1 and json.loads(cli.out)["error"] == "OperationError" and "Traceback" not in cli.all
+
+
+def test_a_ledger_locked_by_another_session_ends_the_run_within_the_lock_timeout(tmp_path, pgshift_database_url):
+    import time
+
+    import psycopg
+
+    from pgshift.errors import OperationError
+
+    url = pgshift_database_url
+    root, project = _project(tmp_path, url)
+    api.up(project, api.UpOptions(target=V1))
+    with psycopg.connect(url, application_name="ledger-holder") as holder:
+        holder.execute("LOCK TABLE pgshift.migration_log IN ACCESS EXCLUSIVE MODE")
+        started = time.monotonic()
+        with pytest.raises(OperationError) as err:
+            api.up(project, api.UpOptions(lock_timeout=1.0))
+        took = time.monotonic() - started
+    assert took < 8, took
+    assert err.value.message.startswith("the ledger pgshift.migration_log is locked by pid ")
+    assert "(ledger-holder, idle in transaction" in err.value.message and "waited 1s" in err.value.message
+    assert scalar(url, "SELECT to_regclass('two')") is None

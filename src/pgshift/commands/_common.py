@@ -61,7 +61,8 @@ def parse(migration: MigrationFile, database: str | None = None, rollback: bool 
 
 
 @contextmanager
-def run_lock(project: Project, conn: psycopg.Connection, wait: float) -> Iterator[None]:
+def run_lock(project: Project, conn: psycopg.Connection, wait: float,
+             lock_timeout: float | None = None) -> Iterator[None]:
     """Hold the project's run lock while the ``with`` block runs, as ``up`` and ``rollback`` do.
 
     The lock is a session advisory lock keyed by the ledger table: two runners of the same
@@ -73,6 +74,9 @@ def run_lock(project: Project, conn: psycopg.Connection, wait: float) -> Iterato
         project: An opened project.
         conn: An open connection to the project's database (``api.connected(project)``).
         wait: How many seconds to wait for a runner that holds the lock.
+        lock_timeout: How long a statement on the ledger may wait for a table lock (another
+            session holding the ledger table); None: the environment's lock timeout, else its
+            ``stall_timeout``. Never without a bound.
 
     Yields:
         Nothing: the lock is held until the block ends, then released.
@@ -80,8 +84,9 @@ def run_lock(project: Project, conn: psycopg.Connection, wait: float) -> Iterato
     Raises:
         LockHeld: Another runner still held the lock after *wait* seconds (exit 3).
         SafetyRefusal: The connection goes through a pooler in transaction mode (exit 3).
-        OperationError: The connection stalled or was lost inside the block; the message says
-            what the ledger, read again on a new connection, shows the run did.
+        OperationError: The connection stalled or was lost inside the block (the message says
+            what the ledger, read again on a new connection, shows the run did), or another
+            session held the ledger table for longer than the lock timeout (it is named).
     """
     from .. import db  # noqa: PLC0415
     from .. import ledger as ledger_mod  # noqa: PLC0415
@@ -90,6 +95,8 @@ def run_lock(project: Project, conn: psycopg.Connection, wait: float) -> Iterato
     stall = project.env.effective_stall_timeout
     db.refuse_pooler(conn, url)   # before the lock and before any setting: neither holds there
     db.session_settings(conn, stall)
+    bound = lock_timeout or project.env.effective_lock_timeout or stall
+    conn.execute(f"SET lock_timeout = '{max(1, int(bound * 1000))}ms'")   # the ledger's statements: bounded
     existing = getattr(conn, "pgshift_watchdog", None)   # project.connected() watches it already
     with nullcontext(existing) if existing is not None else db.Watchdog(conn, url, stall) as watchdog:
         try:
@@ -101,8 +108,29 @@ def run_lock(project: Project, conn: psycopg.Connection, wait: float) -> Iterato
                 db.release_run_lock(conn, project.config.ledger)
         except Exception as exc:
             if watchdog.tripped is None and not conn.broken and not conn.closed:
+                if db.sqlstate(exc) == db.LOCK_NOT_AVAILABLE:   # a ledger statement; a file's is a PgshiftError
+                    raise _ledger_locked(project, conn, bound) from None
                 raise
             raise connection_lost(project, watchdog.tripped, stall, locals().get("before"), exc) from None
+
+
+def _ledger_locked(project: Project, conn, waited: float) -> OperationError:
+    """The error of a ledger statement that waited *waited* seconds for a table lock, naming who holds it."""
+    try:
+        row = conn.execute(
+            "SELECT a.pid, a.application_name, a.state, left(a.query, 120) FROM pg_locks l "
+            "JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.relation = to_regclass(%s) AND l.granted "
+            "AND a.pid <> pg_backend_pid() ORDER BY a.xact_start LIMIT 1", (project.ledger.qualified,)).fetchone()
+    except Exception:  # noqa: BLE001 - only to name the holder
+        row = None
+    who = (f"pid {row[0]} ({row[1] or 'no application_name'}, {row[2]}: {row[3]})" if row
+           else "another session")
+    return OperationError(
+        f"the ledger {project.config.ledger} is locked by {who}: pgshift waited {waited:g}s for it; "
+        "nothing was changed",
+        hint="let that session finish, or end it (SELECT pg_terminate_backend(pid)); `pgshift diagnose` shows "
+             "the locks; --lock-timeout sets how long pgshift waits",
+        details={"ledger_locked": True, "holder": row[0] if row else None})
 
 
 def connection_lost(project: Project, stalled: str | None, stall: float, before: int | None,
@@ -168,9 +196,9 @@ def record_environment(project: Project, conn) -> None:
         ledger_mod.claim_environment(conn, project.ledger, project.env.name, f"{user}@{host}")
 
 
-def maybe_run_lock(project: Project, conn, wait: float, dry_run: bool):
+def maybe_run_lock(project: Project, conn, wait: float, dry_run: bool, lock_timeout: float | None = None):
     """The run lock, except for a dry run (which changes nothing)."""
-    return nullcontext() if dry_run else run_lock(project, conn, wait)
+    return nullcontext() if dry_run else run_lock(project, conn, wait, lock_timeout)
 
 
 def exec_options(project: Project, lock_timeout: float | None, statement_timeout: float | None,
@@ -191,14 +219,17 @@ def exec_options(project: Project, lock_timeout: float | None, statement_timeout
         applied_by=user, client_host=host, tool_version=db.tool_version())
 
 
-def run_plan(project: Project, conn, plan: Plan, options, safety: dict | None, *, monitor: bool) -> RunResult:
+def run_plan(project: Project, conn, plan: Plan, options, safety: dict | None, *, monitor: bool,
+             after_step=None) -> RunResult:
     """Run *plan* on *conn* under the monitor (from the start in protected environments or with
     --monitor, else after a few seconds, so that a run stuck behind a lock is never silent).
-    A failure after a backup names the backup, as the guide's script does."""
+    A failure after a backup names the backup, as the guide's script does. *after_step* is
+    called with each step that completed, right after it (the schema's fingerprint)."""
     from ..execution import Executor  # noqa: PLC0415
     from ..safety import monitor as monitor_mod  # noqa: PLC0415
 
     executor = Executor(conn, project.ledger, options, project.reporter)
+    executor.after_step = after_step
     watcher = monitor_mod.watch(project, conn.info.backend_pid, project.url(),
                                 eager=monitor or project.env.protected)
     try:

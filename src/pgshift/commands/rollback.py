@@ -154,7 +154,7 @@ def _roll_back(project: Project, choose, options: RollbackOptions, confirm: Conf
     by_version = {m.version: m for m in found}
     with project.connected() as conn:
         database = project.database_name(conn)
-        with maybe_run_lock(project, conn, options.lock_wait, options.dry_run):
+        with maybe_run_lock(project, conn, options.lock_wait, options.dry_run, options.lock_timeout):
             check_environment(project, conn)
             events = ledger_mod.read(conn, project.ledger)
             states = {s.version: s for s in version_states(found, events)}
@@ -208,10 +208,14 @@ def _roll_back(project: Project, choose, options: RollbackOptions, confirm: Conf
                 confirm_mod.require(project, what, "ROLLBACK", options.yes, confirm)
             ledger_mod.ensure(conn, project.ledger, project.reporter)
             record_environment(project, conn)
+            from .schema import keep_dump, record_fingerprint  # noqa: PLC0415
+
             run = run_plan(project, conn, Plan(tuple(steps), ()),
                            exec_options(project, options.lock_timeout, options.statement_timeout,
                                         blocker_wait=options.blocker_wait), safety,
-                           monitor=options.monitor)
+                           monitor=options.monitor,
+                           after_step=lambda step: record_fingerprint(project, conn, step.version))
+            keep_dump(project, conn)
             return RollbackResult(tuple(steps), run, later, safety)
 
 

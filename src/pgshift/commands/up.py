@@ -43,6 +43,8 @@ class UpOptions:
             before giving up, instead of queueing behind it (0: attempt at once).
         parse_all: Also parse the pending files after ``target`` (a syntax error anywhere
             stops the run); False parses only the files it applies.
+        allow_drift: In a protected environment, apply although the schema differs from what
+            the last version left (``pgshift drift``); without it such a run is refused (exit 3).
     """
     target: str | None = None
     dry_run: bool = False
@@ -58,6 +60,7 @@ class UpOptions:
     lock_retries: int | None = None
     blocker_wait: float | None = None    # None: the environment's (look before you queue; 0: attempt at once)
     parse_all: bool = True               # also the pending files after --target (off: only those it applies)
+    allow_drift: bool = False            # a protected environment applies although the schema drifted
 
 
 @dataclass(frozen=True)
@@ -134,7 +137,7 @@ def up(project: Project, options: UpOptions = UpOptions(), confirm: Confirm | No
     plan_options = PlanOptions(options.target, options.out_of_order, options.allow_changed)
     with project.connected(start=not options.dry_run) as conn:   # a dry run never starts the embedded server
         database = project.database_name(conn)
-        with maybe_run_lock(project, conn, options.lock_wait, options.dry_run):
+        with maybe_run_lock(project, conn, options.lock_wait, options.dry_run, options.lock_timeout):
             check_environment(project, conn)
             events = ledger_mod.read(conn, project.ledger)
             states = version_states(found, events)
@@ -168,16 +171,27 @@ def up(project: Project, options: UpOptions = UpOptions(), confirm: Confirm | No
             if options.dry_run or plan.empty:
                 return UpResult(plan, None if options.dry_run else RunResult(()), findings,
                                 project.shown_database(conn), batches=batches)
+            from .schema import refuse_on_drift  # noqa: PLC0415
+
+            drift_before = refuse_on_drift(project, conn, options.allow_drift)   # protected: exit 3 on drift
             safety = None
             if project.env.protected:  # checks and confirmation first: a refused run changes nothing
                 with watch_paused(conn):    # a person types, pg_dump works: the connection idles
                     safety = _protected_gate(project, conn, plan, options, confirm)
             ledger_mod.ensure(conn, project.ledger, project.reporter)
             record_environment(project, conn)
+            from .schema import keep_dump, record_fingerprint  # noqa: PLC0415
+
+            first = plan.steps[0].version
+
+            def fingerprint(step) -> None:   # the schema each version left, in its event (issue 14)
+                record_fingerprint(project, conn, step.version, drift_before if step.version == first else None)
+
             run = run_plan(project, conn, plan,
                            exec_options(project, options.lock_timeout, options.statement_timeout, options.lock_retries,
                                         options.blocker_wait),
-                           safety, monitor=options.monitor)
+                           safety, monitor=options.monitor, after_step=fingerprint)
+            keep_dump(project, conn)
             return UpResult(plan, run, findings, project.shown_database(conn), safety)
 
 
