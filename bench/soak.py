@@ -595,12 +595,11 @@ def table(records: list[dict], seconds: float, window: float) -> str:
     lines = [f"{len(kills)} kills in {seconds:,.0f} s: {seconds / max(1, len(kills)):.2f} s per kill "
              f"({late} more drawn moments came after the run had ended, or before a terminate had a session to "
              f"end); the window: {window:.2f} s after the run's first line", "",
-             "| kill | kills | with a violation |", "|---|---:|---:|"]
-    for kind in KINDS:
-        of = [r for r in kills if r["kind"] == kind]
+             "| kill | kills | the run still exited 0 (its work was done) | with a violation |", "|---|---:|---:|---:|"]
+    for kind, of in [(k, [r for r in kills if r["kind"] == k]) for k in KINDS] + [("all", kills)]:
         if of:
-            lines.append(f"| {kind} | {len(of)} | {sum(1 for r in of if r['violations'])} |")
-    lines.append(f"| all | {len(kills)} | {sum(1 for r in kills if r['violations'])} |")
+            lines.append(f"| {kind} | {len(of)} | {sum(1 for r in of if r.get('exit') == 0)} | "
+                         f"{sum(1 for r in of if r['violations'])} |")
     at = Counter(r.get("file_at_kill", "?") for r in kills)
     lines += ["", "where the kills landed (the file the run had last named; before: planning, the ledger): "
               + ", ".join(f"{k} {at[k]}" for k in sorted(at))]
