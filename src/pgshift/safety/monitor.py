@@ -18,8 +18,6 @@ queued behind it, and the phase and percentage of a concurrent index build.
 from __future__ import annotations
 
 import math
-import os
-import socket
 import sys
 import threading
 import time
@@ -121,21 +119,11 @@ class Monitor:
                     pass
                 self._thread.join(1.0)
             if self._thread.is_alive() and conn is not None:
-                self._shutdown_socket(conn)
+                from ..db import shutdown_socket  # noqa: PLC0415
+
+                shutdown_socket(conn)
                 self._thread.join(1.0)
         return not self._thread.is_alive()
-
-    @staticmethod
-    def _shutdown_socket(conn) -> None:
-        try:
-            fd = conn.pgconn.socket
-            s = socket.socket(fileno=os.dup(fd))
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            finally:
-                s.close()
-        except Exception:  # noqa: BLE001 - the connection may already be gone
-            pass
 
     # -- the thread -----------------------------------------------------------------------
 
