@@ -240,3 +240,71 @@ def test_a_failed_stepwise_rollback_resumes_at_the_failed_statement(project, pgs
         "-- pgshift:no-transaction\nDROP TABLE u;\nDROP TABLE IF EXISTS nosuch;\nDROP TABLE t;\n")
     result, _ = call(api.rollback, root, url, "20250101000001", api.RollbackOptions(yes=True))
     assert [s.resumed_from for s in result.run.steps] == [1]     # DROP TABLE u is not run again
+
+
+# --- issue 14, point 6: what a difference means, and how each version was proven -------------
+
+_KINDS_PROJECT = {
+    "20250101000001_t.sql": "CREATE TABLE t (id int PRIMARY KEY, b text, c int);\n",
+    "rollbacks/20250101000001_rollback.sql": "DROP TABLE t;\n",
+    # the rollback adds b back at the end of the table: column order only
+    "20250101000002_drop_b.sql": "ALTER TABLE t DROP COLUMN b;\n",
+    "rollbacks/20250101000002_rollback.sql": "ALTER TABLE t ADD COLUMN b text;\n",
+    # the rollback writes the function's body again with other spaces and comments: printing only
+    "20250101000003_f.sql": "CREATE FUNCTION f(x int) RETURNS int LANGUAGE plpgsql AS $$ BEGIN RETURN x + 1; END $$;\n",
+    "rollbacks/20250101000003_rollback.sql": "DROP FUNCTION f(int);\n",
+    "20250101000004_f2.sql": "CREATE OR REPLACE FUNCTION f(x int) RETURNS int LANGUAGE plpgsql AS $$ BEGIN RETURN x + 2; "
+                             "END $$;\n",
+    "rollbacks/20250101000004_rollback.sql": "CREATE OR REPLACE FUNCTION f(x int) RETURNS int LANGUAGE plpgsql AS $$\n"
+                                             "BEGIN\n  -- as it was\n  RETURN x + 1;\nEND\n$$;\n",
+    # cannot run in a transaction: proven on a copy
+    "20250101000005_idx.sql": "CREATE INDEX CONCURRENTLY t_c_idx ON t (c);\n",
+    "rollbacks/20250101000005_rollback.sql": "DROP INDEX CONCURRENTLY t_c_idx;\n",
+}
+
+
+def test_roundtrip_column_order_and_printing_are_notes_unless_strict(project, pgshift_database_url, tmp_path):
+    root = project(_KINDS_PROJECT)
+    result, events = call(api.test, root, pgshift_database_url, roundtrip=True)
+    assert result.ok, [c.to_dict() for c in result.checks]
+    by_version = {c.version[-1]: c for c in result.checks}
+    assert [c.status for c in result.checks] == ["passed"] * 5
+    assert [c.method for c in result.checks] == ["transaction"] * 4 + ["copy"]
+    dropped = by_version["2"]
+    assert dropped.differences == () and dropped.by_kind["other"] == ()
+    assert any("column public.t.b: position is 3 after its rollback, 2 before the migration" in n for n in dropped.notes)
+    assert dropped.by_kind["column_order"] and not dropped.by_kind["printing"]
+    printed = by_version["4"]
+    assert printed.differences == () and len(printed.by_kind["printing"]) == 1
+    assert printed.by_kind["printing"][0].startswith("function public.f(x integer): definition differs")
+    assert "with 1 note(s)" in events.text
+
+    strict, _ = call(api.test, root, pgshift_database_url, roundtrip=True, strict=True)
+    assert not strict.ok
+    assert [c.status for c in strict.checks] == ["passed", "failed", "passed", "failed", "passed"]
+    assert strict.checks[1].notes == () and any("position" in d for d in strict.checks[1].differences)
+
+    md = result.to_markdown()
+    assert "| 20250101000002 | drop_b | passed | transaction | 2 | 0 |" in md
+    assert "### 20250101000002 drop_b: passed" in md and "**Column order only** (notes)" in md
+    assert "**Printed differently only** (notes)" in md
+
+
+def test_roundtrip_fails_a_rollback_that_leaves_a_column_or_a_view_behind(project, pgshift_database_url):
+    root = project({
+        "20250101000001_t.sql": "CREATE TABLE t (id int PRIMARY KEY);\n",
+        "rollbacks/20250101000001_rollback.sql": "DROP TABLE t;\n",
+        "20250101000002_col.sql": "ALTER TABLE t ADD COLUMN extra text;\n",
+        "rollbacks/20250101000002_rollback.sql": "SELECT 1;\n",                       # leaves the column
+        "20250101000003_view.sql": "CREATE VIEW tv AS SELECT id FROM t;\n",
+        "rollbacks/20250101000003_rollback.sql": "COMMENT ON TABLE t IS NULL;\n",    # leaves the view
+    })
+    result, _ = call(api.test, root, pgshift_database_url, roundtrip=True)
+    assert not result.ok
+    assert [c.status for c in result.checks] == ["passed", "failed", "failed"]
+    col, view = result.checks[1], result.checks[2]
+    assert col.method == view.method == "copy"     # a failure is always the copy's verdict
+    assert "column public.t.extra exists after its rollback but not before the migration" in col.differences
+    assert col.by_kind["other"] and col.notes == ()
+    assert "view public.tv exists after its rollback but not before the migration" in view.differences
+    assert "already exists" in (view.error or "")

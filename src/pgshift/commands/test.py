@@ -23,6 +23,7 @@ class TestResult:
             version; empty without.
         kept: The database was kept (``keep=True``).
         restored_from: The backup restored into it first, if any.
+        strict: Column-order and printing differences failed too (``strict=True``).
     """
     __test__ = False   # not a pytest test class, even when imported into a test module
 
@@ -31,6 +32,7 @@ class TestResult:
     checks: tuple[VersionCheck, ...]
     kept: bool
     restored_from: str | None = None
+    strict: bool = False
 
     @property
     def ok(self) -> bool:
@@ -40,16 +42,26 @@ class TestResult:
     def to_dict(self) -> dict:
         """``--json``: ok, the database, the count applied and each version's proof."""
         return {"ok": self.ok, "database": self.database, "applied": self.applied, "kept": self.kept,
-                "restored_from": self.restored_from, "versions": [c.to_dict() for c in self.checks]}
+                "restored_from": self.restored_from, "strict": self.strict,
+                "versions": [c.to_dict() for c in self.checks]}
+
+    def to_markdown(self) -> str:
+        """The round trip as Markdown for a pull request: a line per version, then each
+        version's differences grouped by kind (column order, printing, the rest)."""
+        from ..rehearsal.roundtrip import markdown  # noqa: PLC0415
+
+        return markdown(self.checks, self.strict)
 
 
 def test(project: Project, from_backup: str | Path | None = None, roundtrip: bool = False,
-         keep: bool = False) -> TestResult:
+         keep: bool = False, strict: bool = False) -> TestResult:
     """Apply every migration to a throwaway database; with *roundtrip*, prove each rollback.
 
     The throwaway database is made on the project's server. The round trip, for each version:
-    snapshot the schema, apply it, snapshot; then on a copy, roll it back (must equal the first
-    snapshot) and apply it again (must equal the second). The database is always dropped
+    apply it, snapshot; roll it back (must equal the snapshot before it) and apply it again (must
+    equal the one after), inside a transaction rolled back at the end, or on a copy of the
+    database when the version cannot run in one. A column at another position, or a view or
+    function printed otherwise, is a note, not a failure (unless *strict*). The database is always dropped
     (unless *keep*), after a failure or Ctrl-C too. The project's own database is not touched.
 
     Args:
@@ -58,6 +70,7 @@ def test(project: Project, from_backup: str | Path | None = None, roundtrip: boo
             that the pending migrations are tried on a copy of real data.
         roundtrip: Prove every rollback as above.
         keep: Keep the throwaway database (its name is in the result).
+        strict: With *roundtrip*, column-order and printing differences fail too.
 
     Returns:
         A :class:`TestResult`; ``.ok`` is False when a rollback does not round-trip.
@@ -84,8 +97,8 @@ def test(project: Project, from_backup: str | Path | None = None, roundtrip: boo
             result = _apply(scratch, None, True)
             applied = len(result.run.steps) if result.run else 0
         else:
-            applied, checks = _roundtrip(scratch, found, server_url)
-        return TestResult(name, applied, tuple(checks), keep, str(from_backup) if from_backup else None)
+            applied, checks = _roundtrip(scratch, found, server_url, strict)
+        return TestResult(name, applied, tuple(checks), keep, str(from_backup) if from_backup else None, strict)
 
 
 
@@ -101,7 +114,7 @@ def _roll_back(project: Project, version: str) -> None:
     rollback(project, version, RollbackOptions(yes=True, lock_wait=5))
 
 
-def _roundtrip(scratch: Project, found: list, server_url: str) -> tuple[int, list[VersionCheck]]:
+def _roundtrip(scratch: Project, found: list, server_url: str, strict: bool = False) -> tuple[int, list[VersionCheck]]:
     from .. import ledger as ledger_mod  # noqa: PLC0415
     from ..rehearsal import roundtrip  # noqa: PLC0415
     from .status import status  # noqa: PLC0415
@@ -110,7 +123,8 @@ def _roundtrip(scratch: Project, found: list, server_url: str) -> tuple[int, lis
         ledger_mod.ensure(conn, scratch.ledger, scratch.reporter)
     pending_versions = {s.version for s in status(scratch).states if s.state not in (APPLIED, CHANGED) and s.file}
     pending = [m for m in found if m.version in pending_versions]
-    return roundtrip.prove(scratch, pending, server_url, lambda p, v, first: _apply(p, v, first), _roll_back)
+    return roundtrip.prove(scratch, pending, server_url, lambda p, v, first: _apply(p, v, first), _roll_back,
+                           strict=strict)
 
 
 # pytest: `from pgshift.api import test` in a test module is not a test

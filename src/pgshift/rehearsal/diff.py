@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from dataclasses import dataclass
 from typing import Any, Iterable
 
@@ -167,3 +168,117 @@ def diff(before: Snapshot, after: Snapshot) -> list[Difference]:
                 out.append(Difference("changed", t, name, attr, bv, av))
     out.sort(key=lambda d: (d.key, d.attribute or ""))
     return out
+
+
+# --- what a difference means ----------------------------------------------------------------
+
+#: the kinds a round trip sorts each difference into
+COLUMN_ORDER = "column_order"    # a column at another position, nothing else about it changed
+PRINTING = "printing"            # a view's or function's text, the same once PostgreSQL's printing is set aside
+OTHER = "other"                  # everything else: the schema really differs
+KINDS = (COLUMN_ORDER, PRINTING, OTHER)
+
+_PRINTED = frozenset({"view", "materialized view", "function", "procedure"})
+_CODE_LANGUAGES = frozenset({"sql", "plpgsql"})
+
+
+def classify(d: Difference, before: Snapshot | None = None) -> str:
+    """The kind of *d*: :data:`COLUMN_ORDER`, :data:`PRINTING` or :data:`OTHER`.
+
+    Column order: a column's ``position`` changed and nothing else about it (a rollback that
+    adds a dropped column back lands at the end of the table; the columns after it move up).
+    Printing: a view's or function's ``definition`` whose two texts are the same token for
+    token once comments, white space, the case of keywords and needless identifier quotes are
+    set aside (for a function in SQL or PL/pgSQL, inside its body too; any other language's body
+    must match exactly). Anything else is :data:`OTHER`.
+    """
+    if d.kind != "changed":
+        return OTHER
+    if d.object_type == "column" and d.attribute == "position":
+        return COLUMN_ORDER
+    if d.object_type in _PRINTED and d.attribute == "definition" and isinstance(d.before, str) \
+            and isinstance(d.after, str):
+        language = None
+        if before is not None and d.object_type in ("function", "procedure"):
+            language = (before.objects.get(d.key) or {}).get("language")
+        code = d.object_type not in ("function", "procedure") or language in _CODE_LANGUAGES
+        if tokens(d.before, code) == tokens(d.after, code):
+            return PRINTING
+    return OTHER
+
+
+def tokens(text: str, code_bodies: bool = True) -> list[str]:
+    """*text*'s SQL tokens, without comments or white space; unquoted words in lower case, a
+    quoted identifier that needs no quotes unquoted. A dollar-quoted string is split into tokens
+    too when *code_bodies* (a function body in SQL or PL/pgSQL), else kept whole."""
+    out: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if c.isspace():
+            i += 1
+        elif text.startswith("--", i):
+            j = text.find("\n", i)
+            i = n if j < 0 else j + 1
+        elif text.startswith("/*", i):
+            depth, j = 1, i + 2
+            while j < n and depth:
+                if text.startswith("/*", j):
+                    depth, j = depth + 1, j + 2
+                elif text.startswith("*/", j):
+                    depth, j = depth - 1, j + 2
+                else:
+                    j += 1
+            i = j
+        elif c == "'" or (c in "eE" and text.startswith("'", i + 1)):
+            j = i + (2 if c != "'" else 1)
+            while j < n:
+                if text[j] == "\\" and c != "'":
+                    j += 2
+                    continue
+                if text[j] == "'":
+                    if text.startswith("''", j):
+                        j += 2
+                        continue
+                    break
+                j += 1
+            out.append(text[i:j + 1])
+            i = j + 1
+        elif c == '"':
+            j = text.find('"', i + 1)
+            while 0 <= j < n - 1 and text[j + 1] == '"':
+                j = text.find('"', j + 2)
+            j = n - 1 if j < 0 else j
+            name = text[i + 1:j].replace('""', '"')
+            out.append(name if _plain_identifier(name) else text[i:j + 1])
+            i = j + 1
+        elif c == "$" and _DOLLAR.match(text, i):
+            tag = _DOLLAR.match(text, i).group(0)  # type: ignore[union-attr]
+            j = text.find(tag, i + len(tag))
+            j = n if j < 0 else j
+            body = text[i + len(tag):j]
+            if code_bodies:
+                out += ["$body$", *tokens(body), "$body$"]
+            else:
+                out.append("$body$" + body + "$body$")
+            i = j + len(tag)
+        elif c.isalnum() or c == "_":
+            j = i
+            while j < n and (text[j].isalnum() or text[j] in "_$"):
+                j += 1
+            out.append(text[i:j].lower())
+            i = j
+        else:
+            out.append(c)
+            i += 1
+    while out and out[-1] == ";":
+        out.pop()
+    return out
+
+
+def _plain_identifier(name: str) -> bool:
+    return bool(name) and (name[0].isalpha() or name[0] == "_") and name == name.lower() \
+        and all(ch.isalnum() or ch in "_$" for ch in name) and name.isascii()
+
+
+_DOLLAR = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)?\$")
