@@ -17,6 +17,7 @@ __all__ = [
     "test", "Diagnosis", "diagnose", "lint_explain", "lint_rule", "lint_rules", "check", "render_check",
     "backup", "restore", "DbStatus", "db_command", "RepairOptions", "RepairResult", "repair",
     "ReportResult", "report",
+    "DriftResult", "drift", "SchemaDumpResult", "schema_dump", "SchemaDiffResult", "schema_diff",
 ]
 
 

@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # what each name is, for readers and type checkers; at run ti
     from .commands.rollback import RollbackOptions, RollbackResult, down, rollback
     from .commands.safety import backup, check, render_check, restore
     from .commands.scaffold import CreatedFiles, init, new
+    from .commands.schema import DriftResult, SchemaDiffResult, SchemaDumpResult, drift, schema_diff, schema_dump
     from .commands.status import StatusResult, VerifyResult, status, verify
     from .commands.test import TestResult, test
     from .commands.up import BaselineResult, UpOptions, UpResult, baseline, up
@@ -81,6 +82,12 @@ _OWNERS = {
     "Project": "project",
     "open_project": "project",
     "VersionCheck": "rehearsal.roundtrip",
+    "DriftResult": "commands.schema",
+    "drift": "commands.schema",
+    "SchemaDumpResult": "commands.schema",
+    "schema_dump": "commands.schema",
+    "SchemaDiffResult": "commands.schema",
+    "schema_diff": "commands.schema",
 }
 
 
@@ -173,4 +180,10 @@ __all__ = [
     "repair",
     "ReportResult",
     "report",
+    "DriftResult",
+    "drift",
+    "SchemaDumpResult",
+    "schema_dump",
+    "SchemaDiffResult",
+    "schema_diff",
 ]

@@ -24,12 +24,12 @@ DEFAULT_PROTECTED_BLOCKER_WAIT = 300.0   # seconds: the preflight's long-transac
 CONFIG_FILE = "pgshift.toml"
 
 # what each setting holds: a TOML type, or "duration" (a string like "2s", or a number of seconds)
-_TOP_TYPES = {"migrations": str, "ledger": str, "target_version": int}
+_TOP_TYPES = {"migrations": str, "ledger": str, "target_version": int, "dump_schema": str, "store_snapshots": bool}
 _ENV_TYPES = {
     "url": str, "protected": bool, "backup_dir": str, "backup_retention": int, "require_applied_in": str,
     "lock_timeout": "duration", "statement_timeout": "duration", "lock_retries": int,
     "lock_retry_max_delay": "duration", "blocker_wait": "duration", "stall_timeout": "duration", "database": str,
-    "checks": dict, "monitor": bool, "target_version": int,
+    "checks": dict, "monitor": bool, "target_version": int, "allow_drift": bool,
 }
 _LINT_TYPES = {"disable": list, "severity": dict, "target_version": int}
 # whole numbers with a floor (the flags check the same); durations may not be negative (text.parse_duration)
@@ -59,6 +59,7 @@ class Environment:
     checks: dict = field(default_factory=dict)
     monitor: bool | None = None
     target_version: int | None = None
+    allow_drift: bool = False          # a protected up goes on although the schema drifted (issue 14)
 
     @property
     def effective_lock_timeout(self) -> float | None:
@@ -98,6 +99,8 @@ class Config:
     environments: dict = field(default_factory=dict)
     lint: LintConfig = field(default_factory=LintConfig)
     target_version: int | None = None
+    dump_schema: str | None = None     # a schema file `up` and `down` keep current (issue 14)
+    store_snapshots: bool = False      # keep each version's schema snapshot beside the ledger (issue 14)
 
     @property
     def migrations_dir(self) -> Path:
@@ -264,7 +267,8 @@ def _build(root: Path, source: Path | None, data: dict) -> Config:
     )
     return Config(root=root, source=source, migrations=str(data.get("migrations", "migrations")),
                   ledger=ledger, environments=environments, lint=lint,
-                  target_version=data.get("target_version"))
+                  target_version=data.get("target_version"), dump_schema=data.get("dump_schema"),
+                  store_snapshots=bool(data.get("store_snapshots", False)))
 
 
 #: ``checks`` keys: the thresholds (numbers) and the checks that can be switched off with false;

@@ -375,3 +375,41 @@ def last_event_id(conn, ledger: Ledger) -> int:
 def events_after(conn, ledger: Ledger, event_id: int) -> list[LedgerEvent]:
     """The events written after event *event_id*, oldest first."""
     return [e for e in read(conn, ledger) if e.id > event_id]
+
+
+# --- the schema after each version (issue 14: drift with provenance) -----------------------------
+#
+# Each applied (or rolled back) version's newest event records the fingerprint of the schema it
+# left, in ``details.schema_sha256``; with ``store_snapshots = true`` the snapshot itself is kept
+# in ``<ledger schema>.pgshift_schema_snapshots``, one row per distinct fingerprint.
+
+SNAPSHOT_TABLE = "pgshift_schema_snapshots"
+
+
+def record_schema(conn, ledger: Ledger, version: str, sha256: str, extra: dict | None = None) -> bool:
+    """Record *sha256* as the schema after the newest event of *version* (with *extra* keys in
+    its details); False without one."""
+    row = conn.execute(
+        f"UPDATE {ledger.qualified} SET details = coalesce(details, '{{}}'::jsonb) || %s::jsonb "
+        f"WHERE id = (SELECT max(id) FROM {ledger.qualified} WHERE version = %s) RETURNING id",
+        (json.dumps({**(extra or {}), "schema_sha256": sha256}), version)).fetchone()
+    return row is not None
+
+
+def store_snapshot(conn, ledger: Ledger, sha256: str, snapshot_json: str) -> None:
+    """Keep the snapshot whose fingerprint is *sha256* (once; the table is made on first use)."""
+    table = f"{quote_ident(ledger.schema)}.{quote_ident(SNAPSHOT_TABLE)}"
+    conn.execute(f"CREATE TABLE IF NOT EXISTS {table} (sha256 text PRIMARY KEY, snapshot text NOT NULL, "
+                 "recorded_at timestamptz NOT NULL DEFAULT now())")
+    conn.execute(f"INSERT INTO {table} (sha256, snapshot) VALUES (%s, %s) ON CONFLICT (sha256) DO NOTHING",
+                 (sha256, snapshot_json))
+
+
+def stored_snapshots(conn, ledger: Ledger, shas: list[str]) -> dict[str, str]:
+    """The stored snapshots (JSON text) among fingerprints *shas* ({} without the table)."""
+    table = f"{quote_ident(ledger.schema)}.{quote_ident(SNAPSHOT_TABLE)}"
+    with _reading(conn, ledger):
+        if conn.execute("SELECT to_regclass(%s)", (table,)).fetchone()[0] is None:
+            return {}
+        return {r[0]: r[1] for r in conn.execute(f"SELECT sha256, snapshot FROM {table} WHERE sha256 = ANY(%s)",
+                                                 (list(shas),))}

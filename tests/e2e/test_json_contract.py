@@ -281,6 +281,29 @@ class _a_waiting_lock:
         self.waiter.join(30)
 
 
+# --- drift, schema dump, schema diff (issue 14) -----------------------------------------------
+
+def test_drift_and_schema(cli, tmp_path, pgshift_new_database):
+    unknown = contract(cli("drift"), "drift", "no fingerprint yet", ExitCode.OK)
+    assert unknown["status"] == "unknown"
+    contract(cli("up"), "up", "applied", ExitCode.OK)
+    clean = contract(cli("drift"), "drift", "clean", ExitCode.OK)
+    assert clean["status"] == "clean" and clean["expected_version"] == V2
+    with psycopg.connect(cli.url, autocommit=True) as conn:
+        conn.execute("ALTER TABLE a ADD COLUMN note text")
+    drifted = contract(cli("drift"), "drift", "drifted", ExitCode.FAILED)
+    assert drifted["drifted"] is True and drifted["last_matched_version"] == V2
+    contract(cli("drift", url=_missing_database(cli.url)), "drift", "cannot connect", ExitCode.FAILED)
+    text = contract(cli("schema", "dump"), "schema", "dump to stdout", ExitCode.OK)
+    assert "CREATE TABLE public.a" in text["text"] and text["path"] is None
+    written = contract(cli("schema", "dump", "--out", str(tmp_path / "s.sql")), "schema", "dump", ExitCode.OK)
+    assert written["path"] == str(tmp_path / "s.sql") and written["changed"] is True and "text" not in written
+    other = pgshift_new_database()
+    differ = contract(cli("schema", "diff", "--url", cli.url, "--url", other), "schema", "diff", ExitCode.FAILED)
+    assert differ["only_in_a"] == [V1, V2] and differ["same"] is False and differ["differences"]
+    contract(cli("schema", "diff", "--url", cli.url), "schema", "one database", ExitCode.INPUT)
+
+
 # --- repair, report -------------------------------------------------------------------------
 
 def test_repair_and_report(cli, tmp_path):

@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "diagnose": ("diagnose", "The guide's diagnostics: ledger with durations, waiting locks, who blocks whom, "
                              "table statistics."),
     "down": ("rollback", "Roll back, newest first, stopping at the first failure."),
+    "drift": ("schema", "Compare the live schema with what the last applied version left (exit 1 on drift)."),
     "init": ("scaffold", "Create pgshift.toml, migrations/ and migrations/rollbacks/."),
     "lint": ("lint", "Static checks: what blocks or breaks production, with the line and the safe alternative."),
     "new": ("scaffold", "Create a timestamped migration (and its rollback stub)."),
@@ -36,6 +37,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "repair": ("repair", "Repair the ledger: record checksums, remove failed entries of gone files, mark versions."),
     "report": ("report", "A self-contained HTML page: ledger timeline, states, lint findings, round trips."),
     "rollback": ("rollback", "Run VERSION's rollback file and record it (asks you to type ROLLBACK)."),
+    "schema": ("schema", "The schema as a file (dump) and two databases compared (diff)."),
     "status": ("status", "Every version: applied, pending, failed, rolled_back, changed, missing, out_of_order."),
     "test": ("test", "Apply every migration to a throwaway database, then drop it."),
     "up": ("up", "Apply pending migrations in version order."),

@@ -22,8 +22,10 @@ from .session import confirm_fn, project, show, show_run
 @click.option("--no-backup", is_flag=True, help="Skip the pre-migration backup (protected environments).")
 @click.option("--monitor", is_flag=True, help="Report locks and blockers while it runs.")
 @click.option("--force", is_flag=True, help="Apply despite lint errors in a protected environment.")
+@click.option("--allow-drift", is_flag=True,
+              help="Apply in a protected environment although the schema drifted (see `pgshift drift`).")
 def up(target, dry_run, yes, lock_timeout, statement_timeout, lock_wait, blocker_wait, out_of_order, allow_changed,
-       no_backup, monitor, force):
+       no_backup, monitor, force, allow_drift):
     """Apply pending migrations in version order."""
     from .. import api  # noqa: PLC0415
 
@@ -31,7 +33,7 @@ def up(target, dry_run, yes, lock_timeout, statement_timeout, lock_wait, blocker
                             lock_timeout=duration(lock_timeout, timeout=True),
                             statement_timeout=duration(statement_timeout, timeout=True),
                             lock_wait=duration(lock_wait), yes=yes, force=force, no_backup=no_backup,
-                            monitor=monitor, blocker_wait=duration(blocker_wait))
+                            monitor=monitor, blocker_wait=duration(blocker_wait), allow_drift=allow_drift)
     show_run(api.up(project(), options, confirm=confirm_fn()), "applied {n} migration(s)", "the database is up to date")
 
 

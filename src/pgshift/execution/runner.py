@@ -78,6 +78,7 @@ class Executor:
                                  options.lock_timeout, reporter, sleep, blocker_wait=options.blocker_wait)
         self._file_lock_timeout: float | None = options.lock_timeout   # the limit of the file running
         self._own_lock_timeout = False          # the file running sets lock_timeout itself
+        self.after_step = None                  # called with each step that completed (its fingerprint)
 
     # -- public ---------------------------------------------------------------
 
@@ -88,6 +89,8 @@ class Executor:
         for number, step in enumerate(plan.steps):
             try:
                 results.append(self.run_step(step, durable=number == last))
+                if self.after_step is not None:
+                    self.after_step(step)
             except MigrationFailed as exc:
                 exc.details.setdefault("results", [r.to_dict() for r in results])
                 raise

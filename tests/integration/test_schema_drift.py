@@ -1,0 +1,144 @@
+"""Drift with provenance (issue 14, point 1) against the real embedded server: each applied
+version records the schema it left; a hand-made change is named, with the last version after
+which the schema still matched; a protected `up` refuses on drift."""
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+from conftest import call, query, up, up_fails
+from pgshift import api
+
+V1, V2, V3, V4 = "20250101000001", "20250101000002", "20250101000003", "20250101000004"
+FILES = {
+    f"{V1}_customers.sql": """
+        CREATE TABLE customers (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, name text NOT NULL);
+        CREATE INDEX customers_name_idx ON customers (name);
+    """,
+    f"{V2}_greeting.sql": """
+        CREATE FUNCTION greeting() RETURNS text LANGUAGE plpgsql AS $$ BEGIN RETURN 'hello'; END $$;
+    """,
+    f"{V3}_orders.sql": """
+        CREATE TABLE orders (id bigint PRIMARY KEY, customer_id bigint REFERENCES customers (id));
+    """,
+    f"rollbacks/{V3}_rollback_orders.sql": "DROP TABLE orders;\n",
+}
+STORED = "[pgshift]\nstore_snapshots = true\n[env.dev]\n"
+PROD = ("[pgshift]\nstore_snapshots = true\n[env.dev]\n[env.prod]\nurl = \"${PROD_URL}\"\nprotected = true\n"
+        "backup_dir = \"backups\"\n")
+
+
+def hand_made_change(url: str) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("ALTER TABLE customers ADD COLUMN nickname text")
+        conn.execute("DROP INDEX customers_name_idx")
+        conn.execute("CREATE OR REPLACE FUNCTION greeting() RETURNS text LANGUAGE plpgsql AS "
+                     "$$ BEGIN RETURN 'hi there'; END $$")
+
+
+def test_each_version_records_the_schema_it_left(project, pgshift_database_url):
+    root = project(FILES, STORED)
+    up(root, pgshift_database_url)
+    rows = query(pgshift_database_url, "SELECT version, details ->> 'schema_sha256' FROM pgshift.migration_log "
+                                       "ORDER BY id")
+    assert [r[0] for r in rows] == [V1, V2, V3]
+    shas = [r[1] for r in rows]
+    assert all(s and len(s) == 64 for s in shas) and len(set(shas)) == 3
+    stored = query(pgshift_database_url, "SELECT sha256 FROM pgshift.pgshift_schema_snapshots")
+    assert {r[0] for r in stored} == set(shas)
+
+
+def test_a_clean_database_shows_no_drift(project, pgshift_database_url):
+    root = project(FILES, STORED)
+    up(root, pgshift_database_url)
+    result, _ = call(api.drift, root, pgshift_database_url)
+    assert result.status == "clean" and not result.drifted
+    assert result.expected_version == V3 and result.live_sha256 == result.expected_sha256
+    assert result.differences == () and result.last_matched_version is None
+
+
+def test_a_hand_made_change_is_named_with_the_last_version_it_matched(project, pgshift_database_url):
+    root = project(FILES, STORED)
+    up(root, pgshift_database_url)
+    hand_made_change(pgshift_database_url)
+    result, _ = call(api.drift, root, pgshift_database_url)
+    assert result.drifted and result.objects_named
+    assert result.last_matched_version == V3 and result.last_matched_at is not None
+    found = {(d["kind"], d["object_type"], d["name"], d["attribute"]) for d in result.differences}
+    assert ("extra", "column", "public.customers.nickname", None) in found
+    assert ("missing", "index", "public.customers_name_idx", None) in found
+    assert ("changed", "function", "public.greeting()", "definition") in found
+    assert len(found) == 3, found
+    text = "\n".join(d["text"] for d in result.differences)
+    assert "after 20250101000003" in text and "hi there" in text
+    assert result.to_dict()["drifted"] is True
+
+
+def test_fingerprints_only_say_whether_and_since_when(project, pgshift_database_url):
+    root = project(FILES)     # no store_snapshots
+    up(root, pgshift_database_url, target=V2)
+    assert not query(pgshift_database_url, "SELECT to_regclass('pgshift.pgshift_schema_snapshots')")[0][0]
+    with psycopg.connect(pgshift_database_url, autocommit=True) as conn:
+        conn.execute("ALTER TABLE customers ADD COLUMN nickname text")
+    result, _ = call(api.drift, root, pgshift_database_url)
+    assert result.drifted and not result.objects_named and result.differences == ()
+    assert result.last_matched_version == V2
+    assert any("store_snapshots" in n for n in result.notes)
+
+
+def test_a_schema_back_to_an_earlier_version_is_recognised(project, pgshift_database_url):
+    root = project(FILES, STORED)
+    up(root, pgshift_database_url)
+    with psycopg.connect(pgshift_database_url, autocommit=True) as conn:
+        conn.execute("DROP TABLE orders")      # V3 undone by hand
+    result, _ = call(api.drift, root, pgshift_database_url)
+    assert result.drifted and result.matches_version == V2 and result.last_matched_version == V3
+    assert [(d["kind"], d["name"]) for d in result.differences] == [("missing", "public.orders")]
+
+
+def test_a_rollback_records_the_schema_it_left(project, pgshift_database_url):
+    root = project(FILES, STORED)
+    up(root, pgshift_database_url)
+    call(api.rollback, root, pgshift_database_url, V3, api.RollbackOptions(yes=True))
+    result, _ = call(api.drift, root, pgshift_database_url)
+    assert result.status == "clean" and result.expected_version == V3   # the rollback event's fingerprint
+    first = query(pgshift_database_url, "SELECT details ->> 'schema_sha256' FROM pgshift.migration_log "
+                                        f"WHERE version = '{V2}'")[0][0]
+    assert result.live_sha256 == first
+
+
+def test_no_fingerprint_yet_is_unknown(project, pgshift_database_url):
+    root = project(FILES)
+    result, _ = call(api.drift, root, pgshift_database_url)
+    assert result.status == "unknown" and result.notes
+
+
+def test_a_protected_up_refuses_on_drift_unless_allowed(project, pgshift_database_url):
+    files = dict(FILES)
+    root = project(files, PROD)
+    up(root, pgshift_database_url, target=V2)           # dev: fingerprints recorded
+    hand_made_change(pgshift_database_url)
+    error, _ = up_fails(3, root, env="prod", environ={"PROD_URL": pgshift_database_url}, yes=True,
+                        no_backup=True)
+    assert "drift" in error.message and "public.customers.nickname" in error.message
+    assert "--allow-drift" in (error.hint or "")
+    assert query(pgshift_database_url, "SELECT to_regclass('orders')")[0][0] is None   # nothing changed
+    # a non-protected run warns and records where the drift came in
+    result, reporter = up(root, pgshift_database_url)
+    assert len(result.run.steps) == 1 and "drift" in reporter.text
+    before = query(pgshift_database_url, "SELECT details -> 'drift_before' ->> 'after_version' FROM "
+                                         f"pgshift.migration_log WHERE version = '{V3}'")[0][0]
+    assert before == V2
+    drift, _ = call(api.drift, root, pgshift_database_url)
+    assert drift.status == "clean" and any(V3 in n and "outside migrations" in n for n in drift.notes)
+
+
+@pytest.mark.parametrize("how", ["flag", "config"])
+def test_allow_drift_lets_a_protected_up_apply(project, pgshift_database_url, how):
+    config = PROD + ("allow_drift = true\n" if how == "config" else "")
+    root = project(FILES, config)
+    up(root, pgshift_database_url, target=V2)
+    hand_made_change(pgshift_database_url)
+    result, reporter = up(root, env="prod", environ={"PROD_URL": pgshift_database_url}, yes=True, no_backup=True,
+                          allow_drift=how == "flag")
+    assert len(result.run.steps) == 1 and "drift" in reporter.text
