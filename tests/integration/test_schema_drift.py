@@ -142,3 +142,12 @@ def test_allow_drift_lets_a_protected_up_apply(project, pgshift_database_url, ho
     result, reporter = up(root, env="prod", environ={"PROD_URL": pgshift_database_url}, yes=True, no_backup=True,
                           allow_drift=how == "flag")
     assert len(result.run.steps) == 1 and "drift" in reporter.text
+
+
+def test_a_version_newer_than_the_last_fingerprint_makes_drift_unknown(project, pgshift_database_url):
+    root = project(FILES, STORED)
+    up(root, pgshift_database_url, target=V2)
+    call(api.baseline, root, pgshift_database_url, V3)       # recorded, not run: no fingerprint
+    result, _ = call(api.drift, root, pgshift_database_url)
+    assert result.status == "unknown" and not result.drifted
+    assert V3 in result.notes[0] and "fingerprint" in result.notes[0]

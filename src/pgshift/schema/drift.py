@@ -25,6 +25,7 @@ from ..rehearsal.snapshot import Snapshot
 from .fingerprint import fingerprint_of, snapshot
 
 CLEAN, DRIFTED, UNKNOWN = "clean", "drifted", "unknown"
+_CHANGES_SCHEMA = ("migrate", "baseline", "rollback")   # events after which the schema is the version's
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,13 @@ def check(conn: Any, ledger: ledger_mod.Ledger, *, live: Snapshot | None = None)
                 "the next `up` records one")
         return DriftReport(UNKNOWN, live_sha, None, notes=(note,))
     expected = history[-1]
+    newest = next((e for e in reversed(events) if e.status in ("completed", "rolled_back")
+                   and (e.migration_type or "migrate") in _CHANGES_SCHEMA), None)
+    if newest is not None and newest.id > expected.event_id:
+        return DriftReport(UNKNOWN, live_sha, expected, history=tuple(history), notes=(
+            f"{newest.version} ({newest.migration_type or 'migrate'}, after the last fingerprint, {expected.version}) "
+            "recorded no schema fingerprint (a baseline, an older pgshift, or a crash right after it): "
+            "what the schema should be is not known",))
     notes = [f"{f.version} was applied over a schema changed outside migrations "
              f"(found {f.drift_before.get('found', '?')[:12]}, expected {f.drift_before.get('expected', '?')[:12]})"
              for f in history if f.drift_before]
