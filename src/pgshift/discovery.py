@@ -16,6 +16,7 @@ from .model import Location, MigrationFile, RollbackFile
 from .text import caret_context, line_col, printable
 
 ROLLBACK_DIR = "rollbacks"
+REPEATABLE_DIR = "repeatable"    # repeatable migrations (schema/repeatable.py)
 VERSION_DIGITS = 14
 _NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789_")
 _HEADER_KEYS = {"migration": "migration", "rollback": "migration", "description": "description",
@@ -259,14 +260,15 @@ class StatCache:
 
 
 def stray_folders(migrations_dir: Path) -> list[str]:
-    """Folders inside the migrations folder (other than rollbacks/) that hold .sql files:
+    """Folders inside the migrations folder (other than rollbacks/ and repeatable/) that hold .sql files:
     pgshift reads neither, and a migration put there would silently never run."""
     import os  # noqa: PLC0415
 
     stray = []
     try:
         with os.scandir(migrations_dir) as it:
-            folders = sorted(e.name for e in it if e.is_dir() and e.name != ROLLBACK_DIR and not e.name.startswith("."))
+            folders = sorted(e.name for e in it if e.is_dir() and e.name not in (ROLLBACK_DIR, REPEATABLE_DIR)
+                             and not e.name.startswith("."))
     except OSError:
         return []
     for name in folders:

@@ -30,6 +30,8 @@ from .resume import first_changed
 from .text import caret_context
 
 ROLLBACK_SUFFIX = "_rollback"
+#: the migration_type of a repeatable migration's events (schema/repeatable.py): never a version's
+REPEATABLE = "repeatable"
 
 
 @dataclass(frozen=True)
@@ -55,7 +57,7 @@ def latest_events(events: list[LedgerEvent]) -> dict[str, LedgerEvent]:
     latest: dict[str, LedgerEvent] = {}
     for event in events:  # ordered by id
         version, kind = _normalise(event)
-        if kind != TYPE_REPAIR:
+        if kind not in (TYPE_REPAIR, REPEATABLE):
             latest[version] = event
     return latest
 
@@ -97,7 +99,7 @@ def version_states(files: list[MigrationFile], events: list[LedgerEvent]) -> lis
     last_applied: dict[str, LedgerEvent] = {}
     for event in events:  # ordered by id: one pass
         version, kind = _normalise(event)
-        if kind == TYPE_REPAIR:
+        if kind in (TYPE_REPAIR, REPEATABLE):
             continue
         latest[version] = event
         if kind in ("migrate", "baseline") and (event.status or "") == "completed":

@@ -23,7 +23,11 @@ def status(exit_code):
     from .. import api  # noqa: PLC0415
 
     result = api.status(project())
-    show(result, render_status(result, color=not global_options.current().no_color))
+    text = render_status(result, color=not global_options.current().no_color)
+    if result.repeatables:   # migrations/repeatable/*.sql, after the versions
+        text += "\nrepeatable migrations:\n" + "\n".join(
+            f"  {r.file or r.name}  {r.state}" + (f": {r.error}" if r.error else "") for r in result.repeatables)
+    show(result, text)
     if exit_code and result.to_apply:
         return ExitCode.FAILED
     return ExitCode.OK

@@ -35,12 +35,16 @@ class StatusResult:
         ledger_exists: False before the first ``up`` created the ledger.
         stubs: The versions whose rollback file holds no statement (the stub ``pgshift new``
             wrote, never filled in).
+        repeatables: The repeatable migrations (``migrations/repeatable/*.sql``), each a
+            :class:`pgshift.schema.repeatable.RepeatableState`: applied, pending, changed,
+            failed or removed.
     """
     states: tuple[VersionState, ...]
     database: str
     ledger: str
     ledger_exists: bool
     stubs: frozenset[str] = frozenset()
+    repeatables: tuple = ()
 
     @property
     def to_apply(self) -> tuple[VersionState, ...]:
@@ -54,8 +58,11 @@ class StatusResult:
         for s in self.states:
             counts[s.state] = counts.get(s.state, 0) + 1
         return {"database": self.database, "ledger": self.ledger, "ledger_exists": self.ledger_exists,
-                "counts": counts, "up_to_date": not self.to_apply,
-                "versions": [{**s.to_dict(), "rollback_stub": s.version in self.stubs} for s in self.states]}
+                "counts": counts,
+                "up_to_date": not self.to_apply and not any(r.state in ("pending", "changed", "failed")
+                                                            for r in self.repeatables),
+                "versions": [{**s.to_dict(), "rollback_stub": s.version in self.stubs} for s in self.states],
+                "repeatables": [r.to_dict() for r in self.repeatables]}
 
 
 def status(project: Project, fresh: bool = False) -> StatusResult:
@@ -93,7 +100,11 @@ def status(project: Project, fresh: bool = False) -> StatusResult:
     found, (exists, events, shown) = parallel.together(lambda: files(project, cached=not fresh), read_ledger)
     stubs = frozenset(m.version for m in found
                       if m.rollback is not None and m.rollback.text is not None and not has_statement(m.rollback.text))
-    return StatusResult(tuple(version_states(found, events)), shown, project.config.ledger, exists, stubs)
+    from ..schema import repeatable  # noqa: PLC0415
+
+    repeatables = repeatable.discover(project.config.migrations_dir, project.config.root)
+    return StatusResult(tuple(version_states(found, events)), shown, project.config.ledger, exists, stubs,
+                        tuple(repeatable.states(repeatables, events)))
 
 
 def has_statement(sql: str) -> bool:
