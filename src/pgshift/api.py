@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # what each name is, for readers and type checkers; at run ti
     from .commands.db import DbStatus, db_command
     from .commands.diagnose import Diagnosis, diagnose
     from .commands.lint import lint, lint_explain, lint_rule, lint_rules
+    from .commands.plan import PlanOptions, PlanResult, plan
     from .commands.repair import RepairOptions, RepairResult, repair
     from .commands.report import ReportResult, report
     from .commands.rollback import RollbackOptions, RollbackResult, down, rollback
@@ -50,6 +51,9 @@ _OWNERS = {
     "lint_explain": "commands.lint",
     "lint_rule": "commands.lint",
     "lint_rules": "commands.lint",
+    "PlanOptions": "commands.plan",
+    "PlanResult": "commands.plan",
+    "plan": "commands.plan",
     "backup": "commands.safety",
     "check": "commands.safety",
     "render_check": "commands.safety",
@@ -186,4 +190,7 @@ __all__ = [
     "schema_dump",
     "SchemaDiffResult",
     "schema_diff",
+    "PlanOptions",
+    "PlanResult",
+    "plan",
 ]

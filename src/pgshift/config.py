@@ -30,6 +30,7 @@ _ENV_TYPES = {
     "lock_timeout": "duration", "statement_timeout": "duration", "lock_retries": int,
     "lock_retry_max_delay": "duration", "blocker_wait": "duration", "stall_timeout": "duration", "database": str,
     "checks": dict, "monitor": bool, "target_version": int, "allow_drift": bool,
+    "require_plan": bool, "plan_policy": dict,
 }
 _LINT_TYPES = {"disable": list, "severity": dict, "target_version": int}
 # whole numbers with a floor (the flags check the same); durations may not be negative (text.parse_duration)
@@ -60,6 +61,8 @@ class Environment:
     monitor: bool | None = None
     target_version: int | None = None
     allow_drift: bool = False          # a protected up goes on although the schema drifted (issue 14)
+    require_plan: bool = False         # up needs --plan FILE (issue 13)
+    plan_policy: dict = field(default_factory=dict)   # pgshift plan's thresholds (proof.policy, issue 13)
 
     @property
     def effective_lock_timeout(self) -> float | None:

@@ -192,6 +192,26 @@ def test_test(cli, tmp_path):
     contract(cli("test", "--from-backup", str(tmp_path / "none.dump")), "test", "no backup file", ExitCode.INPUT)
 
 
+def test_plan(cli, tmp_path):
+    planned = contract(cli("plan"), "plan", "two versions planned", ExitCode.OK)
+    assert planned["ok"] is True and [v["version"] for v in planned["versions"]] == [V1, V2]
+    assert planned["statements"] and planned["fingerprint"]["files"]
+    out = tmp_path / "plan.json"
+    written = cli("plan", "--format", "json", "--out", str(out))
+    assert written.code == ExitCode.OK, written.all
+    assert not problems(json.loads(out.read_text()), "plan.schema.json#/$defs/result")
+    contract(cli("up", "--plan", str(out)), "up", "applied as planned", ExitCode.OK)
+    (cli.root / "migrations" / f"{V2}_b.sql").write_text("CREATE TABLE b (id int PRIMARY KEY);\n")
+    run = cli("plan")
+    assert run.code == ExitCode.OK, run.all
+    cli("up")
+    (cli.root / "migrations" / "20250101000003_c.sql").write_text("CREATE UNIQUE INDEX a_x ON a ((1));\n")
+    psycopg.connect(cli.url, autocommit=True).execute("INSERT INTO a VALUES (1), (2)").connection.close()
+    failed = contract(cli("plan"), "plan", "a failure on the copy is a violation", ExitCode.FAILED)
+    assert failed["ok"] is False and failed["violations"]
+    contract(cli("plan", "--target", "nope"), "plan", "no such version", ExitCode.INPUT)
+
+
 # --- lint -------------------------------------------------------------------------------------
 
 def test_lint(cli, project):

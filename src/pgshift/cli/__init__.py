@@ -33,6 +33,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "init": ("scaffold", "Create pgshift.toml, migrations/ and migrations/rollbacks/."),
     "lint": ("lint", "Static checks: what blocks or breaks production, with the line and the safe alternative."),
     "new": ("scaffold", "Create a timestamped migration (and its rollback stub)."),
+    "plan": ("plan", "Run the pending migrations on a copy: locks, rewrites, blast radius, time at size, data truth."),
     "restore": ("safety", "Restore a backup into another database (--database-url is required)."),
     "repair": ("repair", "Repair the ledger: record checksums, remove failed entries of gone files, mark versions."),
     "report": ("report", "A self-contained HTML page: ledger timeline, states, lint findings, round trips."),

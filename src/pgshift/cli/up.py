@@ -22,10 +22,13 @@ from .session import confirm_fn, project, show, show_run
 @click.option("--no-backup", is_flag=True, help="Skip the pre-migration backup (protected environments).")
 @click.option("--monitor", is_flag=True, help="Report locks and blockers while it runs.")
 @click.option("--force", is_flag=True, help="Apply despite lint errors in a protected environment.")
+@click.option("--plan", "plan_file", type=click.Path(dir_okay=False), default=None, metavar="FILE",
+              help="Apply exactly what `pgshift plan --format json --out FILE` planned; "
+                   "refused when it no longer holds.")
 @click.option("--allow-drift", is_flag=True,
               help="Apply in a protected environment although the schema drifted (see `pgshift drift`).")
 def up(target, dry_run, yes, lock_timeout, statement_timeout, lock_wait, blocker_wait, out_of_order, allow_changed,
-       no_backup, monitor, force, allow_drift):
+       no_backup, monitor, force, allow_drift, plan_file):
     """Apply pending migrations in version order."""
     from .. import api  # noqa: PLC0415
 
@@ -33,7 +36,8 @@ def up(target, dry_run, yes, lock_timeout, statement_timeout, lock_wait, blocker
                             lock_timeout=duration(lock_timeout, timeout=True),
                             statement_timeout=duration(statement_timeout, timeout=True),
                             lock_wait=duration(lock_wait), yes=yes, force=force, no_backup=no_backup,
-                            monitor=monitor, blocker_wait=duration(blocker_wait), allow_drift=allow_drift)
+                            monitor=monitor, blocker_wait=duration(blocker_wait), allow_drift=allow_drift,
+                            plan=plan_file)
     show_run(api.up(project(), options, confirm=confirm_fn()), "applied {n} migration(s)", "the database is up to date")
 
 

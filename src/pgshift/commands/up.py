@@ -45,6 +45,10 @@ class UpOptions:
             stops the run); False parses only the files it applies.
         allow_drift: In a protected environment, apply although the schema differs from what
             the last version left (``pgshift drift``); without it such a run is refused (exit 3).
+        plan: A plan file (``pgshift plan --format json --out FILE``): apply up to its last
+            version, and only when the files and the target's schema are still the plan's
+            (refused, naming what changed, otherwise: exit 3). Required where the environment
+            has ``require_plan = true``.
     """
     target: str | None = None
     dry_run: bool = False
@@ -61,6 +65,7 @@ class UpOptions:
     blocker_wait: float | None = None    # None: the environment's (look before you queue; 0: attempt at once)
     parse_all: bool = True               # also the pending files after --target (off: only those it applies)
     allow_drift: bool = False            # a protected environment applies although the schema drifted
+    plan: str | None = None              # a plan file (pgshift plan --format json): apply exactly it (issue 13)
 
 
 @dataclass(frozen=True)
@@ -133,6 +138,10 @@ def up(project: Project, options: UpOptions = UpOptions(), confirm: Confirm | No
     from ..sql import fast_trees  # noqa: PLC0415
     from .lint import lint_pending, report_findings  # noqa: PLC0415
 
+    if options.plan is not None or (project.env.require_plan and not options.dry_run):
+        from .plan import check_plan  # noqa: PLC0415
+
+        options = replace(options, target=check_plan(project, options.plan))
     found = files(project)
     plan_options = PlanOptions(options.target, options.out_of_order, options.allow_changed)
     with project.connected(start=not options.dry_run) as conn:   # a dry run never starts the embedded server
@@ -157,10 +166,6 @@ def up(project: Project, options: UpOptions = UpOptions(), confirm: Confirm | No
                     f"lint found {len(errors)} error(s) in the pending migrations of protected environment "
                     f"{project.env.name!r}; first: {errors[0].location} {errors[0].rule}: {errors[0].message}",
                     hint="fix them, silence a reviewed one with `-- pgshift:ignore RULE`, or pass --force")
-            if options.target is None:   # repeatable migrations, after every versioned one (schema/repeatable.py)
-                from ..schema import repeatable  # noqa: PLC0415
-
-                plan = repeatable.with_due(project, plan, events, database)
             for w in plan.warnings:
                 emit(project.reporter, WARNING, w, level="warning")
             batches = {}
