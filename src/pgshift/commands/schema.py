@@ -116,15 +116,18 @@ def refuse_on_drift(project: Project, conn: Any, allow: bool) -> dict | None:
     A protected environment refuses on drift (exit 3) unless *allow* (``--allow-drift``) or
     ``allow_drift = true``; elsewhere a warning. Returns what the first event records
     (``details.drift_before``), or None when there is no drift to record."""
+    from .. import ledger as ledger_mod  # noqa: PLC0415
     from ..schema.drift import check  # noqa: PLC0415
+    from ..schema.fingerprint import snapshot  # noqa: PLC0415
 
     if project.stands_for is not None:   # a throwaway copy (pgshift test): nobody's schema to guard
         return None
-    report = check(conn, project.ledger)
+    live = snapshot(conn, project.ledger)
+    report = check(conn, project.ledger, live=live)
     if not report.drifted or report.expected is None:
         return None
     expected = report.expected
-    named = [f"  {d.describe(f'after {expected.version}', 'in the database').splitlines()[0]}"
+    named = [f"  {d.describe(f'after {expected.version}', 'in the database').splitlines()[0].rstrip(':')}"
              for d in report.differences[:20]]
     what = (f"the schema of {project.shown_database(conn)} differs from what {expected.version} left "
             f"(changed outside migrations since then)" + (":\n" + "\n".join(named) if named else ""))
@@ -136,6 +139,9 @@ def refuse_on_drift(project: Project, conn: Any, allow: bool) -> dict | None:
             details={"expected_version": expected.version, "expected_sha256": expected.sha256,
                      "live_sha256": report.live_sha256})
     emit(project.reporter, WARNING, f"drift: {what}", level="warning")
+    if project.config.store_snapshots:   # what the run found, so `drift` can name it later
+        with conn.transaction():
+            ledger_mod.store_snapshot(conn, project.ledger, report.live_sha256, live.to_json())
     return {"expected": expected.sha256, "found": report.live_sha256, "after_version": expected.version}
 
 

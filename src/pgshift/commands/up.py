@@ -166,6 +166,10 @@ def up(project: Project, options: UpOptions = UpOptions(), confirm: Confirm | No
                     f"lint found {len(errors)} error(s) in the pending migrations of protected environment "
                     f"{project.env.name!r}; first: {errors[0].location} {errors[0].rule}: {errors[0].message}",
                     hint="fix them, silence a reviewed one with `-- pgshift:ignore RULE`, or pass --force")
+            if options.target is None:   # repeatable migrations, after every versioned one (schema/repeatable.py)
+                from ..schema import repeatable  # noqa: PLC0415
+
+                plan = repeatable.with_due(project, plan, events, database)
             for w in plan.warnings:
                 emit(project.reporter, WARNING, w, level="warning")
             batches = {}

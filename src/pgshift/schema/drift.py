@@ -90,9 +90,7 @@ def check(conn: Any, ledger: ledger_mod.Ledger, *, live: Snapshot | None = None)
             f"{newest.version} ({newest.migration_type or 'migrate'}, after the last fingerprint, {expected.version}) "
             "recorded no schema fingerprint (a baseline, an older pgshift, or a crash right after it): "
             "what the schema should be is not known",))
-    notes = [f"{f.version} was applied over a schema changed outside migrations "
-             f"(found {f.drift_before.get('found', '?')[:12]}, expected {f.drift_before.get('expected', '?')[:12]})"
-             for f in history if f.drift_before]
+    notes = _absorbed(conn, ledger, history)
     if live_sha == expected.sha256:
         return DriftReport(CLEAN, live_sha, expected, history=tuple(history), notes=tuple(notes))
     earlier = next((f for f in reversed(history[:-1]) if f.sha256 == live_sha), None)
@@ -105,6 +103,28 @@ def check(conn: Any, ledger: ledger_mod.Ledger, *, live: Snapshot | None = None)
         notes.append("no stored snapshot of the expected schema: the objects that differ cannot be named "
                      "(store_snapshots = true in pgshift.toml keeps them)")
     return DriftReport(DRIFTED, live_sha, expected, earlier, differences, named, tuple(history), tuple(notes))
+
+
+def _absorbed(conn: Any, ledger: ledger_mod.Ledger, history: list[Fingerprinted]) -> list[str]:
+    """A note for each version applied over a schema changed outside migrations (its event's
+    ``drift_before``): after which version, and, when both snapshots were stored, what changed."""
+    before = [f for f in history if f.drift_before]
+    if not before:
+        return []
+    shas = [str(f.drift_before.get(k)) for f in before if f.drift_before for k in ("expected", "found")]
+    stored = ledger_mod.stored_snapshots(conn, ledger, shas)
+    notes = []
+    for f in before:
+        info = f.drift_before or {}
+        after = info.get("after_version", "the version before it")
+        note = f"{f.version} was applied over a schema changed outside migrations after {after}"
+        expected, found = stored.get(str(info.get("expected"))), stored.get(str(info.get("found")))
+        if expected is not None and found is not None:
+            changes = diff(Snapshot.from_json(expected), Snapshot.from_json(found))
+            note += ": " + "; ".join(d.describe(f"after {after}", f"before {f.version}").splitlines()[0].rstrip(":")
+                                     for d in changes)
+        notes.append(note)
+    return notes
 
 
 def describe(d: Difference, version: str) -> str:
