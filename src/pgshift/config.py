@@ -24,7 +24,9 @@ DEFAULT_PROTECTED_BLOCKER_WAIT = 300.0   # seconds: the preflight's long-transac
 CONFIG_FILE = "pgshift.toml"
 
 # what each setting holds: a TOML type, or "duration" (a string like "2s", or a number of seconds)
-_TOP_TYPES = {"migrations": str, "ledger": str, "target_version": int, "dump_schema": str, "store_snapshots": bool}
+_TOP_TYPES = {"migrations": str, "ledger": str, "target_version": int, "dump_schema": str, "store_snapshots": bool,
+              "fingerprint": str}
+FINGERPRINT_MODES = ("run", "each", "off")   # when up and rollback record the schema they left (issue 14)
 _ENV_TYPES = {
     "url": str, "protected": bool, "backup_dir": str, "backup_retention": int, "require_applied_in": str,
     "lock_timeout": "duration", "statement_timeout": "duration", "lock_retries": int,
@@ -104,6 +106,7 @@ class Config:
     target_version: int | None = None
     dump_schema: str | None = None     # a schema file `up` and `down` keep current (issue 14)
     store_snapshots: bool = False      # keep each version's schema snapshot beside the ledger (issue 14)
+    fingerprint: str = "run"           # record the schema after a run's last version, each version, or off
 
     @property
     def migrations_dir(self) -> Path:
@@ -271,7 +274,17 @@ def _build(root: Path, source: Path | None, data: dict) -> Config:
     return Config(root=root, source=source, migrations=str(data.get("migrations", "migrations")),
                   ledger=ledger, environments=environments, lint=lint,
                   target_version=data.get("target_version"), dump_schema=data.get("dump_schema"),
-                  store_snapshots=bool(data.get("store_snapshots", False)))
+                  store_snapshots=bool(data.get("store_snapshots", False)),
+                  fingerprint=_fingerprint_mode(source, data.get("fingerprint", "run")))
+
+
+def _fingerprint_mode(source: Path | None, mode: str) -> str:
+    if mode not in FINGERPRINT_MODES:
+        raise ConfigError(f"fingerprint must be one of {', '.join(FINGERPRINT_MODES)}, not {mode!r}",
+                          location=_where(source, "fingerprint") if source else None,
+                          hint="run: after the last version of each run (the default); each: after every "
+                               "version; off: never (drift then knows nothing)")
+    return mode
 
 
 #: ``checks`` keys: the thresholds (numbers) and the checks that can be switched off with false;

@@ -23,7 +23,7 @@ FILES = {
     """,
     f"rollbacks/{V3}_rollback_orders.sql": "DROP TABLE orders;\n",
 }
-STORED = "[pgshift]\nstore_snapshots = true\n[env.dev]\n"
+STORED = "[pgshift]\nstore_snapshots = true\nfingerprint = \"each\"\n[env.dev]\n"
 PROD = ("[pgshift]\nstore_snapshots = true\n[env.dev]\n[env.prod]\nurl = \"${PROD_URL}\"\nprotected = true\n"
         "backup_dir = \"backups\"\n")
 
@@ -154,3 +154,33 @@ def test_a_version_newer_than_the_last_fingerprint_makes_drift_unknown(project, 
     result, _ = call(api.drift, root, pgshift_database_url)
     assert result.status == "unknown" and not result.drifted
     assert V3 in result.notes[0] and "fingerprint" in result.notes[0]
+
+
+def test_by_default_a_run_records_the_schema_after_its_last_version(project, pgshift_database_url):
+    root = project(FILES)
+    up(root, pgshift_database_url)
+    rows = query(pgshift_database_url, "SELECT version, details ->> 'schema_sha256' FROM pgshift.migration_log "
+                                       "ORDER BY id")
+    assert [r[0] for r in rows] == [V1, V2, V3] and [r[1] is None for r in rows] == [True, True, False]
+    clean, _ = call(api.drift, root, pgshift_database_url)
+    assert clean.status == "clean" and clean.expected_version == V3
+    hand_made_change(pgshift_database_url)
+    drifted, _ = call(api.drift, root, pgshift_database_url)
+    assert drifted.drifted and drifted.last_matched_version == V3
+
+
+def test_fingerprint_off_records_nothing(project, pgshift_database_url):
+    root = project(FILES, "[pgshift]\nfingerprint = \"off\"\n[env.dev]\n")
+    up(root, pgshift_database_url)
+    assert query(pgshift_database_url, "SELECT count(*) FROM pgshift.migration_log "
+                                       "WHERE details ? 'schema_sha256'")[0][0] == 0
+    result, _ = call(api.drift, root, pgshift_database_url)
+    assert result.status == "unknown"
+
+
+def test_an_unknown_fingerprint_mode_is_a_configuration_error(project):
+    from pgshift.errors import ConfigError
+    root = project(FILES, "[pgshift]\nfingerprint = \"sometimes\"\n[env.dev]\n")
+    with pytest.raises(ConfigError) as info:
+        api.open_project(root)
+    assert info.value.exit_code == 2 and "run, each, off" in info.value.message

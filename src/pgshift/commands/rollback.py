@@ -208,13 +208,13 @@ def _roll_back(project: Project, choose, options: RollbackOptions, confirm: Conf
                 confirm_mod.require(project, what, "ROLLBACK", options.yes, confirm)
             ledger_mod.ensure(conn, project.ledger, project.reporter)
             record_environment(project, conn)
-            from .schema import keep_dump, record_fingerprint  # noqa: PLC0415
+            from .schema import fingerprints, keep_dump  # noqa: PLC0415
 
             run = run_plan(project, conn, Plan(tuple(steps), ()),
                            exec_options(project, options.lock_timeout, options.statement_timeout,
                                         blocker_wait=options.blocker_wait), safety,
                            monitor=options.monitor,
-                           after_step=lambda step: record_fingerprint(project, conn, step.version))
+                           after_step=fingerprints(project, conn, steps))
             keep_dump(project, conn)
             return RollbackResult(tuple(steps), run, later, safety)
 

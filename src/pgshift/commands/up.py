@@ -193,17 +193,13 @@ def up(project: Project, options: UpOptions = UpOptions(), confirm: Confirm | No
                     safety = _protected_gate(project, conn, plan, options, confirm)
             ledger_mod.ensure(conn, project.ledger, project.reporter)
             record_environment(project, conn)
-            from .schema import keep_dump, record_fingerprint  # noqa: PLC0415
-
-            first = plan.steps[0].version
-
-            def fingerprint(step) -> None:   # the schema each version left, in its event (issue 14)
-                record_fingerprint(project, conn, step.version, drift_before if step.version == first else None)
+            from .schema import fingerprints, keep_dump  # noqa: PLC0415
 
             run = run_plan(project, conn, plan,
                            exec_options(project, options.lock_timeout, options.statement_timeout, options.lock_retries,
                                         options.blocker_wait),
-                           safety, monitor=options.monitor, after_step=fingerprint)
+                           safety, monitor=options.monitor,
+                           after_step=fingerprints(project, conn, plan.steps, drift_before))   # issue 14
             keep_dump(project, conn)
             return UpResult(plan, run, findings, project.shown_database(conn), safety)
 

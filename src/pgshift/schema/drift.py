@@ -117,11 +117,12 @@ def _absorbed(conn: Any, ledger: ledger_mod.Ledger, history: list[Fingerprinted]
     for f in before:
         info = f.drift_before or {}
         after = info.get("after_version", "the version before it")
-        note = f"{f.version} was applied over a schema changed outside migrations after {after}"
+        first = info.get("first_version", f.version)
+        note = f"{first} was applied over a schema changed outside migrations after {after}"
         expected, found = stored.get(str(info.get("expected"))), stored.get(str(info.get("found")))
         if expected is not None and found is not None:
             changes = diff(Snapshot.from_json(expected), Snapshot.from_json(found))
-            note += ": " + "; ".join(d.describe(f"after {after}", f"before {f.version}").splitlines()[0].rstrip(":")
+            note += ": " + "; ".join(d.describe(f"after {after}", f"before {first}").splitlines()[0].rstrip(":")
                                      for d in changes)
         notes.append(note)
     return notes
