@@ -18,6 +18,7 @@ __all__ = [
     "backup", "restore", "DbStatus", "db_command", "RepairOptions", "RepairResult", "repair",
     "ReportResult", "report",
     "DriftResult", "drift", "SchemaDumpResult", "schema_dump", "SchemaDiffResult", "schema_diff",
+    "SquashResult", "squash",
     "PlanOptions", "PlanResult", "plan",
 ]
 

@@ -34,6 +34,7 @@ if TYPE_CHECKING:  # what each name is, for readers and type checkers; at run ti
     from .commands.safety import backup, check, render_check, restore
     from .commands.scaffold import CreatedFiles, init, new
     from .commands.schema import DriftResult, SchemaDiffResult, SchemaDumpResult, drift, schema_diff, schema_dump
+    from .commands.squash import SquashResult, squash
     from .commands.status import StatusResult, VerifyResult, status, verify
     from .commands.test import TestResult, test
     from .commands.up import BaselineResult, UpOptions, UpResult, baseline, up
@@ -92,6 +93,8 @@ _OWNERS = {
     "schema_dump": "commands.schema",
     "SchemaDiffResult": "commands.schema",
     "schema_diff": "commands.schema",
+    "SquashResult": "commands.squash",
+    "squash": "commands.squash",
 }
 
 
@@ -190,6 +193,8 @@ __all__ = [
     "schema_dump",
     "SchemaDiffResult",
     "schema_diff",
+    "SquashResult",
+    "squash",
     "PlanOptions",
     "PlanResult",
     "plan",

@@ -32,6 +32,9 @@ from .text import caret_context
 ROLLBACK_SUFFIX = "_rollback"
 #: the migration_type of a repeatable migration's events (schema/repeatable.py): never a version's
 REPEATABLE = "repeatable"
+#: the name of a baseline `pgshift squash` wrote (``<V>_squashed_baseline.sql``, schema/squash.py): it
+#: replaces every version up to V; a database that applied them has what it makes
+SQUASHED = "squashed_baseline"
 
 
 @dataclass(frozen=True)
@@ -106,11 +109,14 @@ def version_states(files: list[MigrationFile], events: list[LedgerEvent]) -> lis
             last_applied[version] = event
     applied_versions = [v for v, e in latest.items() if event_state(e) == APPLIED]
     newest_applied = max(applied_versions) if applied_versions else None
+    squashed = _squashed_to(files, latest)
     states: list[VersionState] = []
     for version in sorted(set(by_file) | set(latest)):
         m = by_file.get(version)
         event = latest.get(version)
         state = event_state(event) if event else PENDING
+        if m is None and squashed is not None and version < squashed and state == APPLIED:
+            continue    # replaced by the squashed baseline, which this database has (its history)
         applied_event = last_applied.get(version) if state == APPLIED else None
         recorded = (applied_event or event).checksum if event else None
         error = event.error if event is not None and state in (FAILED, RUNNING) else None
@@ -122,8 +128,9 @@ def version_states(files: list[MigrationFile], events: list[LedgerEvent]) -> lis
             else:
                 # failed or rolled back and the file is gone: nothing to do, but show it
                 pass
-        elif state == APPLIED and recorded and recorded != m.checksum:
-            state = CHANGED
+        elif state == APPLIED and recorded and recorded != m.checksum \
+                and not (version == squashed and event is not None and (applied_event or event).name != m.name):
+            state = CHANGED   # (the baseline's version applied by the history it replaces is not a change)
         elif state in (PENDING, FAILED, RUNNING, ROLLED_BACK) and newest_applied and version < newest_applied \
                 and state == PENDING:
             state = OUT_OF_ORDER
@@ -145,8 +152,28 @@ def version_states(files: list[MigrationFile], events: list[LedgerEvent]) -> lis
     return states
 
 
+def _squashed_to(files: list[MigrationFile], latest: dict[str, LedgerEvent]) -> str | None:
+    """The version of the newest squashed baseline when the database has it applied (by itself or
+    by the history it replaces); None otherwise."""
+    baselines = [m.version for m in files if m.name == SQUASHED or m.name.startswith(SQUASHED + "_")]
+    if not baselines:
+        return None
+    version = max(baselines)
+    event = latest.get(version)
+    return version if event is not None and event_state(event) == APPLIED else None
+
+
 def pending_versions(states: list[VersionState], options: PlanOptions) -> list[VersionState]:
     """The versions `up` would run, after checking changed and out-of-order ones."""
+    for s in states:    # a squashed baseline pending where part of the history it replaces is applied
+        if s.state == PENDING and s.name and (s.name == SQUASHED or s.name.startswith(SQUASHED + "_")):
+            partial = [o.version for o in states if o.version < s.version and o.state in (APPLIED, CHANGED, MISSING)]
+            if partial:
+                raise PlanError(
+                    f"{s.file} replaces every version up to {s.version}, and this database applied only some of "
+                    f"them ({len(partial)}, up to {partial[-1]}): the baseline cannot run on top of them",
+                    hint="apply the rest of the history from before the squash (the files it archived) up to "
+                         f"{s.version}, then run again", details={"applied": partial})
     changed = [s for s in states if s.state == CHANGED]
     if changed and not options.allow_changed:
         lines = "\n".join(f"  {s.file}: recorded {s.recorded_checksum[:12]}, now {s.file_checksum[:12]}"

@@ -399,3 +399,11 @@ def test_usage_errors_and_what_nobody_foresaw(cli):
     assert bug["details"]["exception"] == "RuntimeError" and "planted" in bug["details"]["where"]
     ctrl_c = contract(_with_planted("KeyboardInterrupt", *line), "status", "interrupted", ExitCode.INTERRUPTED)
     assert ctrl_c["error"] == "Interrupted"
+
+
+def test_squash(cli):
+    dry = contract(cli("squash", "--to", V2, "--dry-run"), "squash", "dry run", ExitCode.OK)
+    assert dry["replaced"] == [V1, V2] and dry["archived_to"] is None
+    done = contract(cli("squash", "--to", V2), "squash", "written", ExitCode.OK)
+    assert done["baseline"] == f"migrations/{V2}_squashed_baseline.sql" and done["archived_to"] == f"squashed/{V2}"
+    contract(cli("squash", "--to", "20991231000000"), "squash", "no such version", ExitCode.INPUT)

@@ -20,6 +20,7 @@ PINNED = [
     "DbStatus", "db_command", "RepairOptions", "RepairResult", "repair",
     "ReportResult", "report",
     "DriftResult", "drift", "SchemaDumpResult", "schema_dump", "SchemaDiffResult", "schema_diff",
+    "SquashResult", "squash",
     "PlanOptions", "PlanResult", "plan",
 ]
 

@@ -39,6 +39,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("report", "A self-contained HTML page: ledger timeline, states, lint findings, round trips."),
     "rollback": ("rollback", "Run VERSION's rollback file and record it (asks you to type ROLLBACK)."),
     "schema": ("schema", "The schema as a file (dump) and two databases compared (diff)."),
+    "squash": ("squash", "Write one baseline migration in place of the history up to --to, proven on a throwaway "
+                         "database."),
     "status": ("status", "Every version: applied, pending, failed, rolled_back, changed, missing, out_of_order."),
     "test": ("test", "Apply every migration to a throwaway database, then drop it."),
     "up": ("up", "Apply pending migrations in version order."),
