@@ -101,3 +101,25 @@ def test_status_text_shows_a_half_done_rollback(project, pgshift_database_url):
     doc = json.loads(run_cli("--json", "status", "--project", str(root), "--database-url", url).out)
     assert doc["counts"] == {"applied": 1, "pending": 1, "failed": 0, "rolled_back": 0, "changed": 0,
                              "missing": 0, "out_of_order": 0, "running": 0}
+
+
+def test_roundtrip_notes_strict_and_markdown(project, pgshift_database_url, tmp_path):
+    """Issue 14, point 6: a column re-added at the end of its table is a note (a failure with --strict);
+    --markdown writes the report per version, grouped by kind."""
+    root = project({"20250101000001_t.sql": "CREATE TABLE t (id int PRIMARY KEY, b text, c int);\n",
+                    "rollbacks/20250101000001_rollback.sql": "DROP TABLE t;\n",
+                    "20250101000002_drop_b.sql": "ALTER TABLE t DROP COLUMN b;\n",
+                    "rollbacks/20250101000002_rollback.sql": "ALTER TABLE t ADD COLUMN b text;\n"})
+    md = tmp_path / "roundtrip.md"
+    result = run_cli("test", "--roundtrip", "--markdown", str(md), "--project", str(root),
+                     "--database-url", pgshift_database_url)
+    assert result.code == 0, result.all
+    assert "20250101000002 drop_b: note: column public.t.b: position is 3 after its rollback" in result.out
+    assert "all rollbacks restore the schema" in result.out
+    text = md.read_text()
+    assert text.startswith("## pgshift round trip") and "**Column order only** (notes)" in text
+    strict = run_cli("test", "--roundtrip", "--strict", "--project", str(root), "--database-url", pgshift_database_url)
+    assert strict.code == 1, strict.all
+    assert "20250101000002 drop_b: column public.t.b: position is 3" in strict.out
+    usage = run_cli("test", "--strict", "--project", str(root), "--database-url", pgshift_database_url)
+    assert usage.code == 2 and "--strict and --markdown are options of --roundtrip" in usage.err
