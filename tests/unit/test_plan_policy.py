@@ -57,3 +57,12 @@ def test_policy_refuses_unknown_keys_and_bad_durations():
         policy.read({"max_ae": 1})
     with pytest.raises(ConfigError, match="max_access_exclusive"):
         policy.read({"max_access_exclusive": "soon"})
+
+
+def test_a_data_modifying_with_is_predicted_to_write_its_table():
+    # found by pgshift plan on examples/thorbis: predicted ACCESS SHARE, observed ROW EXCLUSIVE
+    from pgshift.sql.classify import lock_modes
+
+    node = parse_one("WITH moved AS (INSERT INTO c SELECT 1 RETURNING 1) UPDATE l SET x = 1 FROM moved")
+    assert lock_modes(node)['"c"'] == "RowExclusiveLock"
+    assert lock_modes(node)['"l"'] == "RowExclusiveLock"

@@ -82,7 +82,9 @@ class StatementTrace:
         masked: Locks it needed that were already held at the same or a stronger mode:
             ``{relation, needs, held, since}`` (``since``: the line of the statement that took it).
         verdicts: Prediction vs observation per relation: ``{relation, predicted, observed, verdict}``
-            with verdict ``confirmed``, ``mismatch``, ``masked``, ``observed only``, ``predicted only``.
+            with verdict ``confirmed``, ``mismatch``, ``masked``, ``observed only``, ``predicted only``,
+            ``new in transaction`` (a relation made earlier in the same transaction: no other
+            session can see it, so its locks block no one).
         rewrites: Relations whose ``relfilenode`` changed (rewritten).
         columns: Columns added or changed: ``{table, column, type, not_null, change}``.
         constraints: Constraints added or validated: ``{table, name, type, validated, definition, change}``.
@@ -282,7 +284,8 @@ class Tracer:
                             if o in after_rel and after_rel[o][1] != before_rel[o][1] and before_rel[o][2] != "S")
         created = {o for o in after_rel if o not in before_rel}
         self._effects(t, before_cols, before_cons)
-        self._reconcile(t, stmt, new, before_locks, held_since, traces, created, before_rel)
+        self._reconcile(t, stmt, new, before_locks, held_since, traces, created, before_rel,
+                        at_start if in_tx else before_rel)
         self._scale(t, new, before_rel)
         if now_in_tx and self.probes:
             self._probe(t, new, at_start)
@@ -307,7 +310,7 @@ class Tracer:
             return None
         return row[0] if row else None
 
-    def _reconcile(self, t, stmt, new, before_locks, held_since, traces, created, before_rel) -> None:
+    def _reconcile(self, t, stmt, new, before_locks, held_since, traces, created, before_rel, at_start) -> None:
         predicted: dict[int, tuple[str, str]] = {}
         for name, mode in (lock_modes(stmt.node) if stmt.node is not None else {}).items():
             oid = self._resolve(name)
@@ -331,6 +334,10 @@ class Tracer:
             pred = predicted.get(oid, (None, None))[1]
             obs = _strongest(observed.get(oid, []))
             needs = pred or ("AccessExclusiveLock" if oid in rewritten else None)
+            if oid not in at_start and oid in before_rel:   # made earlier in this transaction: no one else sees it
+                t.verdicts.append({"relation": name, "predicted": pred, "observed": obs,
+                                   "verdict": "new in transaction"})
+                continue
             if needs and (obs is None or _rank(obs) < _rank(needs)):
                 prior = [(m, s) for m, s in held.get(oid, []) if _rank(m) >= _rank(needs)]
                 if prior:

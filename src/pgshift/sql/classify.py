@@ -273,6 +273,8 @@ def lock_modes(node) -> dict[str, str]:
         for item in _walk(value):
             if isinstance(item, ast.RangeVar):
                 lock(item, _AS)
+            elif isinstance(item, (ast.InsertStmt, ast.UpdateStmt, ast.DeleteStmt, ast.MergeStmt)):
+                lock(item.relation, _RX)   # a data-modifying WITH writes its table (pgshift plan observed it)
 
     name = type(node).__name__
     if name == "AlterTableStmt":
