@@ -90,7 +90,7 @@ def test_the_checks_pass_on_a_clean_project(pytester, scratch):
     result.assert_outcomes(passed=4, skipped=1)
     result.stdout.fnmatch_lines([f"pgshift.toml::{name} PASSED*" for name in CHECKS[:4]]
                                 + ["pgshift.toml::schema_dump_is_current SKIPPED*"])
-    result.stdout.fnmatch_lines(["SKIPPED [[]1] pgshift.toml: pgshift has no `dump_schema` setting yet*"])
+    result.stdout.fnmatch_lines(["SKIPPED [[]1] pgshift.toml: `dump_schema` is not set in the project's configuration*"])
     assert _run(pytester, "-q").parseoutcomes().get("passed", 0) == 0, "without --pgshift: no check"
     _run(pytester, "--pgshift", "pgshift.toml::lint_has_no_error").assert_outcomes(passed=1)   # by its node id
 

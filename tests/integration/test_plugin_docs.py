@@ -51,4 +51,4 @@ def test_pytest_md_example_runs_as_written(pytester, pgshift_server_url, monkeyp
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rs")
     result.assert_outcomes(passed=7, skipped=1)   # as the page says
     result.stdout.fnmatch_lines(["pgshift.toml ....s*", "tests/test_customers.py ...*",
-                                 "SKIPPED [[]1] pgshift.toml: pgshift has no `dump_schema` setting yet*"])
+                                 "SKIPPED [[]1] pgshift.toml: `dump_schema` is not set in the project's configuration*"])

@@ -10,6 +10,8 @@ import psycopg
 from conftest import call, up
 from pgshift import api
 
+pytest_plugins = ["pytester"]
+
 V1, V2, V3 = "20250101000001", "20250101000002", "20250101000003"
 FILES = {
     f"{V1}_customers.sql": """
@@ -76,3 +78,28 @@ def test_out_writes_the_file_and_dump_schema_keeps_it_current(project, pgshift_d
     assert result.changed is True
     again, _ = call(api.schema_dump, root, pgshift_database_url, "other.sql")
     assert again.changed is False and again.sha256 == result.sha256
+
+
+def test_the_pytest_check_compares_the_schema_file(pytester, pgshift_server_url, pgshift_new_database, monkeypatch):
+    monkeypatch.setenv("PGSHIFT_TEST_SERVER_URL", pgshift_server_url)
+    (pytester.path / "pgshift.toml").write_text("[pgshift]\ndump_schema = \"schema.sql\"\n[env.dev]\n")
+    for rel, text in FILES.items():
+        path = pytester.path / "migrations" / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+    def check():
+        return pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rfEs", "--pgshift",
+                                             "-k", "schema_dump_is_current")
+
+    missing = check()
+    missing.assert_outcomes(failed=1)
+    missing.stdout.fnmatch_lines(["*schema.sql does not exist*"])
+    other = pgshift_new_database()
+    up(pytester.path, other)                 # dump_schema: up writes schema.sql
+    assert (pytester.path / "schema.sql").is_file()
+    check().assert_outcomes(passed=1)
+    (pytester.path / "schema.sql").write_text((pytester.path / "schema.sql").read_text().replace("email", "mail"))
+    stale = check()
+    stale.assert_outcomes(failed=1)
+    stale.stdout.fnmatch_lines(["*schema.sql is not the schema the migrations make*", "*+    email text*"])

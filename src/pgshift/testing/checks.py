@@ -134,9 +134,14 @@ def lint_has_no_error(pgshift_project_dir: Path, pytestconfig: pytest.Config) ->
         _fail(failure)
 
 
-def schema_dump_is_current(pgshift_project_dir: Path) -> None:
+def schema_dump_is_current(pgshift_project_dir: Path, _pgshift_template: MigratedTemplate,
+                           pytestconfig: pytest.Config) -> None:
     """The schema dump named by ``dump_schema`` is the migrated schema (skipped while there is none)."""
+    import difflib  # noqa: PLC0415
+
+    from .. import api  # noqa: PLC0415
     from .. import config as config_mod  # noqa: PLC0415
+    from .plugin import project_env  # noqa: PLC0415
 
     cfg = config_mod.load(pgshift_project_dir)
     setting = getattr(cfg, "dump_schema", _UNKNOWN)
@@ -144,7 +149,25 @@ def schema_dump_is_current(pgshift_project_dir: Path) -> None:
         pytest.skip("pgshift has no `dump_schema` setting yet: there is no schema dump to compare")
     if not setting:
         pytest.skip("`dump_schema` is not set in the project's configuration")
-    pytest.skip("`dump_schema` is set, but this pgshift cannot dump a schema to compare it with yet")
+    if _pgshift_template.error is not None:
+        pytest.skip("the migrations do not apply (see migrations_apply): no migrated schema to compare")
+    path = cfg.root / str(setting)
+    try:
+        project = api.open_project(pgshift_project_dir, env=project_env(pytestconfig),
+                                   database_url=_pgshift_template.url)
+        text = api.schema_dump(project).text
+    except PgshiftError as exc:
+        _fail(explain(exc))
+        return
+    if not path.is_file():
+        _fail(f"{setting} does not exist: `pgshift schema dump --out {setting}` writes it (and `up` keeps it "
+              "current)")
+    recorded = path.read_text(encoding="utf-8")
+    if recorded != text:
+        lines = list(difflib.unified_diff(recorded.splitlines(), text.splitlines(), f"{setting} (committed)",
+                                          "the migrations' schema", lineterm="", n=1))
+        _fail(f"{setting} is not the schema the migrations make (`pgshift schema dump --out {setting}` "
+              "rewrites it):\n" + "\n".join(lines[:60]) + ("\n..." if len(lines) > 60 else ""))
 
 
 # name -> check, in the order they run
