@@ -184,3 +184,17 @@ def test_an_unknown_fingerprint_mode_is_a_configuration_error(project):
     with pytest.raises(ConfigError) as info:
         api.open_project(root)
     assert info.value.exit_code == 2 and "run, each, off" in info.value.message
+
+
+def test_a_fingerprint_that_cannot_be_recorded_is_a_warning_not_a_failure(project, pgshift_database_url,
+                                                                           monkeypatch):
+    import pgshift.schema.fingerprint as fingerprint
+
+    def broken(*args, **kwargs):
+        raise psycopg.errors.InsufficientPrivilege("permission denied for schema pgshift")
+
+    monkeypatch.setattr(fingerprint, "record", broken)
+    root = project(FILES)
+    result, reporter = up(root, pgshift_database_url)
+    assert len(result.run.steps) == 3
+    assert "could not be recorded (permission denied for schema pgshift)" in reporter.text

@@ -103,3 +103,11 @@ def test_the_pytest_check_compares_the_schema_file(pytester, pgshift_server_url,
     stale = check()
     stale.assert_outcomes(failed=1)
     stale.stdout.fnmatch_lines(["*schema.sql is not the schema the migrations make*", "*+    email text*"])
+
+
+def test_a_schema_file_that_cannot_be_written_is_a_warning_not_a_failure(project, pgshift_database_url):
+    root = project(FILES, "[pgshift]\ndump_schema = \"db\"\n[env.dev]\n")
+    (root / "db").mkdir()             # a folder where the file should go
+    result, reporter = up(root, pgshift_database_url)
+    assert len(result.run.steps) == 3
+    assert "the schema file db was not updated" in reporter.text

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-from ..errors import InputError, SafetyRefusal
+from ..errors import InputError, PgshiftError, SafetyRefusal
 from ..events import INFO, WARNING, emit
 from ..project import Project
 
@@ -163,7 +163,17 @@ def fingerprints(project: Project, conn: Any, steps: Sequence[Any], drift_before
         nonlocal pending
         if mode == "off" or (mode == "run" and step.version != last):
             return
-        record_fingerprint(project, conn, step.version, pending)
+        import psycopg  # noqa: PLC0415
+
+        try:
+            record_fingerprint(project, conn, step.version, pending)
+        except (psycopg.Error, PgshiftError) as exc:   # the version is applied: a missing fingerprint is no failure
+            if conn.broken or conn.closed:
+                raise
+            why = (str(exc).strip() or repr(exc)).splitlines()[0]
+            emit(project.reporter, WARNING, f"{step.version} is applied, but the schema it left could not be "
+                                            f"recorded ({why}); `pgshift drift` will say the expectation is unknown",
+                 level="warning")
         pending = None
 
     return after
@@ -254,7 +264,12 @@ def keep_dump(project: Project, conn: Any) -> None:
     """``dump_schema = "schema.sql"``: after ``up`` or ``down`` changed something, rewrite it."""
     if not project.config.dump_schema or project.stands_for is not None:
         return
-    result = _dump(project, conn, project.config.dump_schema)
+    try:
+        result = _dump(project, conn, project.config.dump_schema)
+    except PgshiftError as exc:   # what ran stays applied: a schema file not rewritten is a warning
+        emit(project.reporter, WARNING, f"the schema file {project.config.dump_schema} was not updated: "
+                                        f"{exc.message}", level="warning")
+        return
     if result.changed:
         emit(project.reporter, INFO, f"schema file {project.config.dump_schema} updated", level="info")
 
