@@ -8,7 +8,8 @@ the same files give the same text. What varies between databases or servers is t
 - session ``SET`` lines and ``SELECT pg_catalog.set_config(...)``;
 - ``\\restrict`` / ``\\unrestrict`` lines (a random key since PostgreSQL 17.6);
 - ownership (``--no-owner``), grants (``--no-privileges``), tablespaces, security labels;
-- pgshift's own tables (the ledger and ``pgshift_*`` beside it);
+- pgshift's own tables (the ledger and ``pgshift_*`` beside it), and its own schema ``pgshift``
+  when the ledger is there (the default);
 - runs of blank lines (one is kept).
 
 The file starts with a one-line header and ends with one newline.
@@ -21,6 +22,8 @@ from typing import Any
 from .. import ledger as ledger_mod
 from ..errors import OperationError
 from ..text import printable
+
+DEFAULT_LEDGER_SCHEMA = "pgshift"
 
 HEADER = "-- pgshift schema dump: pg_dump --schema-only, normalised (no owners, grants or volatile lines)\n"
 
@@ -52,6 +55,8 @@ def dump(url: str, conn: Any, ledger: ledger_mod.Ledger) -> str:
 
     pg_dump = find_tool("pg_dump", server_version(conn))
     excluded = [f"--exclude-table={_pattern(name)}" for name in pgshift_tables(conn, ledger)]
+    if ledger.schema == DEFAULT_LEDGER_SCHEMA:   # pgshift's own schema, which holds nothing of the project's
+        excluded.append(f'--exclude-schema="{ledger.schema}"')
     env, extra = child_env(url, "pgshift-schema-dump")
     proc = subprocess.run([pg_dump.path, "--schema-only", "--no-owner", "--no-privileges", "--no-tablespaces",
                            "--no-security-labels", "--no-password",
