@@ -99,7 +99,9 @@ def test_plan_observes_locks_rewrites_masking_probes_and_phases(big):
 
 DUPLICATES = {
     "20250101000001_users.sql": """
-        CREATE TABLE users (id bigint PRIMARY KEY, email text, age integer);
+        CREATE TABLE users (id bigint PRIMARY KEY, email text, age integer, code text, team_id bigint);
+        CREATE TABLE teams (id bigint PRIMARY KEY);
+        INSERT INTO teams VALUES (1), (2);
     """,
 }
 UNIQUE = {
@@ -107,6 +109,9 @@ UNIQUE = {
         CREATE UNIQUE INDEX users_email_key ON users (email);
         ALTER TABLE users ADD CONSTRAINT age_positive CHECK (age > 0);
         ALTER TABLE users ALTER COLUMN age SET NOT NULL;
+        ALTER TABLE users ADD FOREIGN KEY (team_id) REFERENCES teams (id);
+        ALTER TABLE users ALTER COLUMN code TYPE integer USING code::integer;
+        ALTER TABLE users ALTER COLUMN age TYPE smallint;
     """,
 }
 
@@ -115,29 +120,38 @@ def _written(url: str) -> int:
     return scalar(url, "SELECT coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0) FROM pg_stat_user_tables")
 
 
-def test_data_truth_names_duplicates_fails_the_policy_and_writes_nothing(project, pgshift_database_url):
+def test_data_truth_names_duplicates_fails_the_policy_and_writes_nothing(project, tmp_path, pgshift_database_url):
     url = pgshift_database_url
     root = project(DUPLICATES)
     up(root, url)
-    query(url, "INSERT INTO users SELECT g, 'u' || (g % 3) || '@x', CASE WHEN g = 7 THEN NULL ELSE g - 2 END "
-               "FROM generate_series(1, 10) g")
+    query(url, "INSERT INTO users SELECT g, 'u' || (g % 3) || '@x', CASE WHEN g = 7 THEN NULL ELSE g - 2 END, "
+               "g::text, CASE WHEN g = 9 THEN 5 ELSE 1 END FROM generate_series(1, 10) g")
     for name, text in UNIQUE.items():
         (root / "migrations" / name).write_text(text)
     before_catalog, before_writes = catalog_fingerprint(url), _written(url)
     result, _ = call(api.plan, root, url, api.PlanOptions())
     assert not result.ok
-    truth = {c["kind"]: c for c in result.to_dict()["truth"]}
+    checks = result.to_dict()["truth"]
+    truth = {c["kind"]: c for c in checks if c["status"] != "skipped"}
+    assert [c["note"] for c in checks if c["status"] == "skipped"] == ["a USING expression: not checked"]
     assert truth["unique"]["status"] == "fail" and truth["unique"]["groups"] == 3
     assert truth["unique"]["offending"] == 10
     assert truth["unique"]["first"][0] == {"email": "u1@x", "count": 4}
     assert truth["check"]["status"] == "fail" and truth["check"]["offending"] == 2   # age -1 and 0
     assert [k["id"] for k in truth["check"]["first"]] == [1, 2]
     assert truth["not_null"]["status"] == "fail" and truth["not_null"]["first"] == [{"id": 7, "age": None}]
+    assert truth["foreign_key"]["status"] == "fail" and truth["foreign_key"]["first"] == [{"team_id": 5}]
+    assert truth["type"]["status"] == "pass"                         # ages fit a smallint
     assert any("unique" in v and "10 row(s)" in v for v in result.violations)
     assert catalog_fingerprint(url) == before_catalog
     assert scalar(url, "SELECT to_regclass('users_email_key')") is None
     assert _written(url) == before_writes
     assert dump_json(result.to_dict())   # every value has a JSON type
+    path = tmp_path / "plan.json"
+    path.write_text(dump_json(result.to_dict()))
+    err, _ = up_fails(3, root, url, plan=str(path))                   # a failing plan is never applied
+    assert "fails its policy" in err.message
+    assert scalar(url, "SELECT to_regclass('users_email_key')") is None
 
 
 PLANNED = {
@@ -185,3 +199,18 @@ def test_require_plan_refuses_up_without_one(project, pgshift_database_url):
     root = project(PLANNED, config="[pgshift]\n[env.dev]\nrequire_plan = true\n")
     err, _ = up_fails(3, root, pgshift_database_url)
     assert "requires a plan" in err.message
+
+
+def test_policy_thresholds_from_the_environment(project, pgshift_database_url):
+    url = pgshift_database_url
+    config = ('[pgshift]\n[env.dev]\nplan_policy = { max_access_exclusive = "0s", max_rewrite_bytes = 0 }\n')
+    root = project(PLANNED, config=config)
+    up(root, url)
+    query(url, "INSERT INTO items SELECT g, 'n' || g FROM generate_series(1, 1000) g")
+    query(url, "ANALYZE items")
+    (root / "migrations" / "20250101000002_retype.sql").write_text("ALTER TABLE items ALTER COLUMN id TYPE integer;\n")
+    result, _ = call(api.plan, root, url, api.PlanOptions())
+    assert not result.ok
+    assert any("ACCESS EXCLUSIVE on items held" in v and "(policy: 0 s)" in v for v in result.violations)
+    assert any("rewrites items" in v for v in result.violations)
+    assert "**fails**" in result.to_markdown()

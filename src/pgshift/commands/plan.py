@@ -189,8 +189,8 @@ def check_plan(project: Project, path: str | Path | None) -> str | None:
         The version ``up`` applies up to (None: the plan holds no version).
 
     Raises:
-        SafetyRefusal: No plan where one is required, or something changed since the plan:
-            each difference is named (exit 3).
+        SafetyRefusal: No plan where one is required, the plan fails its policy, or something
+            changed since the plan: each difference is named (exit 3).
         InputError: The file is not a plan (exit 2).
     """
     import json  # noqa: PLC0415
@@ -210,6 +210,10 @@ def check_plan(project: Project, path: str | Path | None) -> str | None:
         versions = [v["version"] for v in doc["versions"]]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise InputError(f"{path} is not a plan made by pgshift plan --format json: {exc}") from None
+    if doc.get("violations"):
+        raise SafetyRefusal(f"the plan {path} fails its policy: " + "; ".join(doc["violations"]),
+                            hint="fix the migrations or the data, plan again",
+                            details={"violations": doc["violations"]})
     states = status(project).states
     order = [s.version for s in states]
     cut = max((order.index(v) + 1 for v in versions if v in order), default=0)

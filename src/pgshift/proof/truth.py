@@ -89,7 +89,7 @@ def _queries(conn, req: dict, version: int) -> tuple[str, str | None, str | None
     elif req["kind"] == "type":
         if req.get("using"):
             return "", None, "a USING expression: not checked"
-        if version < 160000:
+        if version < 16:   # the server's major version
             return "", None, "pg_input_is_valid needs PostgreSQL 16"
         col = db.quote_ident(cols[0])
         cond = f"{col} IS NOT NULL AND NOT pg_input_is_valid({col}::text, {_literal(req['type'])})"
