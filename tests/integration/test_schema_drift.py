@@ -198,3 +198,15 @@ def test_a_fingerprint_that_cannot_be_recorded_is_a_warning_not_a_failure(projec
     result, reporter = up(root, pgshift_database_url)
     assert len(result.run.steps) == 3
     assert "could not be recorded (permission denied for schema pgshift)" in reporter.text
+
+
+def test_a_run_that_stops_early_records_the_schema_after_its_last_completed_version(project, pgshift_database_url):
+    files = {**FILES, f"{V4}_broken.sql": "ALTER TABLE nowhere ADD COLUMN x int;\n"}
+    root = project(files)
+    up_fails(1, root, pgshift_database_url)
+    rows = query(pgshift_database_url, "SELECT version, status, details ->> 'schema_sha256' FROM "
+                                       "pgshift.migration_log ORDER BY id")
+    assert [(r[0], r[1], r[2] is not None) for r in rows] == [
+        (V1, "completed", False), (V2, "completed", False), (V3, "completed", True), (V4, "failed", False)]
+    result, _ = call(api.drift, root, pgshift_database_url)
+    assert result.status == "clean" and result.expected_version == V3

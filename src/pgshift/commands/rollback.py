@@ -210,11 +210,14 @@ def _roll_back(project: Project, choose, options: RollbackOptions, confirm: Conf
             record_environment(project, conn)
             from .schema import fingerprints, keep_dump  # noqa: PLC0415
 
-            run = run_plan(project, conn, Plan(tuple(steps), ()),
-                           exec_options(project, options.lock_timeout, options.statement_timeout,
-                                        blocker_wait=options.blocker_wait), safety,
-                           monitor=options.monitor,
-                           after_step=fingerprints(project, conn, steps))
+            hook = fingerprints(project, conn, steps)
+            try:
+                run = run_plan(project, conn, Plan(tuple(steps), ()),
+                               exec_options(project, options.lock_timeout, options.statement_timeout,
+                                            blocker_wait=options.blocker_wait), safety,
+                               monitor=options.monitor, after_step=hook)
+            finally:
+                hook.flush()   # a run that stopped early: the schema after its last completed version
             keep_dump(project, conn)
             return RollbackResult(tuple(steps), run, later, safety)
 

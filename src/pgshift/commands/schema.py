@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from ..errors import InputError, PgshiftError, SafetyRefusal
 from ..events import INFO, WARNING, emit
@@ -147,36 +147,59 @@ def refuse_on_drift(project: Project, conn: Any, allow: bool) -> dict | None:
     return {"expected": expected.sha256, "found": report.live_sha256, "after_version": expected.version}
 
 
-def fingerprints(project: Project, conn: Any, steps: Sequence[Any], drift_before: dict | None = None
-                 ) -> Callable[[Any], None]:
+class Fingerprints:
     """The ``after_step`` hook of ``up`` and ``rollback`` (``run_plan``): the schema a version left,
     recorded in its event after the last step of the run (``fingerprint = "run"``, the default:
     nothing else runs between the versions of a run, which holds the run lock, and a snapshot per
     version would cost a catalog read each, about 0.25 s at 1,000 tables), after every step
     (``"each"``), or never (``"off"``). *drift_before* (what ``refuse_on_drift`` found) goes into
-    the first event that records a fingerprint."""
-    mode = project.config.fingerprint
-    last = steps[-1].version if steps else None
-    pending = {**drift_before, "first_version": steps[0].version} if drift_before and steps else None
+    the first event that records a fingerprint. :meth:`flush`, after a run that stopped early,
+    records the schema after the last step that completed."""
 
-    def after(step: Any) -> None:
-        nonlocal pending
-        if mode == "off" or (mode == "run" and step.version != last):
+    def __init__(self, project: Project, conn: Any, steps: Sequence[Any], drift_before: dict | None = None) -> None:
+        self.project, self.conn = project, conn
+        self.mode = project.config.fingerprint
+        self.last = steps[-1].version if steps else None
+        self.pending = {**drift_before, "first_version": steps[0].version} if drift_before and steps else None
+        self.unrecorded: str | None = None     # the newest completed step without a fingerprint
+
+    def __call__(self, step: Any) -> None:
+        if self.mode == "off":
             return
+        if self.mode == "run" and step.version != self.last:
+            self.unrecorded = step.version
+            return
+        self._record(step.version)
+
+    def flush(self) -> None:
+        """After a run that stopped early: the schema after its last completed step (never raises)."""
+        if self.unrecorded is None or self.conn.broken or self.conn.closed:
+            return
+        try:
+            self._record(self.unrecorded)
+        except Exception:  # noqa: BLE001 - the run's own error is the one to report
+            pass
+
+    def _record(self, version: str) -> None:
         import psycopg  # noqa: PLC0415
 
         try:
-            record_fingerprint(project, conn, step.version, pending)
+            record_fingerprint(self.project, self.conn, version, self.pending)
         except (psycopg.Error, PgshiftError) as exc:   # the version is applied: a missing fingerprint is no failure
-            if conn.broken or conn.closed:
+            if self.conn.broken or self.conn.closed:
                 raise
             why = (str(exc).strip() or repr(exc)).splitlines()[0]
-            emit(project.reporter, WARNING, f"{step.version} is applied, but the schema it left could not be "
-                                            f"recorded ({why}); `pgshift drift` will say the expectation is unknown",
-                 level="warning")
-        pending = None
+            emit(self.project.reporter, WARNING, f"{version} is applied, but the schema it left could not be "
+                                                 f"recorded ({why}); `pgshift drift` will say the expectation is "
+                                                 "unknown", level="warning")
+        self.pending = None
+        self.unrecorded = None
 
-    return after
+
+def fingerprints(project: Project, conn: Any, steps: Sequence[Any], drift_before: dict | None = None
+                 ) -> Fingerprints:
+    """The ``after_step`` hook of ``up`` and ``rollback`` (see :class:`Fingerprints`)."""
+    return Fingerprints(project, conn, steps, drift_before)
 
 
 def record_fingerprint(project: Project, conn: Any, version: str, drift_before: dict | None = None) -> None:

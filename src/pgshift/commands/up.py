@@ -195,11 +195,14 @@ def up(project: Project, options: UpOptions = UpOptions(), confirm: Confirm | No
             record_environment(project, conn)
             from .schema import fingerprints, keep_dump  # noqa: PLC0415
 
-            run = run_plan(project, conn, plan,
-                           exec_options(project, options.lock_timeout, options.statement_timeout, options.lock_retries,
-                                        options.blocker_wait),
-                           safety, monitor=options.monitor,
-                           after_step=fingerprints(project, conn, plan.steps, drift_before))   # issue 14
+            hook = fingerprints(project, conn, plan.steps, drift_before)   # the schema left (issue 14)
+            try:
+                run = run_plan(project, conn, plan,
+                               exec_options(project, options.lock_timeout, options.statement_timeout,
+                                            options.lock_retries, options.blocker_wait),
+                               safety, monitor=options.monitor, after_step=hook)
+            finally:
+                hook.flush()   # a run that stopped early: the schema after its last completed version
             keep_dump(project, conn)
             return UpResult(plan, run, findings, project.shown_database(conn), safety)
 
