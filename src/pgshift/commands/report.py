@@ -88,6 +88,7 @@ def report(project: Project, out: str | Path | None = None, *, roundtrip: bool =
     path = Path(out if out is not None else DEFAULT_OUT).absolute()
     checks, source = (_read_checks(Path(roundtrip_from)) if roundtrip_from is not None else (None, None))
     states, events, database, ledger_exists = _ledger_and_states(project)
+    drift, drift_error = _drift(project) if ledger_exists else (None, None)
     lint_report, lint_error = _lint(project) if lint else (None, None)
     roundtrip_error = None
     if roundtrip:
@@ -96,7 +97,8 @@ def report(project: Project, out: str | Path | None = None, *, roundtrip: bool =
         project=project.config.root.name, database=database, ledger=project.config.ledger,
         ledger_exists=ledger_exists, generated_at=_dt.datetime.now(_dt.timezone.utc), tool_version=__version__,
         states=tuple(states), events=tuple(events), lint=lint_report, lint_error=lint_error,
-        roundtrip=checks, roundtrip_source=source, roundtrip_error=roundtrip_error)
+        roundtrip=checks, roundtrip_source=source, roundtrip_error=roundtrip_error, drift=drift,
+        drift_error=drift_error)
     page = render(data)
     _write(path, page)
     counts: dict[str, int] = {}
@@ -119,6 +121,16 @@ def _ledger_and_states(project: Project):
     with project.connected() as conn:
         events = ledger_mod.read(conn, project.ledger) if result.ledger_exists else []
     return result.states, events, result.database, result.ledger_exists
+
+
+def _drift(project: Project):
+    """(``pgshift drift``'s result as a dict, None), or (None, why it could not be read)."""
+    from .schema import drift  # noqa: PLC0415
+
+    try:
+        return drift(project).to_dict(), None
+    except PgshiftError as exc:
+        return None, str(exc)
 
 
 def _lint(project: Project):

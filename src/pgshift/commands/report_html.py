@@ -41,6 +41,8 @@ class ReportData:
     roundtrip: tuple[VersionCheck, ...] | None = None
     roundtrip_source: str | None = None
     roundtrip_error: str | None = None
+    drift: dict | None = None          # ``DriftResult.to_dict()`` (issue 14); None without a ledger
+    drift_error: str | None = None
 
 
 # the order states are counted and drawn in; a state not named here is drawn after them, grey
@@ -330,17 +332,37 @@ def _roundtrip(data: ReportData) -> str:
             + "".join(rows) + f"</tbody></table>{source}</section>")
 
 
-def _not_yet() -> str:
+def _not_yet(data: ReportData) -> str:
     return ('<div class="split">'
             '<section id="plans" class="soon"><h2>Plans</h2><p>Not available yet: pgshift does not keep the plans '
             'of its runs yet.</p></section>'
-            '<section id="drift" class="soon"><h2>Drift</h2><p>Not available yet: pgshift does not compare the '
-            "database's schema with the migrations yet.</p></section></div>")
+            f"{_drift(data)}</div>")
+
+
+def _drift(data: ReportData) -> str:
+    """The live schema against what the last version left (``pgshift drift``)."""
+    head = '<section id="drift"><h2>Drift<small>the schema against what the last version left</small></h2>'
+    if data.drift_error:
+        return f'{head}<p class="empty">Drift could not be read: {esc(data.drift_error)}</p></section>'
+    d = data.drift
+    if d is None:
+        return f'{head}<p class="empty">No ledger yet: nothing to compare with.</p></section>'
+    if d["status"] == "clean":
+        text = f"No drift: the schema is what {esc(d['expected_version'])} left."
+    elif d["status"] == "drifted":
+        text = (f"Drift: the schema differs from what {esc(d['expected_version'])} left; it last matched after "
+                f"{esc(d['last_matched_version'])}.")
+    else:
+        text = "Unknown: no fingerprint of the schema to compare with."
+    items = "".join(f"<li>{esc(x['text'])}</li>" for x in d["differences"])
+    notes = "".join(f"<p>{esc(n)}</p>" for n in d["notes"])
+    return (f'{head}<p class="drift {esc(d["status"])}">{text}</p>'
+            + (f'<ul class="diffs">{items}</ul>' if items else "") + f"{notes}</section>")
 
 
 def render(data: ReportData) -> str:
     """The page, whole."""
-    body = "\n".join((_cards(data), _timeline(data), _versions(data), _lint(data), _roundtrip(data), _not_yet()))
+    body = "\n".join((_cards(data), _timeline(data), _versions(data), _lint(data), _roundtrip(data), _not_yet(data)))
     return PAGE.substitute(version=esc(data.tool_version), project=esc(data.project), css=CSS,
                            database=esc(data.database), ledger=esc(data.ledger),
                            generated=esc(utc(data.generated_at)), body=body)
