@@ -200,6 +200,8 @@ def test_plan(cli, tmp_path):
     written = cli("plan", "--format", "json", "--out", str(out))
     assert written.code == ExitCode.OK, written.all
     assert not problems(json.loads(out.read_text()), "plan.schema.json#/$defs/result")
+    markdown = cli("plan", "--format", "markdown", "--out", str(tmp_path / "plan.md"))
+    assert markdown.code == ExitCode.OK and "### pgshift plan: passes" in (tmp_path / "plan.md").read_text()
     contract(cli("up", "--plan", str(out)), "up", "applied as planned", ExitCode.OK)
     (cli.root / "migrations" / f"{V2}_b.sql").write_text("CREATE TABLE b (id int PRIMARY KEY);\n")
     run = cli("plan")

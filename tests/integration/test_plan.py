@@ -112,6 +112,8 @@ UNIQUE = {
         ALTER TABLE users ADD FOREIGN KEY (team_id) REFERENCES teams (id);
         ALTER TABLE users ALTER COLUMN code TYPE integer USING code::integer;
         ALTER TABLE users ALTER COLUMN age TYPE smallint;
+        ALTER TABLE users ALTER COLUMN email TYPE integer USING email::integer;
+        ALTER TABLE users ALTER COLUMN code TYPE integer USING abs(code::integer);
     """,
 }
 
@@ -132,7 +134,10 @@ def test_data_truth_names_duplicates_fails_the_policy_and_writes_nothing(project
     result, _ = call(api.plan, root, url, api.PlanOptions())
     assert not result.ok
     checks = result.to_dict()["truth"]
-    truth = {c["kind"]: c for c in checks if c["status"] != "skipped"}
+    truth = {c["kind"]: c for c in checks if c["status"] != "skipped" and c["kind"] != "type"}
+    types = [(c["detail"], c["status"], c["offending"]) for c in checks if c["kind"] == "type"]
+    assert types == [("code TYPE integer", "pass", 0), ("age TYPE smallint", "pass", 0),    # USING code::integer
+                     ("email TYPE integer", "fail", 10), ("code TYPE integer", "skipped", 0)]   # USING abs(...)
     assert [c["note"] for c in checks if c["status"] == "skipped"] == ["a USING expression: not checked"]
     assert truth["unique"]["status"] == "fail" and truth["unique"]["groups"] == 3
     assert truth["unique"]["offending"] == 10
@@ -141,7 +146,6 @@ def test_data_truth_names_duplicates_fails_the_policy_and_writes_nothing(project
     assert [k["id"] for k in truth["check"]["first"]] == [1, 2]
     assert truth["not_null"]["status"] == "fail" and truth["not_null"]["first"] == [{"id": 7, "age": None}]
     assert truth["foreign_key"]["status"] == "fail" and truth["foreign_key"]["first"] == [{"team_id": 5}]
-    assert truth["type"]["status"] == "pass"                         # ages fit a smallint
     assert any("unique" in v and "10 row(s)" in v for v in result.violations)
     assert catalog_fingerprint(url) == before_catalog
     assert scalar(url, "SELECT to_regclass('users_email_key')") is None
@@ -214,3 +218,21 @@ def test_policy_thresholds_from_the_environment(project, pgshift_database_url):
     assert any("ACCESS EXCLUSIVE on items held" in v and "(policy: 0 s)" in v for v in result.violations)
     assert any("rewrites items" in v for v in result.violations)
     assert "**fails**" in result.to_markdown()
+
+
+def test_from_backup_runs_on_the_backups_rows(project, tmp_path, pgshift_database_url):
+    url = pgshift_database_url
+    root = project(PLANNED)
+    up(root, url)
+    query(url, "INSERT INTO items SELECT g, 'n' || g FROM generate_series(1, 5000) g")
+    query(url, "ANALYZE items")
+    dump = tmp_path / "items.dump"
+    call(api.backup, root, url, dump)
+    (root / "migrations" / "20250101000002_unique.sql").write_text("CREATE UNIQUE INDEX items_name ON items (name);\n")
+    result, _ = call(api.plan, root, url, api.PlanOptions(from_backup=str(dump), scale_rows=10))
+    doc = result.document
+    assert doc["scaling"]["source"] == "backup"
+    assert {t["table"]: t["copy_rows"] for t in doc["tables"]}["items"] == 5000   # the backup's rows, not 10
+    build = _statement(result, "items_name")
+    assert build["error"] is None and build["scale"]["factor"] == 1
+    assert result.ok

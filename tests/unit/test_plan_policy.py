@@ -24,6 +24,10 @@ from pgshift.sql.requirements import data_requirements
     ("ALTER TABLE t ADD PRIMARY KEY (id)", [{"kind": "unique", "table": '"t"', "columns": ["id"], "nulls_distinct": True},
                                             {"kind": "not_null", "table": '"t"', "columns": ["id"]}]),
     ("CREATE TABLE t (id int UNIQUE)", []),
+    ("ALTER TABLE t ALTER COLUMN a TYPE int USING a::int",          # the cast checked anyway
+     [{"kind": "type", "table": '"t"', "columns": ["a"], "type": "integer"}]),
+    ("ALTER TABLE t ALTER COLUMN a TYPE int USING abs(a)",
+     [{"kind": "type", "table": '"t"', "columns": ["a"], "type": "integer", "using": "abs(a)"}]),
 ])
 def test_data_requirements(sql, expected):
     assert data_requirements(parse_one(sql)) == expected

@@ -70,7 +70,10 @@ def data_requirements(node) -> list[dict]:
 
                 entry = {"kind": "type", "table": table, "columns": [cmd.name],
                          "type": deparse(cmd.def_.typeName)}
-                if cmd.def_.raw_default is not None:
-                    entry["using"] = deparse(cmd.def_.raw_default)
+                using = cmd.def_.raw_default
+                plain = isinstance(using, ast.TypeCast) and isinstance(using.arg, ast.ColumnRef) \
+                    and [getattr(f, "sval", None) for f in using.arg.fields or ()][-1:] == [cmd.name]
+                if using is not None and not plain:   # USING col::type is the cast checked anyway
+                    entry["using"] = deparse(using)
                 out.append(entry)
     return out
