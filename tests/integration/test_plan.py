@@ -236,3 +236,37 @@ def test_from_backup_runs_on_the_backups_rows(project, tmp_path, pgshift_databas
     build = _statement(result, "items_name")
     assert build["error"] is None and build["scale"]["factor"] == 1
     assert result.ok
+
+
+def test_a_concurrent_build_names_the_writer_it_waited_for(project, pgshift_database_url):
+    """On the copy nobody else writes; here a writer holds a transaction open on the traced
+    database while the build runs: the sampler sees the phase it waits in and the writer's pid."""
+    import threading
+    import time
+
+    import psycopg
+
+    from pgshift.proof.trace import Tracer
+    from pgshift.sql import parse_file
+
+    url = pgshift_database_url
+    query(url, "CREATE TABLE t (id int PRIMARY KEY, v int); INSERT INTO t SELECT g, g FROM generate_series(1, 20000) g")
+    writer = psycopg.connect(url)
+    writer.execute("UPDATE t SET v = v + 1 WHERE id = 1")       # open: the build must wait for it
+    writer_pid = writer.info.backend_pid
+    parsed = parse_file("m.sql", "-- pgshift:no-transaction\nCREATE INDEX CONCURRENTLY t_v ON t (v);\n")
+    releaser = threading.Timer(0.6, writer.commit)
+    tracer = Tracer(url, {})
+    try:
+        releaser.start()
+        started = time.monotonic()
+        [trace] = tracer.run_file("1", parsed)
+    finally:
+        releaser.cancel()
+        tracer.close()
+        writer.close()
+    assert trace.error is None and time.monotonic() - started >= 0.5
+    waiting = [p for p in trace.phases if p["phase"].startswith("waiting for writers")]
+    assert waiting and waiting[0]["current_locker_pid"] == writer_pid
+    assert trace.phases[-1]["at_seconds"] > waiting[0]["at_seconds"]
+    assert any(lock["mode"] == "ShareUpdateExclusiveLock" and lock["relation"] == "t" for lock in trace.locks)
