@@ -210,3 +210,23 @@ def test_a_run_that_stops_early_records_the_schema_after_its_last_completed_vers
         (V1, "completed", False), (V2, "completed", False), (V3, "completed", True), (V4, "failed", False)]
     result, _ = call(api.drift, root, pgshift_database_url)
     assert result.status == "clean" and result.expected_version == V3
+
+
+def test_the_command_line_refuses_a_protected_up_on_drift_and_allow_drift_applies(project, pgshift_database_url):
+    import json
+
+    from conftest import run_cli
+
+    root = project(FILES, PROD)
+    up(root, pgshift_database_url, target=V2)
+    hand_made_change(pgshift_database_url)
+    line = ("--json", "-q", "--env", "prod", "--project", str(root), "--database-url", pgshift_database_url)
+    refused = run_cli("up", "--yes", "--no-backup", *line)
+    assert refused.code == 3, refused.all
+    error = json.loads(refused.out)
+    assert error["error"] == "SafetyRefusal" and error["details"]["expected_version"] == V2
+    drift = run_cli("drift", *line)
+    assert drift.code == 1 and json.loads(drift.out)["last_matched_version"] == V2
+    applied = run_cli("up", "--yes", "--no-backup", "--allow-drift", *line)
+    assert applied.code == 0, applied.all
+    assert json.loads(applied.out)["result"]["steps"][0]["version"] == V3
