@@ -475,6 +475,12 @@ _SESSION_SETTINGS = (
 )
 
 
+#: the settings in one statement, and every query in one (each returns the same four columns)
+_SETTINGS_SQL = "SELECT " + ", ".join(f"pg_catalog.set_config('{name}', '{value}', true)"
+                                      for name, value in _SESSION_SETTINGS)
+_ALL_QUERIES = "\nUNION ALL\n".join(f"({sql.strip()})" for sql in _QUERIES.values())
+
+
 # --- the snapshot -------------------------------------------------------------
 
 
@@ -544,15 +550,16 @@ def take(conn: Any, exclude: Iterable[str] = ()) -> Snapshot:
     excluded = {_qualified(x) for x in ([exclude] if isinstance(exclude, str) else exclude)}
     rows: list[tuple[str, str, str | None, dict]] = []
     with conn.transaction(force_rollback=True):
-        with conn.cursor() as cur:
-            for name, value in _SESSION_SETTINGS:
-                cur.execute("SELECT pg_catalog.set_config(%s, %s, true)", (name, value))
-            for sql in _QUERIES.values():
-                cur.execute(sql)
-                rows.extend(cur.fetchall())
+        with conn.cursor() as cur:   # two round trips: the settings, then every query as one
+            cur.execute(_SETTINGS_SQL)
+            cur.execute(_ALL_QUERIES)
+            rows.extend(cur.fetchall())
 
+    rows.sort(key=lambda r: (r[0], r[1]))
+    if any(a[:2] == b[:2] for a, b in zip(rows, rows[1:], strict=False)):   # one name, two objects: a stable order
+        rows.sort(key=lambda r: (r[0], r[1], json.dumps(r[3], sort_keys=True)))
     objects: dict[str, dict[str, Any]] = {}
-    for object_type, name, rel, attrs in sorted(rows, key=lambda r: (r[0], r[1], json.dumps(r[3], sort_keys=True))):
+    for object_type, name, rel, attrs in rows:
         if rel is not None and rel in excluded:
             continue
         if object_type in RELATION_TYPES and name in excluded:
