@@ -45,7 +45,8 @@ def rows(doc: dict) -> list[list[str]]:
     return out
 
 
-HEADERS = ["statement", "sql", "locks (verdict)", "rewrites", "blocks", "copy", "at size", "AE hold at size"]
+HEADERS = ["statement", "sql", "locks (verdict)", "rewrites", "blocks (transaction so far)", "copy", "at size",
+           "AE hold at size"]
 
 
 def markdown(doc: dict) -> str:

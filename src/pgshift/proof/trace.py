@@ -88,7 +88,9 @@ class StatementTrace:
         rewrites: Relations whose ``relfilenode`` changed (rewritten).
         columns: Columns added or changed: ``{table, column, type, not_null, change}``.
         constraints: Constraints added or validated: ``{table, name, type, validated, definition, change}``.
-        probes: Table -> operation -> True when the operation blocks (timed out on the lock).
+        probes: Table -> operation -> True when the operation blocks (timed out on the lock),
+            probed right after the statement, while its transaction holds every lock taken so far
+            (what the application meets at that moment of the real run).
         phases: For a concurrent index build: ``{phase, at_seconds, ...}`` in the order seen.
         error: The error it raised on the copy, if any (the file's later statements do not run).
     """
