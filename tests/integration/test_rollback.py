@@ -308,3 +308,15 @@ def test_roundtrip_fails_a_rollback_that_leaves_a_column_or_a_view_behind(projec
     assert col.by_kind["other"] and col.notes == ()
     assert "view public.tv exists after its rollback but not before the migration" in view.differences
     assert "already exists" in (view.error or "")
+
+
+def test_roundtrip_a_version_that_sets_a_setting_is_proven_on_a_copy(project, pgshift_database_url):
+    """In one transaction the rollback's SET would still hold for the migration applied again:
+    such a version is proven on a copy, where each runs in its own session."""
+    root = project({
+        "20250101000001_s.sql": "CREATE SCHEMA s;\nCREATE TABLE t (id int);\n",
+        "rollbacks/20250101000001_rollback.sql": "SET search_path = s, public;\nDROP TABLE public.t;\n"
+                                                 "DROP SCHEMA s;\n",
+    })
+    result, _ = call(api.test, root, pgshift_database_url, roundtrip=True)
+    assert result.ok and [c.method for c in result.checks] == ["copy"]

@@ -129,7 +129,9 @@ def _announce(scratch: Project, check: VersionCheck) -> None:
 
 def _in_one_transaction(m: MigrationFile) -> tuple[ParsedFile, ParsedFile] | None:
     """The migration and its rollback, parsed, when both run in one transaction as written (no
-    meta-command, a statement at least); None sends the version to a copy."""
+    meta-command, a statement at least) and neither sets a setting (in one transaction the
+    rollback's SET would still hold for the migration's statements); None sends the version to
+    a copy."""
     from ..discovery import text_of  # noqa: PLC0415
     from ..sql import parse_file  # noqa: PLC0415
 
@@ -139,7 +141,8 @@ def _in_one_transaction(m: MigrationFile) -> tuple[ParsedFile, ParsedFile] | Non
         files = (parse_file(m.relpath, text_of(m)), parse_file(m.rollback.relpath, text_of(m.rollback)))
     except PgshiftError:
         return None      # the copy's real rollback and apply say what is wrong, as they always did
-    if any(f.mode != TX_FILE or f.meta_commands or not f.statements for f in files):
+    if any(f.mode != TX_FILE or f.meta_commands or not f.statements
+           or any(st.kind == "VariableSetStmt" for st in f.statements) for f in files):
         return None
     return files
 
