@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # what each name is, for readers and type checkers; at run ti
     from .commands._common import parse, run_lock
     from .commands.db import DbStatus, db_command
     from .commands.diagnose import Diagnosis, diagnose
+    from .commands.fleet import FleetOptions, FleetResult, FleetStatus, fleet_status, fleet_up
     from .commands.lint import lint, lint_explain, lint_rule, lint_rules
     from .commands.plan import PlanOptions, PlanResult, plan
     from .commands.repair import RepairOptions, RepairResult, repair
@@ -48,6 +49,11 @@ _OWNERS = {
     "run_lock": "commands._common",
     "Diagnosis": "commands.diagnose",
     "diagnose": "commands.diagnose",
+    "FleetOptions": "commands.fleet",
+    "FleetResult": "commands.fleet",
+    "FleetStatus": "commands.fleet",
+    "fleet_up": "commands.fleet",
+    "fleet_status": "commands.fleet",
     "lint": "commands.lint",
     "lint_explain": "commands.lint",
     "lint_rule": "commands.lint",
@@ -195,6 +201,11 @@ __all__ = [
     "schema_diff",
     "SquashResult",
     "squash",
+    "FleetOptions",
+    "FleetResult",
+    "FleetStatus",
+    "fleet_up",
+    "fleet_status",
     "PlanOptions",
     "PlanResult",
     "plan",

@@ -409,3 +409,25 @@ def test_squash(cli):
     done = contract(cli("squash", "--to", V2), "squash", "written", ExitCode.OK)
     assert done["baseline"] == f"migrations/{V2}_squashed_baseline.sql" and done["archived_to"] == f"squashed/{V2}"
     contract(cli("squash", "--to", "20991231000000"), "squash", "no such version", ExitCode.INPUT)
+
+
+def test_fleet(cli, tmp_path, pgshift_new_database):
+    control = pgshift_new_database("ctl")
+    targets = tmp_path / "targets.txt"
+    targets.write_text(f"{cli.url} tier=canary\n{pgshift_new_database('f')}\n")
+    none = contract(cli("fleet", "status", "--control-url", control), "fleet", "no rollout", ExitCode.INPUT)
+    assert none["error"] == "InputError"
+    done = contract(cli("fleet", "up", "--targets", str(targets), "--control-url", control, "--stage", "tier=canary"),
+                    "fleet", "applied", ExitCode.OK)
+    assert done["ok"] and done["applied"] == 2 and done["status"]["converged"]
+    status = contract(cli("fleet", "status", "--control-url", control), "fleet", "converged", ExitCode.OK,
+                      "#/$defs/status")
+    assert status["versions"] == {V2: 2} and status["counts"]["done"] == 2
+    (cli.root / "migrations" / "20250101000003_c.sql").write_text("CREATE TABLE a (id int);\n")   # fails
+    failed = contract(cli("fleet", "up", "--targets", str(targets), "--control-url", control), "fleet", "failed",
+                      ExitCode.FAILED)
+    assert not failed["ok"] and failed["failed"][0]["error"] and failed["stopped"]
+    status = contract(cli("fleet", "status", "--control-url", control), "fleet", "not converged", ExitCode.FAILED,
+                      "#/$defs/status")
+    assert status["state"] == "stopped" and status["failed"] and not status["converged"]
+    contract(cli("fleet", "up", "--control-url", control), "fleet", "no targets", ExitCode.INPUT)

@@ -21,6 +21,7 @@ PINNED = [
     "ReportResult", "report",
     "DriftResult", "drift", "SchemaDumpResult", "schema_dump", "SchemaDiffResult", "schema_diff",
     "SquashResult", "squash",
+    "FleetOptions", "FleetResult", "FleetStatus", "fleet_up", "fleet_status",
     "PlanOptions", "PlanResult", "plan",
 ]
 

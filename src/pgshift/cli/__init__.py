@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
                              "table statistics."),
     "down": ("rollback", "Roll back, newest first, stopping at the first failure."),
     "drift": ("schema", "Compare the live schema with what the last applied version left (exit 1 on drift)."),
+    "fleet": ("fleet", "One rollout of the migrations over many databases or tenant schemas."),
     "init": ("scaffold", "Create pgshift.toml, migrations/ and migrations/rollbacks/."),
     "lint": ("lint", "Static checks: what blocks or breaks production, with the line and the safe alternative."),
     "new": ("scaffold", "Create a timestamped migration (and its rollback stub)."),

@@ -1,0 +1,260 @@
+"""Fleets against real servers (issue 15): 200 databases over two embedded servers with per-host
+caps, the canary and the failure budget, two workers and a SIGKILL, 100 tenant schemas, and
+``--only-failed`` after the cause is fixed."""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Iterator
+
+import psycopg
+import pytest
+
+from conftest import clean_environ, query, scalar, write_project
+from pgshift import api, db, embedded
+from pgshift.errors import ExitCode
+from pgshift.fleet import control as control_tables
+
+V1, V2, V3 = "20250101000001", "20250101000002", "20250101000003"
+THREE = {
+    f"{V1}_a.sql": "CREATE TABLE a (id int PRIMARY KEY);\n",
+    f"{V2}_b.sql": "CREATE TABLE b (id int PRIMARY KEY, a_id int REFERENCES a);\nSELECT pg_sleep(0.03);\n",
+    f"{V3}_c.sql": "ALTER TABLE a ADD COLUMN note text;\n",
+}
+
+
+@pytest.fixture(scope="module")
+def two_hosts() -> Iterator[tuple[str, str]]:
+    """Two embedded PostgreSQL servers of this module's own: two "hosts", thrown away whole at the end
+    (dropping 200 databases one by one would cost a checkpoint each)."""
+    base = Path(tempfile.mkdtemp(prefix="pgshift-fleet-"))
+    os.chmod(base, 0o755)
+    urls = [embedded.start(base / "host_a"), embedded.start(base / "host_b")]
+    for url in urls:   # throwaway servers: no fsync (their stop skips a long checkpoint)
+        query(url, "ALTER SYSTEM SET fsync = off")
+        query(url, "SELECT pg_reload_conf()")
+    try:
+        yield urls[0], urls[1]
+    finally:
+        for name in ("host_a", "host_b"):
+            embedded.stop(base / name)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _databases(server_url: str, prefix: str, n: int) -> list[str]:
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        for i in range(n):   # FILE_COPY: a tiny database is copied faster than WAL-logged
+            conn.execute(f"CREATE DATABASE {prefix}_{i:03d} STRATEGY FILE_COPY")
+    return [db.with_dbname(server_url, f"{prefix}_{i:03d}") for i in range(n)]
+
+
+def _drop(server_url: str, prefix: str, n: int) -> None:
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda i: db.drop_database(server_url, f"{prefix}_{i:03d}"), range(n)))
+
+
+def _targets(path: Path, lines: list[str]) -> str:
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+@pytest.fixture
+def control(pgshift_server_url):
+    name = f"fleetctl_{os.getpid()}_{time.monotonic_ns() % 10**8}"
+    url = db.create_database(pgshift_server_url, name)
+    yield url
+    db.drop_database(pgshift_server_url, name)
+
+
+class Sampler:
+    """Counts, every few milliseconds, the target databases (``prefix``) with a pgshift session on a server."""
+
+    def __init__(self, server_url: str, prefix: str):
+        self.url, self.prefix, self.peak, self.samples = server_url, prefix, 0, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            while not self._stop.wait(0.01):
+                n = conn.execute("SELECT count(DISTINCT datname) FROM pg_stat_activity "
+                                 "WHERE application_name LIKE 'pgshift%%' AND datname LIKE %s",
+                                 (self.prefix + "\\_%",)).fetchone()[0]
+                self.peak, self.samples = max(self.peak, n), self.samples + 1
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+
+def test_200_databases_on_two_hosts_with_per_host_caps(tmp_path, two_hosts, control):
+    host_a, host_b = two_hosts
+    root = write_project(tmp_path / "p", THREE)
+    urls = _databases(host_a, "fla", 100) + _databases(host_b, "flb", 100)
+    if True:   # the servers go whole at the end of the module
+        targets = _targets(tmp_path / "targets.txt", urls)
+        project = api.open_project(root)
+        with Sampler(host_a, "fla") as a, Sampler(host_b, "flb") as b:
+            result = api.fleet_up(project, api.FleetOptions(targets=targets, control_url=control, parallel=8,
+                                                            per_host=3))
+        assert result.ok and len(result.applied) == 200, result.to_dict()
+        assert result.status.converged and result.status.versions == {V3: 200}
+        assert a.samples > 20 and b.samples > 20
+        assert 2 <= a.peak <= 3 and 2 <= b.peak <= 3, (a.peak, b.peak)   # the cap, and work in parallel
+        for url in (urls[0], urls[150]):
+            assert [r[0] for r in query(url, "SELECT version FROM pgshift.migration_log WHERE status = 'completed' "
+                                             "ORDER BY id")] == [V1, V2, V3]
+        # nothing pending: one fingerprint query per target, no planning
+        started = time.monotonic()
+        again = api.fleet_up(project, api.FleetOptions(targets=targets, control_url=control, parallel=8,
+                                                       rollout="again"))
+        assert len(again.up_to_date) == 200 and not again.applied and again.status.converged
+        assert time.monotonic() - started < 15
+        assert scalar(urls[0], "SELECT count(*) FROM pgshift.migration_log") == 3
+
+
+def _broken(url: str) -> None:
+    """A target where the first migration fails: its table is there already."""
+    query(url, "CREATE TABLE a (id int)")
+
+
+def _fix(url: str) -> None:
+    query(url, "DROP TABLE a")
+
+
+def test_canary_failure_stops_before_the_next_stage_then_only_failed(tmp_path, pgshift_server_url, control):
+    root = write_project(tmp_path / "p", THREE)
+    urls = _databases(pgshift_server_url, "flc", 6)
+    try:
+        _broken(urls[0])
+        lines = [f"{urls[0]} tier=canary"] + urls[1:]
+        targets = _targets(tmp_path / "targets.txt", lines)
+        cli = [sys.executable, "-m", "pgshift", "--project", str(root), "fleet", "up", "--targets", targets,
+               "--control-url", control, "--stage", "tier=canary", "--rollout", "canary"]
+        done = subprocess.run(cli, capture_output=True, text=True, env=clean_environ(), timeout=120)
+        assert done.returncode == ExitCode.FAILED, done.stderr
+        assert "rollout canary: stopped" in done.stdout
+        status = api.fleet_status(api.open_project(root), control, "canary")
+        assert status.state == "stopped" and not status.converged
+        assert status.counts == {"pending": 5, "running": 0, "done": 0, "failed": 1}
+        assert status.failed[0]["name"].endswith("flc_000") and "already exists" in status.failed[0]["error"]
+        for url in urls[1:]:   # the next stage never started
+            assert scalar(url, "SELECT to_regclass('pgshift.migration_log')") is None
+        st = subprocess.run([sys.executable, "-m", "pgshift", "--project", str(root), "--json", "fleet", "status",
+                             "--control-url", control], capture_output=True, text=True, env=clean_environ())
+        assert st.returncode == ExitCode.FAILED and '"converged": false' in st.stdout
+        # fixed: --only-failed finishes the parked canary; then the rest of the rollout
+        _fix(urls[0])
+        retried = subprocess.run(cli + ["--only-failed"], capture_output=True, text=True, env=clean_environ())
+        assert retried.returncode == ExitCode.OK, retried.stdout + retried.stderr
+        status = api.fleet_status(api.open_project(root), control, "canary")
+        assert status.counts["failed"] == 0 and status.counts["done"] == 1 and status.counts["pending"] == 5
+        rest = subprocess.run(cli, capture_output=True, text=True, env=clean_environ())
+        assert rest.returncode == ExitCode.OK, rest.stdout + rest.stderr
+        st = subprocess.run(st.args, capture_output=True, text=True, env=clean_environ())
+        assert st.returncode == ExitCode.OK and '"converged": true' in st.stdout
+    finally:
+        _drop(pgshift_server_url, "flc", 6)
+
+
+def test_a_budget_of_two_stops_at_the_third_failure(tmp_path, pgshift_server_url, control):
+    root = write_project(tmp_path / "p", THREE)
+    urls = _databases(pgshift_server_url, "fld", 8)
+    try:
+        for url in urls[:5]:
+            _broken(url)
+        targets = _targets(tmp_path / "targets.txt", urls)
+        project = api.open_project(root)
+        result = api.fleet_up(project, api.FleetOptions(targets=targets, control_url=control, parallel=1,
+                                                        max_failures=2, rollout="budget"))
+        assert len(result.failed) == 3 and not result.applied
+        assert result.stopped and "over the failure budget of 2" in result.stopped
+        assert result.status.counts == {"pending": 5, "running": 0, "done": 0, "failed": 3}
+        # --continue-on-error parks the failures and migrates the rest
+        more = api.fleet_up(project, api.FleetOptions(targets=targets, control_url=control, parallel=2,
+                                                      continue_on_error=True, rollout="budget"))
+        assert len(more.failed) == 2 and len(more.applied) == 3 and more.stopped is None
+        assert more.status.counts["failed"] == 5 and more.status.counts["done"] == 3
+    finally:
+        _drop(pgshift_server_url, "fld", 8)
+
+
+def test_two_workers_share_a_rollout_and_one_is_killed(tmp_path, pgshift_server_url, control):
+    slow = {**THREE, f"{V2}_b.sql": "CREATE TABLE b (id int);\nSELECT pg_sleep(0.25);\n"}
+    root = write_project(tmp_path / "p", slow)
+    n = 30
+    urls = _databases(pgshift_server_url, "fle", n)
+    workers: list[subprocess.Popen] = []
+    try:
+        targets = _targets(tmp_path / "targets.txt", urls)
+        cli = [sys.executable, "-m", "pgshift", "-q", "--project", str(root), "fleet", "up", "--targets", targets,
+               "--control-url", control, "--rollout", "shared", "--parallel", "2", "--lease", "2s"]
+        control_tables.open_control(control).close()   # the tables, for the polling below
+        first = subprocess.Popen(cli, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=clean_environ())
+        second = subprocess.Popen(cli, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=clean_environ())
+        workers.extend((first, second))
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:   # the first worker holds a target, and each has finished some
+            rows = dict(query(control, "SELECT split_part(worker, ':', 2), count(*) FILTER (WHERE state = 'done') "
+                                       "FROM pgshift_fleet.targets WHERE rollout = 'shared' AND worker IS NOT NULL "
+                                       "GROUP BY 1"))
+            holding = scalar(control, "SELECT count(*) FROM pgshift_fleet.targets WHERE rollout = 'shared' AND "
+                                      "state = 'running' AND split_part(worker, ':', 2) = %s", (str(first.pid),))
+            if holding and rows.get(str(first.pid), 0) >= 2 and rows.get(str(second.pid), 0) >= 2:
+                break
+            time.sleep(0.05)
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+        out, err = second.communicate(timeout=90)
+        assert second.returncode == 0, out.decode() + err.decode()
+        rows = query(control, "SELECT split_part(worker, ':', 2), state, attempts FROM pgshift_fleet.targets "
+                              "WHERE rollout = 'shared'")
+        assert len(rows) == n and all(r[1] == "done" for r in rows)
+        assert any(r[2] == 2 and r[0] == str(second.pid) for r in rows), rows   # taken over from the dead worker
+        assert {r[0] for r in rows} == {str(first.pid), str(second.pid)}        # both did work: disjoint claims
+        for url in urls:   # every target migrated exactly once
+            done = query(url, "SELECT version, count(*) FROM pgshift.migration_log WHERE status = 'completed' "
+                              "AND migration_type = 'migrate' GROUP BY version ORDER BY version")
+            assert done == [(V1, 1), (V2, 1), (V3, 1)], (url, done)
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.kill()
+                worker.wait()
+        _drop(pgshift_server_url, "fle", n)
+
+
+def test_one_hundred_tenant_schemas_in_one_database(tmp_path, pgshift_database, control):
+    files = {f"{V1}_items.sql": "CREATE TABLE items (id int PRIMARY KEY, name text NOT NULL);\n",
+             f"{V2}_seed.sql": "INSERT INTO items VALUES (1, current_schema());\n"}
+    root = write_project(tmp_path / "p", files)
+    with pgshift_database.connect(autocommit=True) as conn:
+        for i in range(100):
+            conn.execute(f"CREATE SCHEMA tenant_{i:03d}")
+    targets = _targets(tmp_path / "targets.txt",
+                       [f"{pgshift_database.url} schema=tenant_{i:03d}" for i in range(100)])
+    result = api.fleet_up(api.open_project(root), api.FleetOptions(targets=targets, control_url=control, parallel=6))
+    assert result.ok and len(result.applied) == 100 and result.status.converged, result.to_dict()
+    url = pgshift_database.url
+    assert scalar(url, "SELECT to_regclass('public.items')") is None          # nothing outside the tenants
+    assert scalar(url, "SELECT to_regclass('pgshift.migration_log')") is None
+    for i in (0, 57, 99):
+        schema = f"tenant_{i:03d}"
+        assert query(url, f"SELECT id, name FROM {schema}.items") == [(1, schema)]   # its own rows only
+        assert [r[0] for r in query(url, f"SELECT version FROM {schema}.migration_log WHERE status = 'completed' "
+                                         "ORDER BY id")] == [V1, V2]
+    # isolated: a change in one tenant is seen by no other
+    query(url, "INSERT INTO tenant_001.items VALUES (2, 'x')")
+    assert scalar(url, "SELECT count(*) FROM tenant_002.items") == 1
