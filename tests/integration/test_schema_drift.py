@@ -230,3 +230,29 @@ def test_the_command_line_refuses_a_protected_up_on_drift_and_allow_drift_applie
     applied = run_cli("up", "--yes", "--no-backup", "--allow-drift", *line)
     assert applied.code == 0, applied.all
     assert json.loads(applied.out)["result"]["steps"][0]["version"] == V3
+
+
+def test_tenant_schemas_with_their_own_ledgers_are_not_each_others_drift(project, pgshift_database_url):
+    """A fleet of tenant schemas in one database, each tenant's ledger in its schema (ledger =
+    "tenant_a.migration_log"): one tenant's migration is never another's drift. Once other
+    ledgers share the database, fingerprints are neither recorded nor compared (unknown, said why);
+    the schema dump leaves the other tenants out."""
+    files = {f"{V1}_t.sql": "CREATE TABLE items (id bigint PRIMARY KEY);\n"}
+    with psycopg.connect(pgshift_database_url, autocommit=True) as conn:
+        conn.execute("CREATE SCHEMA tenant_a; CREATE SCHEMA tenant_b")
+    config = "[pgshift]\nledger = \"{t}.migration_log\"\n[env.dev]\n[env.prod]\nurl = \"${{PROD_URL}}\"\n" \
+             "protected = true\nbackup_dir = \"backups\"\n"
+    roots = {t: project(files, config.format(t=t), name=t) for t in ("tenant_a", "tenant_b")}
+    urls = {t: psycopg.conninfo.make_conninfo(pgshift_database_url, options=f"-c search_path={t}") for t in roots}
+    up(roots["tenant_a"], urls["tenant_a"])
+    up(roots["tenant_b"], urls["tenant_b"])          # tenant b migrates after a recorded its schema
+    result, _ = call(api.drift, roots["tenant_a"], urls["tenant_a"])
+    assert result.status == "unknown" and "tenant_b" in result.notes[0], result
+    recorded = query(pgshift_database_url, "SELECT details ->> 'schema_sha256' FROM tenant_b.migration_log")
+    assert recorded == [(None,)]
+    dump, _ = call(api.schema_dump, roots["tenant_a"], urls["tenant_a"])
+    assert "tenant_b" not in dump.text and "tenant_a.items" in dump.text
+    # a protected tenant's next run is not refused for what another tenant did
+    (roots["tenant_a"] / "migrations" / f"{V2}_more.sql").write_text("ALTER TABLE items ADD COLUMN x int;\n")
+    done, _ = up(roots["tenant_a"], env="prod", environ={"PROD_URL": urls["tenant_a"]}, yes=True, no_backup=True)
+    assert len(done.run.steps) == 1

@@ -22,7 +22,7 @@ from .. import ledger as ledger_mod
 from ..model import LedgerEvent
 from ..rehearsal.diff import Difference, diff
 from ..rehearsal.snapshot import Snapshot
-from .fingerprint import fingerprint_of, snapshot
+from .fingerprint import fingerprint_of, other_projects, snapshot
 
 CLEAN, DRIFTED, UNKNOWN = "clean", "drifted", "unknown"
 _CHANGES_SCHEMA = ("migrate", "baseline", "rollback")   # events after which the schema is the version's
@@ -83,6 +83,11 @@ def check(conn: Any, ledger: ledger_mod.Ledger, *, live: Snapshot | None = None)
                 "the next `up` records one")
         return DriftReport(UNKNOWN, live_sha, None, notes=(note,))
     expected = history[-1]
+    others = other_projects(conn, ledger)
+    if others:
+        return DriftReport(UNKNOWN, live_sha, expected, history=tuple(history), notes=(
+            f"other projects' ledgers share this database (schema {', '.join(others)}): its schema is not "
+            "this project's alone, so pgshift neither records nor compares fingerprints here",))
     newest = next((e for e in reversed(events) if e.status in ("completed", "rolled_back")
                    and (e.migration_type or "migrate") in _CHANGES_SCHEMA), None)
     if newest is not None and newest.id > expected.event_id:

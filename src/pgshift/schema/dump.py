@@ -9,7 +9,8 @@ the same files give the same text. What varies between databases or servers is t
 - ``\\restrict`` / ``\\unrestrict`` lines (a random key since PostgreSQL 17.6);
 - ownership (``--no-owner``), grants (``--no-privileges``), tablespaces, security labels;
 - pgshift's own tables (the ledger and ``pgshift_*`` beside it), and its own schema ``pgshift``
-  when the ledger is there (the default);
+  when the ledger is there (the default), and other projects' schemas (``fingerprint.other_projects``:
+  a fleet's tenant schemas, each with its own ledger);
 - runs of blank lines (one is kept).
 
 The file starts with a one-line header and ends with one newline.
@@ -51,10 +52,11 @@ def dump(url: str, conn: Any, ledger: ledger_mod.Ledger) -> str:
 
     from ..db import server_version  # noqa: PLC0415
     from ..safety.backup import child_env, find_tool  # noqa: PLC0415
-    from .fingerprint import pgshift_tables  # noqa: PLC0415
+    from .fingerprint import other_projects, pgshift_tables  # noqa: PLC0415
 
     pg_dump = find_tool("pg_dump", server_version(conn))
     excluded = [f"--exclude-table={_pattern(name)}" for name in pgshift_tables(conn, ledger)]
+    excluded += [f'--exclude-schema="{schema}"' for schema in other_projects(conn, ledger)]
     if ledger.schema == DEFAULT_LEDGER_SCHEMA:   # pgshift's own schema, which holds nothing of the project's
         excluded.append(f'--exclude-schema="{ledger.schema}"')
     env, extra = child_env(url, "pgshift-schema-dump")

@@ -25,6 +25,18 @@ def pgshift_tables(conn: Any, ledger: ledger_mod.Ledger) -> tuple[str, ...]:
     return tuple(sorted({ledger.name, *(r[0] for r in rows)}))
 
 
+def other_projects(conn: Any, ledger: ledger_mod.Ledger) -> tuple[str, ...]:
+    """Schemas other than the ledger's that hold a table of the ledger's name: other projects
+    sharing the database (a fleet's tenant schemas, each with its own ledger). The database's
+    schema is then not this project's alone: no fingerprint is recorded or compared (one
+    tenant's migration must never be another's drift), and the schema dump leaves them out."""
+    rows = conn.execute(
+        "SELECT n.nspname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE c.relname = %s AND n.nspname <> %s AND c.relkind IN ('r', 'p') ORDER BY 1",
+        (ledger.table, ledger.schema)).fetchall()
+    return tuple(r[0] for r in rows)
+
+
 def snapshot(conn: Any, ledger: ledger_mod.Ledger) -> Snapshot:
     """The schema of *conn*'s database without pgshift's own tables."""
     return take(conn, exclude=pgshift_tables(conn, ledger))
@@ -40,7 +52,10 @@ def record(conn: Any, ledger: ledger_mod.Ledger, version: str, *, store: bool = 
     """Fingerprint the schema now and record it in the newest event of *version* (a completed
     migrate or a rollback that just ran): ``details.schema_sha256``; with *store*, the snapshot
     too (``ledger.store_snapshot``); *extra*: more keys for its details. Run right after the
-    version's own transaction; returns the fingerprint, or None when the version has no event."""
+    version's own transaction; returns the fingerprint, or None when the version has no event or
+    other projects share the database (:func:`other_projects`)."""
+    if other_projects(conn, ledger):
+        return None
     snap = snapshot(conn, ledger)
     sha = fingerprint_of(snap)
     with conn.transaction():
