@@ -262,6 +262,8 @@ def schema_dump(project: Project, out: str | Path | None = None) -> SchemaDumpRe
 
 def _dump(project: Project, conn: Any, out: str | Path | None) -> SchemaDumpResult:
     import hashlib  # noqa: PLC0415
+    import os  # noqa: PLC0415
+    import threading  # noqa: PLC0415
 
     from ..schema.dump import dump  # noqa: PLC0415
 
@@ -275,7 +277,7 @@ def _dump(project: Project, conn: Any, out: str | Path | None) -> SchemaDumpResu
             changed = not path.is_file() or path.read_text(encoding="utf-8") != text
             if changed:
                 path.parent.mkdir(parents=True, exist_ok=True)
-                tmp = path.with_name(f".{path.name}.tmp")
+                tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")   # one per writer
                 tmp.write_text(text, encoding="utf-8")
                 tmp.replace(path)
         except OSError as exc:
