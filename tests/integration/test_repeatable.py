@@ -86,3 +86,16 @@ def test_a_repeatable_that_cannot_run_in_a_transaction_is_refused_before_anythin
     err, _ = up_fails(2, root, url)
     assert "cannot run in one transaction" in err.message and str(err.location).endswith("030_index.sql:1:1")
     assert scalar(url, "SELECT to_regclass('t')") is None
+
+
+def test_status_exit_code_counts_a_changed_repeatable(project, pgshift_database_url):
+    from conftest import run_cli
+
+    url = pgshift_database_url
+    root = project(FILES)
+    up(root, url)
+    args = ("status", "--exit-code", "--project", str(root), "--database-url", url)
+    assert run_cli(*args).code == 0
+    (root / "migrations" / "repeatable" / "010_views.sql").write_text("CREATE OR REPLACE VIEW v AS SELECT id, name FROM t;\n")
+    changed = run_cli(*args)
+    assert changed.code == 1 and "migrations/repeatable/010_views.sql  changed" in changed.out

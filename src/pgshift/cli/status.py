@@ -12,8 +12,8 @@ from .session import project, show
 
 @click.command(cls=Command)
 @click.option("--exit-code", is_flag=True,
-              help="Exit 1 when `up` has something to apply (pending, failed, rolled back, out of order): "
-                   "for CI.")
+              help="Exit 1 when `up` has something to apply (pending, failed, rolled back, out of order; a "
+                   "repeatable migration pending, changed or failed): for CI.")
 def status(exit_code):
     """Every version: applied, pending, failed, rolled_back, changed, missing, out_of_order.
 
@@ -28,7 +28,7 @@ def status(exit_code):
         text += "\nrepeatable migrations:\n" + "\n".join(
             f"  {r.file or r.name}  {r.state}" + (f": {r.error}" if r.error else "") for r in result.repeatables)
     show(result, text)
-    if exit_code and result.to_apply:
+    if exit_code and (result.to_apply or any(r.state in ("pending", "changed", "failed") for r in result.repeatables)):
         return ExitCode.FAILED
     return ExitCode.OK
 
