@@ -3,6 +3,7 @@ caps, the canary and the failure budget, two workers and a SIGKILL, 100 tenant s
 ``--only-failed`` after the cause is fixed."""
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -187,6 +188,11 @@ def test_a_budget_of_two_stops_at_the_third_failure(tmp_path, pgshift_server_url
                                                       continue_on_error=True, rollout="budget"))
         assert len(more.failed) == 2 and len(more.applied) == 3 and more.stopped is None
         assert more.status.counts["failed"] == 5 and more.status.counts["done"] == 3
+        # a budget in percent of a stage: the stage runs, then the rollout stops (5 of 8 failed > 50%)
+        rate = api.fleet_up(project, api.FleetOptions(targets=targets, control_url=control, parallel=2,
+                                                      max_failures=100, max_failure_rate=50, rollout="rate"))
+        assert len(rate.up_to_date) == 3 and len(rate.failed) == 5
+        assert rate.stopped == "stage 1: 5 of 8 targets failed, over the budget of 50%"
     finally:
         _drop(pgshift_server_url, "fld", 8)
 
@@ -258,3 +264,36 @@ def test_one_hundred_tenant_schemas_in_one_database(tmp_path, pgshift_database, 
     # isolated: a change in one tenant is seen by no other
     query(url, "INSERT INTO tenant_001.items VALUES (2, 'x')")
     assert scalar(url, "SELECT count(*) FROM tenant_002.items") == 1
+
+
+def test_sql_inventory_event_stream_and_a_protected_rollout(tmp_path, pgshift_server_url, control):
+    """Targets from a query against a directory database; the JSON event stream; a protected
+    environment confirmed once for the whole rollout, no backups by default."""
+    config = '[pgshift]\n\n[env.prod]\nurl = "postgresql://nowhere.invalid/x"\nprotected = true\nbackup_dir = "bk"\n'
+    root = write_project(tmp_path / "p", THREE, config)
+    urls = _databases(pgshift_server_url, "flf", 3)
+    try:
+        query(control, "CREATE TABLE directory (url text, tier text)")
+        for i, url in enumerate(urls):
+            query(control, "INSERT INTO directory VALUES (%s, %s)", (url, "canary" if i == 0 else "rest"))
+        cli = [sys.executable, "-m", "pgshift", "--project", str(root), "--env", "prod", "fleet", "up",
+               "--targets-sql", "SELECT url, json_build_object('tier', tier) AS labels FROM directory",
+               "--directory-url", control, "--control-url", control, "--stage", "tier=canary"]
+        refused = subprocess.run(cli, capture_output=True, text=True, env=clean_environ())
+        assert refused.returncode == ExitCode.REFUSED and "without confirmation" in refused.stderr
+        assert all(scalar(url, "SELECT to_regclass('pgshift.migration_log')") is None for url in urls)
+        events = tmp_path / "events.jsonl"
+        done = subprocess.run(cli + ["--yes", "--events", str(events)], capture_output=True, text=True,
+                              env=clean_environ())
+        assert done.returncode == ExitCode.OK, done.stdout + done.stderr
+        assert all(scalar(url, "SELECT count(*) FROM pgshift.migration_log") == 3 for url in urls)
+        assert not (root / "bk").exists()   # no per-target backup unless --backup
+        lines = [json.loads(line) for line in events.read_text().splitlines()]
+        kinds = [e["kind"] for e in lines]
+        assert kinds[0] == "info" or "fleet_started" in kinds
+        finished = [e for e in lines if e["kind"] == "fleet_target_done"]
+        assert len(finished) == 3 and {e["version"] for e in finished} == {V3}
+        assert all(e["target"] and e["applied"] == 3 and e["duration_ms"] >= 0 for e in finished)
+        assert [e["stage"] for e in lines if e["kind"] == "fleet_stage"] == [0, 1]
+    finally:
+        _drop(pgshift_server_url, "flf", 3)
