@@ -14,9 +14,11 @@ from .session import project, show
               help="Where the replaced files go (default: squashed/<VERSION>/ in the project).")
 @click.option("--dry-run", is_flag=True, help="Prove the baseline; write and move nothing.")
 def squash(to, archive, dry_run):
-    """Write one baseline migration whose schema equals the history's up to --to, proven on
-    throwaway databases; the replaced files move out of the migrations folder. Databases that
-    applied them keep working; new ones apply the baseline."""
+    """Write one baseline migration in place of the history up to --to, proven on a throwaway database.
+
+    Its schema equals the history's (catalog snapshots of two throwaway databases compared); the
+    replaced files move out of the migrations folder. Databases that applied them keep working;
+    new ones apply the baseline."""
     from .. import api  # noqa: PLC0415
 
     result = api.squash(project(), to, archive=archive, dry_run=dry_run)
