@@ -172,6 +172,7 @@ class Tracer:
     def __init__(self, url: str, sizes: dict, *, probes: bool = True) -> None:
         self.url = url
         self.probes = probes
+        self._probed: dict[tuple, dict] = {}   # (table, its and its indexes' locks held) -> what blocks
         self.sizes = sizes   # table name -> clone.TableSize
         self.conn = db.connect(url, application_name="pgshift-plan")
         self.probe = db.connect(url, autocommit=False, application_name="pgshift-plan-probe")
@@ -272,6 +273,7 @@ class Tracer:
                 self.conn.execute("ROLLBACK")
             return False
         now_in_tx = self._in_transaction()
+        now: dict = {}
         if sampler is not None:
             new = {k: r for k, r in sampler.locks.items() if not r[5] and k[0] != "virtualxid"}
         else:
@@ -290,7 +292,7 @@ class Tracer:
                         at_start if in_tx else before_rel)
         self._scale(t, new, before_rel)
         if now_in_tx and self.probes:
-            self._probe(t, new, at_start)
+            self._probe(t, new, at_start, now)
         return True
 
     def _effects(self, t: StatementTrace, before_cols: dict, before_cons: dict) -> None:
@@ -373,13 +375,19 @@ class Tracer:
         t.scale = {"factor": round(factor, 3), "table": best}
         t.seconds_at_size = round(t.seconds * factor, 4)
 
-    def _probe(self, t: StatementTrace, new: dict, at_start: dict) -> None:
+    def _probe(self, t: StatementTrace, new: dict, at_start: dict, held: dict) -> None:
         oids = {r[2] for r in new.values() if r[0] == "relation" and r[4] in ("r", "p")}
         oids |= {o for o, v in at_start.items() if v[0] in {m["relation"] for m in t.masked}}
         for oid in sorted(oids):
             if oid not in at_start or at_start[oid][2] not in ("r", "p"):
                 continue   # made in this transaction: no other session can see it
             table = at_start[oid][0]
+            # the same locks on the table and its indexes block the same operations: probed once
+            state = (oid, frozenset((r[2], r[1]) for r in held.values()
+                                    if r[0] == "relation" and (r[2] == oid or r[7] == oid)))
+            if state in self._probed:
+                t.probes[table] = dict(self._probed[state])
+                continue
             column = self.probe.execute(
                 "SELECT quote_ident(attname) FROM pg_attribute WHERE attrelid = %s AND attnum > 0 "
                 "AND NOT attisdropped AND attgenerated = '' ORDER BY attnum LIMIT 1", (oid,)).fetchone()
@@ -404,3 +412,4 @@ class Tracer:
                 finally:
                     self.probe.rollback()
             t.probes[table] = result
+            self._probed[state] = result
