@@ -270,3 +270,21 @@ def test_a_concurrent_build_names_the_writer_it_waited_for(project, pgshift_data
     assert waiting and waiting[0]["current_locker_pid"] == writer_pid
     assert trace.phases[-1]["at_seconds"] > waiting[0]["at_seconds"]
     assert any(lock["mode"] == "ShareUpdateExclusiveLock" and lock["relation"] == "t" for lock in trace.locks)
+
+
+def test_the_copy_is_filled_for_enums_arrays_and_addresses(project, pgshift_database_url):
+    url = pgshift_database_url
+    root = project({"20250101000001_kinds.sql": """
+        CREATE TYPE mood AS ENUM ('ok', 'sad');
+        CREATE TABLE kinds (id bigint PRIMARY KEY, m mood NOT NULL, tags text[] NOT NULL, ip inet NOT NULL,
+                            at time NOT NULL, took interval NOT NULL, odd tsvector);
+    """})
+    up(root, url)
+    query(url, "INSERT INTO kinds SELECT g, 'sad', '{a}', '10.1.1.1', '12:00', '1 hour' "
+               "FROM generate_series(1, 300) g")
+    query(url, "ANALYZE kinds")
+    (root / "migrations" / "20250101000002_index.sql").write_text("CREATE INDEX kinds_m ON kinds (m);\n")
+    result, _ = call(api.plan, root, url, api.PlanOptions(scale_rows=100))
+    sizes = {t["table"]: t for t in result.document["tables"]}
+    assert sizes["kinds"]["copy_rows"] == 100 and sizes["kinds"]["note"] is None
+    assert _statement(result, "kinds_m")["scale"]["factor"] == 3

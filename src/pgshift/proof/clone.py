@@ -3,7 +3,9 @@
 Rows are synthetic, generated per column type, ``min(target rows, scale_rows)`` per table, the
 target's rows read from its statistics (``pg_class.reltuples``; a table never analysed is
 counted). Integer columns that are unique count up from 1; other integer columns cycle through
-1..K (K the fewest rows of any filled table), so that a foreign key to a serial id holds. Foreign
+1..K (K the fewest rows of any filled table), so that a foreign key to a serial id holds; an enum
+takes its first label, an array is empty, a column with a default gets it, a nullable column of a
+type without a generator stays NULL, and a table with a NOT NULL one is not filled (noted). Foreign
 keys and triggers are off while filling (``session_replication_role = replica``)."""
 from __future__ import annotations
 
@@ -75,7 +77,11 @@ def schema_into(target_url: str, copy_url: str) -> None:
 _INTEGERS = ("smallint", "integer", "bigint")
 
 
-def _expression(type_name: str, unique: bool, cycle: int) -> str | None:
+def _expression(type_name: str, unique: bool, cycle: int, enum_label: str | None = None) -> str | None:
+    if enum_label is not None:   # an enum: its first label
+        return "'" + enum_label.replace("'", "''") + "'"
+    if type_name.endswith("[]"):
+        return "'{}'"
     t = type_name.split("(")[0].strip()
     if t in _INTEGERS:
         return "g" if unique else f"1 + (g - 1) % {cycle}"
@@ -93,6 +99,12 @@ def _expression(type_name: str, unique: bool, cycle: int) -> str | None:
         return "timestamp '2020-01-01' + g * interval '1 second'"
     if t in ("json", "jsonb"):
         return "'{}'"
+    if t == "inet" or t == "cidr":
+        return "'10.0.0.0'::inet + g"
+    if t == "interval":
+        return "g * interval '1 second'"
+    if t.startswith("time"):
+        return "time '00:00' + g * interval '1 second'"
     if t == "bytea":
         return "'\\x00'"
     return None
@@ -102,7 +114,8 @@ _COLUMNS = (
     "SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, "
     "a.atthasdef OR a.attidentity <> '' OR a.attgenerated <> '', "
     "EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = a.attrelid AND i.indisunique "
-    "        AND a.attnum = ANY (i.indkey::int2[])) "
+    "        AND a.attnum = ANY (i.indkey::int2[])), "
+    "(SELECT e.enumlabel FROM pg_enum e WHERE e.enumtypid = a.atttypid ORDER BY e.enumsortorder LIMIT 1) "
     "FROM pg_attribute a WHERE a.attrelid = %s::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum")
 
 
@@ -124,10 +137,10 @@ def fill(copy_url: str, sizes: dict[str, TableSize], scale_rows: int) -> dict[st
                 out[table] = size
                 continue
             names, exprs, note = [], [], None
-            for name, type_name, notnull, has_default, unique in conn.execute(_COLUMNS, (table,)).fetchall():
+            for name, type_name, notnull, has_default, unique, label in conn.execute(_COLUMNS, (table,)).fetchall():
                 if has_default:
                     continue
-                expr = _expression(type_name, unique, cycle)
+                expr = _expression(type_name, unique, cycle, label)
                 if expr is None:
                     if notnull:
                         note = f"column {name} of type {type_name} has no generator"
