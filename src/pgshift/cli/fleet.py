@@ -51,12 +51,10 @@ class FleetReporter:
                     self.last = time.monotonic()
                     print(f"{time.strftime('%H:%M:%S')} fleet: {self.done}/{self.total} targets, {self.failed} failed",
                           file=sys.stderr, flush=True)
-            if event.kind == "fleet_target_failed" or event.level != "debug":
-                if self.bar is not None:
-                    self.bar[0].console.print(event.message, highlight=False, soft_wrap=True) \
-                        if event.level in ("error", "warning") or self.verbose else None
-                else:
-                    self.inner.emit(event)
+            if self.bar is None:
+                self.inner.emit(event)
+            elif event.level in ("error", "warning") or (self.verbose and event.level != "debug"):
+                self.bar[0].console.print(event.message, highlight=False, soft_wrap=True)   # above the bar
 
     def _start_bar(self) -> None:
         console = getattr(self.inner, "console", None)
