@@ -205,7 +205,7 @@ def test_require_plan_refuses_up_without_one(project, pgshift_database_url):
     assert "requires a plan" in err.message
 
 
-def test_policy_thresholds_from_the_environment(project, pgshift_database_url):
+def test_policy_thresholds_from_the_environment(project, pgshift_database_url, pgshift_server_url):
     url = pgshift_database_url
     config = ('[pgshift]\n[env.dev]\nplan_policy = { max_access_exclusive = "0s", max_rewrite_bytes = 0 }\n')
     root = project(PLANNED, config=config)
@@ -213,7 +213,8 @@ def test_policy_thresholds_from_the_environment(project, pgshift_database_url):
     query(url, "INSERT INTO items SELECT g, 'n' || g FROM generate_series(1, 1000) g")
     query(url, "ANALYZE items")
     (root / "migrations" / "20250101000002_retype.sql").write_text("ALTER TABLE items ALTER COLUMN id TYPE integer;\n")
-    result, _ = call(api.plan, root, url, api.PlanOptions())
+    result, _ = call(api.plan, root, url, api.PlanOptions(copy_server=pgshift_server_url))
+    assert result.document["scaling"]["copy_server"] != "the target's server"
     assert not result.ok
     assert any("ACCESS EXCLUSIVE on items held" in v and "(policy: 0 s)" in v for v in result.violations)
     assert any("rewrites items" in v for v in result.violations)

@@ -21,12 +21,14 @@ from .session import project, show
 @click.option("--truth-timeout", default="10s", show_default=True,
               help="statement_timeout of each read-only data-truth query on the target.")
 @click.option("--no-probes", is_flag=True, help="Do not probe the blast radius from a second session.")
-def plan(target, out, fmt, scale_rows, from_backup, truth_timeout, no_probes):
+@click.option("--copy-server", default=None, metavar="URL",
+              help="Make the copy on this server (a scratch one, or `pgshift db url`'s); default the target's server.")
+def plan(target, out, fmt, scale_rows, from_backup, truth_timeout, no_probes, copy_server):
     """Run the pending migrations on a copy: locks, rewrites, blast radius, time at size, data truth."""
     from .. import api  # noqa: PLC0415
 
     options = api.PlanOptions(target=target, scale_rows=scale_rows, from_backup=from_backup,
-                              truth_timeout=duration(truth_timeout), probes=not no_probes)
+                              truth_timeout=duration(truth_timeout), probes=not no_probes, copy_server=copy_server)
     result = api.plan(project(), options)
     if fmt == "json":
         from .render import dump_json  # noqa: PLC0415

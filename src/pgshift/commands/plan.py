@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..config import mask_dsn
 from ..errors import InputError
 from ..model import APPLIED, CHANGED, MISSING
 from ..project import Project
@@ -27,12 +28,15 @@ class PlanOptions:
             target's schema with synthetic rows.
         truth_timeout: ``statement_timeout`` of each data-truth query on the target, in seconds.
         probes: Probe the blast radius from a second session.
+        copy_server: A server URL where the copy is made (a scratch or the embedded server:
+            ``pgshift db url``); None: the target's own server, which then runs the copy's work.
     """
     target: str | None = None
     scale_rows: int = 100_000
     from_backup: str | None = None
     truth_timeout: float = 10.0
     probes: bool = True
+    copy_server: str | None = None
 
 
 @dataclass(frozen=True)
@@ -134,7 +138,7 @@ def plan(project: Project, options: PlanOptions | None = None) -> PlanResult:
     if parsed:
         with db.connect(url, application_name="pgshift-plan") as admin:
             admin_db = admin.info.dbname
-        server_url = db.with_dbname(url, admin_db)
+        server_url = options.copy_server or db.with_dbname(url, admin_db)
         with throwaway(server_url, project.reporter, name=scratch_name("pgshift_plan")) as copy_url:
             if options.from_backup is not None:
                 from ..safety.backup import restore_file  # noqa: PLC0415
@@ -168,6 +172,7 @@ def plan(project: Project, options: PlanOptions | None = None) -> PlanResult:
                      for m, p in parsed],
         "statements": statements, "truth": truth_dicts, "tables": list(size_dicts.values()),
         "scaling": {"scale_rows": options.scale_rows, "method": _SCALING,
+                    "copy_server": mask_dsn(options.copy_server) if options.copy_server else "the target's server",
                     "source": "backup" if options.from_backup else "synthetic rows in the target's schema"},
         "policy": rules, "violations": violations,
         "fingerprint": fingerprint.make({m.version: m.checksum for m in pending}, schema, server_version),
