@@ -41,6 +41,8 @@ def test_stages_and_a_tenant_url():
                (("a", {"tier": "canary"}), ("b", {"region": "eu"}), ("c", {})))
     stages = [("tier", "canary"), ("region", "eu")]
     assert [inventory.stage_of(t, stages) for t in (a, b, c)] == [0, 1, 2]
+    listed = [("name", "h:5432/c,h:5432/b"), ("tier", "canary")]   # a stage as a list of targets
+    assert [inventory.stage_of(t, listed) for t in (a, b, c)] == [1, 0, 0]
     url = inventory.tenant_url("postgresql://u@h:5/d?options=-c%20work_mem%3D8MB", 'ten ant"1')
     info = conninfo_to_dict(url)
     assert info["dbname"] == "d" and info["options"] == '-c work_mem=8MB -c search_path="ten\\ ant""1",public'

@@ -108,8 +108,8 @@ def _percent(value: str | None) -> float | None:
 @click.option("--directory-url", default=None, help="The database --targets-sql runs against.")
 @click.option("--control-url", default=None, help="The control database (default: the embedded pgshift_fleet).")
 @click.option("--rollout", default=None, help="The rollout's name (default: from the files' fingerprint).")
-@click.option("--stage", "stages", multiple=True, help="label=value: a stage, in order (the first is the canary); "
-              "the targets of no stage run last.")
+@click.option("--stage", "stages", multiple=True, help="label=value[,value...]: a stage, in order (the first is the "
+              "canary; name=A,B lists targets); the targets of no stage run last.")
 @click.option("--parallel", default=4, show_default=True, type=click.IntRange(1, 256), help="Targets at once.")
 @click.option("--per-host", default=None, type=click.IntRange(1), help="At most N targets of one host at once.")
 @click.option("--max-failures", default=0, show_default=True, type=click.IntRange(0),

@@ -31,7 +31,8 @@ class FleetOptions:
         rollout: The rollout's name; None: ``r-`` and the files' fingerprint (every worker started
             on the same files shares it).
         stages: ``(label, value)`` pairs, in order: a target runs in the first stage whose label it
-            carries, the rest in a last stage. The first of several stages is the canary: any failure
+            carries (a value may list several, comma-separated; the label ``name`` matches target
+            names), the rest in a last stage. The first of several stages is the canary: any failure
             there stops the rollout before the next stage (unless ``continue_on_error``).
         parallel: Targets migrated at once by this worker.
         per_host: At most this many targets of one host at once, over every worker (None: no cap).

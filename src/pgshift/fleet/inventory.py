@@ -159,10 +159,11 @@ def check_unique(targets: list[Target]) -> list[Target]:
 
 
 def stage_of(target: Target, stages: list[tuple[str, str]]) -> int:
-    """The stage a target runs in: the first ``label=value`` of *stages* it carries; the last
-    stage (after all of them) for the rest."""
+    """The stage a target runs in: the first ``label=value`` of *stages* it carries (a value may be
+    a comma-separated list; the label ``name`` is the target's name, so a stage can list targets);
+    the last stage (after all of them) for the rest."""
     for i, (key, value) in enumerate(stages):
-        if target.labels.get(key) == value:
+        if (target.name if key == "name" else target.labels.get(key)) in value.split(","):
             return i
     return len(stages)
 
