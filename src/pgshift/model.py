@@ -21,7 +21,9 @@ class Location:
     col: int = 1
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.col}"
+        from .text import printable  # noqa: PLC0415
+
+        return f"{printable(self.file)}:{self.line}:{self.col}"
 
 
 # --- files -----------------------------------------------------------------
