@@ -46,3 +46,19 @@ def test_stages_and_a_tenant_url():
     url = inventory.tenant_url("postgresql://u@h:5/d?options=-c%20work_mem%3D8MB", 'ten ant"1')
     info = conninfo_to_dict(url)
     assert info["dbname"] == "d" and info["options"] == '-c work_mem=8MB -c search_path="ten\\ ant""1",public'
+
+
+def test_a_target_never_rewrites_the_projects_schema_file(tmp_path):
+    from pgshift.fleet import control
+    from pgshift.fleet.rollout import target_project
+    from pgshift.project import open_project
+
+    (tmp_path / "migrations").mkdir()
+    (tmp_path / "pgshift.toml").write_text('[pgshift]\ndump_schema = "schema.sql"\n[env.dev]\n')
+    project = open_project(tmp_path, database_url="postgresql://h/app")
+    assert project.config.dump_schema == "schema.sql"
+    for schema in (None, "tenant_7"):
+        claimed = control.Claimed("t1", "postgresql://h/app", schema, {}, 0, 1)
+        target = target_project(project, claimed)
+        assert target.config.dump_schema is None
+        assert target.config.ledger == (f"{schema}.migration_log" if schema else project.config.ledger)

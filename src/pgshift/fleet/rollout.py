@@ -64,9 +64,11 @@ def worker_id() -> str:
 
 def target_project(project: Project, claimed: control.Claimed) -> Project:
     """The project pointed at one target: its URL; for a tenant schema, that schema first in the
-    session's ``search_path`` and the ledger (and so the run lock) in the tenant's own schema."""
+    session's ``search_path`` and the ledger (and so the run lock) in the tenant's own schema. A
+    target never rewrites the project's ``dump_schema`` file: one file cannot stand for every
+    target, and threads of a rollout would overwrite each other's."""
     url = claimed.url
-    config = project.config
+    config = replace(project.config, dump_schema=None)
     if claimed.schema:
         url = tenant_url(url, claimed.schema)
         config = replace(config, ledger=f"{claimed.schema}.{config.ledger_table}")
