@@ -423,6 +423,9 @@ def test_fleet(cli, tmp_path, pgshift_new_database):
     status = contract(cli("fleet", "status", "--control-url", control), "fleet", "converged", ExitCode.OK,
                       "#/$defs/status")
     assert status["versions"] == {V2: 2} and status["counts"]["done"] == 2
+    drift = contract(cli("fleet", "status", "--drift", "--control-url", control), "fleet", "drift checked",
+                     ExitCode.OK, "#/$defs/status")
+    assert drift["drifted"] == [] and drift["converged"]
     (cli.root / "migrations" / "20250101000003_c.sql").write_text("CREATE TABLE a (id int);\n")   # fails
     failed = contract(cli("fleet", "up", "--targets", str(targets), "--control-url", control), "fleet", "failed",
                       ExitCode.FAILED)

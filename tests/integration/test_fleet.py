@@ -297,3 +297,27 @@ def test_sql_inventory_event_stream_and_a_protected_rollout(tmp_path, pgshift_se
         assert [e["stage"] for e in lines if e["kind"] == "fleet_stage"] == [0, 1]
     finally:
         _drop(pgshift_server_url, "flf", 3)
+
+
+def test_fleet_status_with_drift_names_a_drifted_target_and_is_not_converged(tmp_path, pgshift_server_url,
+                                                                             control):
+    root = write_project(tmp_path / "p", THREE)
+    urls = _databases(pgshift_server_url, "fldr", 3)
+    try:
+        targets = _targets(tmp_path / "targets.txt", [f"{url} name=t{i}" for i, url in enumerate(urls)])
+        project = api.open_project(root)
+        api.fleet_up(project, api.FleetOptions(targets=targets, control_url=control, parallel=2, rollout="drift"))
+        clean = api.fleet_status(project, control, "drift", drift=True)
+        assert clean.converged and clean.drift_checked and clean.drifted == ()
+        query(urls[1], "ALTER TABLE b ADD COLUMN by_hand int")        # a hand-made change on one target
+        status = api.fleet_status(project, control, "drift", drift=True)
+        assert [d["name"] for d in status.drifted] == ["t1"]
+        assert not status.converged
+        assert api.fleet_status(project, control, "drift").converged   # without --drift: the ledgers alone
+        from conftest import run_cli
+
+        cli = run_cli("--json", "fleet", "status", "--drift", "--control-url", control, "--rollout", "drift",
+                      "--project", str(root))
+        assert cli.code == 1 and json.loads(cli.out)["drifted"][0]["name"] == "t1", cli.all
+    finally:
+        _drop(pgshift_server_url, "fldr", 3)

@@ -161,19 +161,27 @@ def _status_text(status) -> str:
         lines.append(f"  failed {f['name']} (stage {f['stage']}, attempt {f['attempts']}): {f['error']}")
     if len(status.failed) > 20:
         lines.append(f"  … and {len(status.failed) - 20} more failed")
+    for d in status.drifted[:20]:
+        lines.append(f"  drifted {d['name']}: " + (f"could not be checked: {d['error']}" if d.get("error") else
+                     "its schema differs from what " + (d["last_matched"] or "its last version") + " left"
+                     + (f" ({d['differences']} object(s))" if d["differences"] is not None else "")))
+    if status.drift_checked and not status.drifted:
+        lines.append("drift: no target drifted")
     lines.append("converged: every target is at " + str(status.latest) if status.converged
-                 else f"not converged: {len(status.not_converged)} target(s) not at {status.latest}")
+                 else f"not converged: {len(status.not_converged)} target(s) not at {status.latest}"
+                 + (f", {len(status.drifted)} drifted" if status.drifted else ""))
     return "\n".join(lines)
 
 
 @fleet.command("status")
 @click.option("--control-url", default=None, help="The control database (default: the embedded pgshift_fleet).")
 @click.option("--rollout", default=None, help="The rollout (default: the newest).")
-def status(control_url, rollout):
+@click.option("--drift", is_flag=True, help="Also check each done target's schema for drift (pgshift drift).")
+def status(control_url, rollout, drift):
     """A rollout: targets by state and version, the failed ones and why; exit 0 only when converged."""
     from .. import api  # noqa: PLC0415
 
-    result = api.fleet_status(project(), control_url, rollout)
+    result = api.fleet_status(project(), control_url, rollout, drift=drift)
     show(result, _status_text(result))
     return None if result.converged else ExitCode.FAILED
 

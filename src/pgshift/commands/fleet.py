@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..errors import InputError
+from ..errors import InputError, PgshiftError
 from ..events import INFO, emit
 from ..project import Project
 from ..safety import confirm as confirm_mod
@@ -79,7 +79,11 @@ class FleetStatus:
         versions: Targets by the newest version applied (``none``: no version yet).
         failed: The parked targets: ``{"name", "stage", "attempts", "error"}``.
         not_converged: Names of the targets not yet at ``latest``.
-        converged: Every target done and at ``latest``.
+        converged: Every target done and at ``latest`` (and, when drift was checked, none drifted).
+        drifted: With ``drift``: the targets whose schema differs from what their last version left,
+            ``{"name", "last_matched", "differences"}`` (differences: how many objects differ, when the
+            project stores snapshots; None with fingerprints alone).
+        drift_checked: Whether drift was checked (``fleet status --drift``).
     """
     rollout: str
     state: str
@@ -90,13 +94,19 @@ class FleetStatus:
     failed: tuple = ()
     not_converged: tuple = ()
     converged: bool = False
+    drifted: tuple = ()
+    drift_checked: bool = False
 
     def to_dict(self) -> dict:
-        """``--json``: the rollout, its counts by state and version, the failed targets, converged."""
-        return {"rollout": self.rollout, "state": self.state, "stopped_reason": self.stopped_reason,
-                "latest": self.latest, "converged": self.converged, "counts": dict(self.counts),
-                "versions": dict(self.versions), "failed": list(self.failed),
-                "not_converged": list(self.not_converged)}
+        """``--json``: the rollout, its counts by state and version, the failed targets, converged
+        (and, with drift checked, the drifted targets)."""
+        out = {"rollout": self.rollout, "state": self.state, "stopped_reason": self.stopped_reason,
+               "latest": self.latest, "converged": self.converged, "counts": dict(self.counts),
+               "versions": dict(self.versions), "failed": list(self.failed),
+               "not_converged": list(self.not_converged)}
+        if self.drift_checked:
+            out["drifted"] = list(self.drifted)
+        return out
 
 
 @dataclass(frozen=True)
@@ -225,13 +235,16 @@ def fleet_up(project: Project, options: FleetOptions = FleetOptions(), confirm: 
                        tally.stopped, fleet_status(project, control_url, name), time.monotonic() - started)
 
 
-def fleet_status(project: Project, control_url: str | None = None, rollout: str | None = None) -> FleetStatus:
+def fleet_status(project: Project, control_url: str | None = None, rollout: str | None = None,
+                 drift: bool = False) -> FleetStatus:
     """A rollout's state from the control database: counts by state and version, failures, convergence.
 
     Args:
         project: An opened project (its embedded server holds the default control database).
         control_url: The control database; None: the project's embedded ``pgshift_fleet``.
         rollout: The rollout's name; None: the newest.
+        drift: Also compare each done target's schema with what its last version left
+            (``pgshift drift`` per target, 8 at a time); a drifted target is not converged.
 
     Returns:
         A :class:`FleetStatus` (``converged``: every target done and at the newest version).
@@ -245,6 +258,7 @@ def fleet_status(project: Project, control_url: str | None = None, rollout: str 
     with control.open_control(control_url_of(project, control_url)) as conn:
         name = rollout or control.latest_rollout(conn)
         data = control.summary(conn, name) if name else {}
+        places = control.places(conn, name) if (name and drift) else {}
     if not data or name is None:
         raise InputError(f"no rollout {rollout!r} in the control database" if rollout
                          else "the control database holds no rollout yet", hint="start one with `pgshift fleet up`")
@@ -259,5 +273,32 @@ def fleet_status(project: Project, control_url: str | None = None, rollout: str 
             failed.append({"name": tname, "stage": stage + 1, "attempts": attempts, "error": error})
         if state != control.DONE or version != data["latest"]:
             behind.append(tname)
+    drifted = _drifted(project, places) if drift else []
     return FleetStatus(name, data["state"], data["stopped_reason"], data["latest"], counts,
-                       dict(sorted(versions.items())), tuple(failed), tuple(behind), not behind)
+                       dict(sorted(versions.items())), tuple(failed), tuple(behind), not behind and not drifted,
+                       tuple(drifted), drift)
+
+
+def _drifted(project: Project, places: dict) -> list[dict]:
+    """The targets (name -> (url, tenant schema)) whose schema differs from what their last version left."""
+    from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
+
+    from ..fleet import control  # noqa: PLC0415
+    from ..fleet.rollout import target_project  # noqa: PLC0415
+    from ..schema import drift as drift_mod  # noqa: PLC0415
+
+    def one(item):
+        tname, (url, schema) = item
+        target = target_project(project, control.Claimed(tname, url, schema, {}, 0, 0))
+        try:
+            with target.connected(start=False) as conn:
+                report = drift_mod.check(conn, target.ledger)
+        except PgshiftError as exc:
+            return {"name": tname, "last_matched": None, "differences": None, "error": exc.message}
+        if report.status != drift_mod.DRIFTED:
+            return None
+        return {"name": tname, "last_matched": report.matches_earlier.version if report.matches_earlier else None,
+                "differences": len(report.differences) if report.objects_named else None}
+
+    with ThreadPoolExecutor(8) as pool:
+        return [d for d in pool.map(one, sorted(places.items())) if d is not None]

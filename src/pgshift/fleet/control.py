@@ -186,3 +186,10 @@ def summary(conn, rollout: str) -> dict:
                         "WHERE rollout = %s ORDER BY stage, name", (rollout,)).fetchall()
     return {"state": head[0], "stopped_reason": head[1], "latest": head[2], "fingerprint": head[3],
             "stages": head[4], "targets": rows}
+
+
+def places(conn, rollout: str) -> dict:
+    """Each target of *rollout* that is done: name -> (url, tenant schema)."""
+    return {name: (url, schema) for name, url, schema in conn.execute(
+        f"SELECT name, url, tenant_schema FROM {SCHEMA}.targets WHERE rollout = %s AND state = 'done'",
+        (rollout,)).fetchall()}
