@@ -62,9 +62,10 @@ def quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def qualified(schema: str | None, name: str) -> str:
-    """``"schema"."name"``, or ``"name"`` without a schema."""
-    return (quote_ident(schema) + "." if schema else "") + quote_ident(name)
+def qualified(*parts: str | None) -> str:
+    """The parts of a name (``schema, name``; a missing schema is None) quoted and joined by
+    dots: ``"schema"."name"``, or ``"name"``; what to_regclass() and SQL text take."""
+    return ".".join(quote_ident(part) for part in parts if part)
 
 
 # TCP settings of every connection pgshift opens, unless the URL sets its own: a peer that

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from ..db import qualified
 from ..db import quote_ident as _quote
 from ..events import BATCH_PROGRESS, emit
 from ..text import format_duration
@@ -13,12 +14,6 @@ RUNAWAY_FACTOR = 3        # self-limiting: stop after changing this many times t
 _INTEGER_TYPES = ("smallint", "integer", "bigint")
 SELF_LIMITING = "self-limiting"
 KEY_RANGE = "key-range"
-
-
-def qualified(relation: tuple[str | None, str]) -> str:
-    """A relation (schema or None, table) as a quoted, possibly qualified name."""
-    schema, table = relation
-    return (f"{_quote(schema)}." if schema else "") + _quote(table)
 
 
 def display(relation: tuple[str | None, str]) -> str:
@@ -81,7 +76,7 @@ class KeyRange:
         self.spec = spec
         self.key = key
         self.key_type = key_type
-        self.rel = qualified(shape.relation)
+        self.rel = qualified(*shape.relation)
         k = _quote(key)
         self.first_sql = shape.rewrite(key, with_lower=False)
         self.next_sql = shape.rewrite(key, with_lower=True)
@@ -151,14 +146,14 @@ def _estimated_rows(conn, relation) -> int | None:
     """The table's row count: the planner's estimate, or count(*) for a table never
     analysed that is not huge; None when unknown."""
     row = conn.execute("SELECT reltuples::bigint, relpages FROM pg_class WHERE oid = to_regclass(%s)",
-                       (qualified(relation),)).fetchone()
+                       (qualified(*relation),)).fetchone()
     if row is None:
         return None
     tuples, pages = row
     if tuples is not None and tuples >= 0 and pages:
         return int(tuples)
     if (pages or 0) < 100_000:
-        return int(conn.execute(f"SELECT count(*) FROM {qualified(relation)}").fetchone()[0])
+        return int(conn.execute(f"SELECT count(*) FROM {qualified(*relation)}").fetchone()[0])
     return None
 
 

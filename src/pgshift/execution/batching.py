@@ -39,11 +39,12 @@ from typing import Callable
 
 from .. import ledger as ledger_mod
 from .. import resume
+from ..db import qualified
 from ..errors import InputError, OperationError
 from ..events import INFO, RESUME, WARNING, emit
 from ..model import ParsedFile, Statement
 from ..text import caret_context, format_duration, parse_duration
-from .batch_walk import KEY_RANGE, SELF_LIMITING, KeyRange, Progress, Runaway, SelfLimiting, display, qualified
+from .batch_walk import KEY_RANGE, SELF_LIMITING, KeyRange, Progress, Runaway, SelfLimiting, display
 from .retry import RetryPolicy
 
 LAG_POLL = 1.0            # seconds between replica-lag checks while paused
@@ -88,7 +89,7 @@ def batch_spec(stmt: Statement) -> BatchSpec:
 
 
 def relation_exists(conn, relation) -> bool:
-    return conn.execute("SELECT to_regclass(%s) IS NOT NULL", (qualified(relation),)).fetchone()[0]
+    return conn.execute("SELECT to_regclass(%s) IS NOT NULL", (qualified(*relation),)).fetchone()[0]
 
 
 def primary_key_columns(conn, relation) -> list[tuple[str, str]]:
@@ -97,7 +98,7 @@ def primary_key_columns(conn, relation) -> list[tuple[str, str]]:
         "SELECT a.attname, format_type(a.atttypid, a.atttypmod) "
         "FROM pg_index i CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, n) "
         "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum "
-        "WHERE i.indrelid = to_regclass(%s) AND i.indisprimary ORDER BY k.n", (qualified(relation),)).fetchall()]
+        "WHERE i.indrelid = to_regclass(%s) AND i.indisprimary ORDER BY k.n", (qualified(*relation),)).fetchall()]
 
 
 def primary_key(conn, schema: str | None, table: str) -> tuple[str, str] | None:

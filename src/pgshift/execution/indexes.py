@@ -9,16 +9,12 @@ the rerun and skipped.
 from __future__ import annotations
 
 from .. import ledger as ledger_mod
+from ..db import qualified
 from ..events import WARNING, emit
 from ..model import Statement, Step
 
 CIC = "CREATE INDEX CONCURRENTLY"
 DIC = "DROP INDEX CONCURRENTLY"
-
-
-def qualified(*parts: str | None) -> str:
-    """A name for to_regclass(): the parts quoted as identifiers, joined by dots."""
-    return ".".join('"' + part.replace('"', '""') + '"' for part in parts if part)
 
 
 def concurrent_build(stmt: Statement | None) -> tuple[str | None, str | None]:
