@@ -144,3 +144,28 @@ def printable(name: str) -> str:
 
 
 _NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def skip_blanks(sql: str, i: int) -> int:
+    """The index of the first character at or after *i* in *sql* that is not white space or a
+    comment (``--`` to the end of the line, ``/* */`` nested); ``len(sql)`` when none is left.
+    Lexical, without the parser."""
+    n = len(sql)
+    while i < n:
+        if sql[i].isspace():
+            i += 1
+        elif sql.startswith("--", i):
+            end = sql.find("\n", i)
+            i = n if end < 0 else end + 1
+        elif sql.startswith("/*", i):
+            depth, i = 1, i + 2
+            while i < n and depth:
+                if sql.startswith("/*", i):
+                    depth, i = depth + 1, i + 2
+                elif sql.startswith("*/", i):
+                    depth, i = depth - 1, i + 2
+                else:
+                    i += 1
+        else:
+            return i
+    return n

@@ -15,6 +15,7 @@ from ..model import (
     VersionState,
 )
 from ..project import Project
+from ..text import skip_blanks
 from ._common import files
 
 #: the states `up` would run (planning.pending_versions): a database with one of them is not up to date
@@ -111,26 +112,10 @@ def has_statement(sql: str) -> bool:
     """Whether *sql* holds anything but blanks, comments (``--`` and nested ``/* */``) and
     semicolons: the stub `pgshift new` writes for a rollback holds none. Lexical, without the
     parser: status stays light."""
-    i, n = 0, len(sql)
-    while i < n:
-        ch = sql[i]
-        if ch.isspace() or ch == ";":
-            i += 1
-        elif sql.startswith("--", i):
-            end = sql.find("\n", i)
-            i = n if end < 0 else end + 1
-        elif sql.startswith("/*", i):
-            depth, i = 1, i + 2
-            while i < n and depth:
-                if sql.startswith("/*", i):
-                    depth, i = depth + 1, i + 2
-                elif sql.startswith("*/", i):
-                    depth, i = depth - 1, i + 2
-                else:
-                    i += 1
-        else:
-            return True
-    return False
+    i = skip_blanks(sql, 0)
+    while i < len(sql) and sql[i] == ";":
+        i = skip_blanks(sql, i + 1)
+    return i < len(sql)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterable
 
+from ..text import skip_blanks
 from .snapshot import RELATION_CHILD_TYPES, RELATION_TYPES, Snapshot, split_key
 
 
@@ -213,24 +214,12 @@ def tokens(text: str, code_bodies: bool = True) -> list[str]:
     too when *code_bodies* (a function body in SQL or PL/pgSQL), else kept whole."""
     out: list[str] = []
     i, n = 0, len(text)
-    while i < n:
+    while True:
+        i = skip_blanks(text, i)
+        if i >= n:
+            break
         c = text[i]
-        if c.isspace():
-            i += 1
-        elif text.startswith("--", i):
-            j = text.find("\n", i)
-            i = n if j < 0 else j + 1
-        elif text.startswith("/*", i):
-            depth, j = 1, i + 2
-            while j < n and depth:
-                if text.startswith("/*", j):
-                    depth, j = depth + 1, j + 2
-                elif text.startswith("*/", j):
-                    depth, j = depth - 1, j + 2
-                else:
-                    j += 1
-            i = j
-        elif c == "'" or (c in "eE" and text.startswith("'", i + 1)):
+        if c == "'" or (c in "eE" and text.startswith("'", i + 1)):
             j = i + (2 if c != "'" else 1)
             while j < n:
                 if text[j] == "\\" and c != "'":
