@@ -98,6 +98,7 @@ def run_lock(project: Project, conn: psycopg.Connection, wait: float,
     bound = lock_timeout or project.env.effective_lock_timeout or stall
     conn.execute(f"SET lock_timeout = '{max(1, int(bound * 1000))}ms'")   # the ledger's statements: bounded
     existing = getattr(conn, "pgshift_watchdog", None)   # project.connected() watches it already
+    before: int | None = None     # the newest event before this run: what comes after it is the run's
     with nullcontext(existing) if existing is not None else db.Watchdog(conn, url, stall) as watchdog:
         try:
             before = ledger_mod.last_event_id(conn, project.ledger)
@@ -111,7 +112,7 @@ def run_lock(project: Project, conn: psycopg.Connection, wait: float,
                 if db.sqlstate(exc) == db.LOCK_NOT_AVAILABLE:   # a ledger statement; a file's is a PgshiftError
                     raise _ledger_locked(project, conn, bound) from None
                 raise
-            raise connection_lost(project, watchdog.tripped, stall, locals().get("before"), exc) from None
+            raise connection_lost(project, watchdog.tripped, stall, before, exc) from None
 
 
 def _ledger_locked(project: Project, conn, waited: float) -> OperationError:
