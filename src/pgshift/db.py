@@ -98,30 +98,120 @@ def connect(url: str, *, autocommit: bool = True, application_name: str = APPLIC
     return conn
 
 
+def server_pid(conn) -> int:
+    """The process id of *conn*'s server session, asked of the server once and kept on the
+    connection. Not ``conn.info.backend_pid``: behind a pooler that is the pooler's own cancel
+    key, a pid no server process has."""
+    pid = getattr(conn, "pgshift_server_pid", None)
+    if pid is None:
+        pid = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+        conn.pgshift_server_pid = pid
+    return pid
+
+
+POOLER_PROBE_ROUNDS = 5      # hand-off probes through a pooler before it is taken for a session pool
+POOLER_PROBE_WAIT = 3.0      # seconds a probe waits for a server session before the pool counts as full
+
+
 def refuse_pooler(conn, url: str) -> None:
     """Refuse (SafetyRefusal, exit 3) a connection that goes through a pooler in transaction or
     statement mode (PgBouncer, many cloud "pooled" URLs): there the run lock (a session advisory
     lock) and session settings do not hold, and settings would reach other clients.
 
-    Told from the server sessions: a second connection's transaction gets the first one's
-    server session while the first is between transactions (a pooler hands it on), or the
-    first one's next statement runs in another server session. Direct connections and poolers
-    in session mode keep one server session per client: they pass."""
-    first = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
-    with connect(url, application_name=f"{APPLICATION_NAME}-pooler-check") as other:
-        other.execute("BEGIN")
-        second = other.execute("SELECT pg_backend_pid()").fetchone()[0]
-        again = first if second == first else conn.execute("SELECT pg_backend_pid()").fetchone()[0]
-        other.execute("ROLLBACK")
-    if second == first or again != first:
+    A direct connection is told at once: the server's cancel key names its own process (a pooler
+    hands out keys of its own). Behind a pooler the mode is told from server sessions, in up to
+    :data:`POOLER_PROBE_ROUNDS` rounds: a second client opens a transaction while this one is
+    between transactions. In transaction mode the pooler may hand the second client this one's
+    server session, or move this one's next statement to another session; in session mode
+    neither ever happens. When the pool is full (the second client gets no session within
+    :data:`POOLER_PROBE_WAIT` seconds), a session pool still answers this client at once from its
+    own session, while a transaction pool queues it behind the second client, or moves it."""
+    import psycopg  # noqa: PLC0415
+
+    first = server_pid(conn)
+    if first == conn.info.backend_pid:
+        return
+    try:
+        other = connect(url, application_name=f"{APPLICATION_NAME}-pooler-check")
+    except OperationError:
+        other = None      # the pooler takes no more clients: the rounds watch this one alone
+    try:
+        evidence = _transaction_pooling(conn, other, first)
+    except psycopg.Error as exc:
+        raise OperationError(f"the pooler check on {mask_dsn(url) or 'the PG* variables server'} failed: "
+                             f"{scrub(_first_line(exc), url)}") from None
+    finally:
+        if other is not None:
+            _close_quietly(other)
+    if conn.pgconn.transaction_status == psycopg.pq.TransactionStatus.ACTIVE:
+        _close_quietly(conn)     # its probe is still queued in the pooler: the connection is of no more use
+    if evidence:
         raise SafetyRefusal(
             f"{mask_dsn(url) or 'the server named by the PG* variables'} goes through a connection pooler in "
-            f"transaction or statement mode: one session's transactions ran in different server sessions (pid "
-            f"{first}, then {second if second == first else again}); pgshift's run lock and session settings "
-            "do not hold there, so nothing was changed",
+            f"transaction or statement mode: {evidence}; pgshift's run lock and session settings do not hold "
+            "there, so nothing was changed",
             hint="connect pgshift to the database server directly (its own host and port, not the pooler's), "
                  "or to a PgBouncer pool in session mode; the application keeps the pooled URL",
-            details={"pooler": True, "pids": [first, second, again]})
+            details={"pooler": True, "server_pid": first})
+
+
+def _transaction_pooling(conn, other, first: int) -> str | None:
+    """What shows that *conn* (server session *first*) is pooled by transaction; None when
+    nothing does (see :func:`refuse_pooler`)."""
+    def moved(now: int | None) -> str:
+        if now is None:
+            return (f"this client's statement waited over {POOLER_PROBE_WAIT:g}s for a server session while "
+                    f"its own (pid {first}) was free")
+        return f"one client's statements ran in two server sessions (pid {first}, then {now})"
+
+    for _ in range(POOLER_PROBE_ROUNDS):
+        mine = _pid_within(conn, POOLER_PROBE_WAIT)
+        if mine != first:
+            return moved(mine)
+        if other is None:
+            continue
+        theirs = _pid_within(other, POOLER_PROBE_WAIT, b"BEGIN; SELECT pg_backend_pid()")
+        if theirs == first:
+            return f"another client's transaction was given this client's server session (pid {first})"
+        mine = _pid_within(conn, POOLER_PROBE_WAIT)     # while the other client holds a session
+        if mine != first:
+            return moved(mine)
+        if theirs is None:      # a full pool, and this client still has its own session: a session pool
+            return None
+        other.execute("ROLLBACK")
+    return None
+
+
+def _pid_within(conn, seconds: float, query: bytes = b"SELECT pg_backend_pid()") -> int | None:
+    """The server pid *query* returns on *conn* (its last result), or None when no answer came
+    within *seconds* (the connection is then left busy: close it). A pooler queues a client
+    that waits for a server session without a word, so the wait is the client's own."""
+    import select  # noqa: PLC0415
+
+    from psycopg import pq  # noqa: PLC0415
+
+    pgconn = conn.pgconn
+    deadline = time.monotonic() + seconds
+    pgconn.send_query(query)
+    while pgconn.flush():
+        select.select([], [pgconn.socket], [], max(0.0, deadline - time.monotonic()))
+    while True:
+        pgconn.consume_input()
+        if not pgconn.is_busy():
+            break
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None
+        select.select([pgconn.socket], [], [], left)
+    value, error = None, None
+    while (result := pgconn.get_result()) is not None:
+        if result.status == pq.ExecStatus.TUPLES_OK:
+            value = int(result.get_value(0, 0).decode())
+        elif result.status == pq.ExecStatus.FATAL_ERROR:
+            error = (result.error_message or b"").decode(errors="replace").strip()
+    if error:
+        raise OperationError(f"the pooler check failed: {error}")
+    return value
 
 
 DEFAULT_STALL_TIMEOUT = 60.0   # seconds: how long a stalled connection may keep a run waiting
@@ -163,7 +253,7 @@ class Watchdog:
         import threading  # noqa: PLC0415
 
         self.conn, self.url, self.stall, self.poll = conn, url, stall, poll
-        self.pid = conn.info.backend_pid
+        self.pid = server_pid(conn)
         self.tripped: str | None = None
         self._paused = 0
         self._other = None
@@ -351,8 +441,18 @@ def acquire_run_lock(conn, ledger: str, wait: float, reporter=None, poll: float 
     key = lock_key(ledger)
     deadline = time.monotonic() + max(0.0, wait)
     announced = 0.0
+    expected = getattr(conn, "pgshift_server_pid", None)
     while True:
-        if conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0]:
+        taken, pid = conn.execute("SELECT pg_try_advisory_lock(%s), pg_backend_pid()", (key,)).fetchone()
+        if expected is not None and pid != expected:   # a pooler moved the session after all
+            if taken:
+                conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+            raise SafetyRefusal(
+                f"the connection moved from server session {expected} to {pid}: it goes through a connection "
+                "pooler in transaction or statement mode, where pgshift's run lock does not hold; nothing was "
+                "changed", hint="connect pgshift to the database server directly, or to a PgBouncer pool in "
+                                "session mode", details={"pooler": True, "server_pid": expected})
+        if taken:
             return
         holder = lock_holder(conn, key)
         now = time.monotonic()

@@ -17,7 +17,7 @@ import pytest
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from conftest import run_cli, scalar, write_project
-from pgshift import api
+from pgshift import api, db
 from pgshift.errors import SafetyRefusal
 
 PGBOUNCER = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
@@ -118,3 +118,40 @@ def test_four_runners_through_a_transaction_pooler_apply_nothing_twice(pooled, t
                                             "WHERE status = 'completed'") == 4
         for i in range(1, 5):
             assert scalar(pgshift_database_url, f"SELECT count(*) FROM t{i}") == 1
+
+
+def test_a_long_run_through_a_session_pool_is_watched_by_its_server_session(pooled, tmp_path,
+                                                                            pgshift_database_url):
+    """Behind a pooler the connection's cancel key is the pooler's, not a server pid: the watchdog
+    and the monitor must watch the server session itself, or they take it for ended and cut the run."""
+    mode, url = pooled
+    if mode != "session":
+        pytest.skip("refused before anything runs (the test above)")
+    root = write_project(tmp_path / "proj", {"20250101000001_slow.sql": "CREATE TABLE slow (id int);\n"
+                                                                         "SELECT pg_sleep(3);\n"})
+    result = run_cli("up", "--project", str(root), "--database-url", url, "--monitor")
+    assert result.code == 0, result.all
+    assert scalar(pgshift_database_url, "SELECT count(*) FROM pgshift.migration_log WHERE status = 'completed'") == 1
+
+
+def test_many_clients_at_once_each_tell_the_pool_mode(pooled):
+    """The check of each client, run by six clients at once (the pool of three is full, sessions
+    come and go): a transaction pool is refused every time, a session pool never."""
+    mode, url = pooled
+    rounds = 5 if mode == "transaction" else 1
+
+    def one(_):
+        verdicts = []
+        for _ in range(rounds):
+            with db.connect(url) as conn:
+                try:
+                    db.refuse_pooler(conn, url)
+                    verdicts.append("passed")
+                except SafetyRefusal as exc:
+                    assert "goes through a connection pooler in transaction or statement mode" in exc.message
+                    verdicts.append("refused")
+        return verdicts
+
+    with ThreadPoolExecutor(6) as pool:
+        verdicts = [v for chunk in pool.map(one, range(6)) for v in chunk]
+    assert set(verdicts) == ({"refused"} if mode == "transaction" else {"passed"}), verdicts

@@ -226,12 +226,13 @@ def run_plan(project: Project, conn, plan: Plan, options, safety: dict | None, *
     --monitor, else after a few seconds, so that a run stuck behind a lock is never silent).
     A failure after a backup names the backup, as the guide's script does. *after_step* is
     called with each step that completed, right after it (the schema's fingerprint)."""
+    from .. import db  # noqa: PLC0415
     from ..execution import Executor  # noqa: PLC0415
     from ..safety import monitor as monitor_mod  # noqa: PLC0415
 
     executor = Executor(conn, project.ledger, options, project.reporter)
     executor.after_step = after_step
-    watcher = monitor_mod.watch(project, conn.info.backend_pid, project.url(),
+    watcher = monitor_mod.watch(project, db.server_pid(conn), project.url(),
                                 eager=monitor or project.env.protected)
     try:
         run = executor.run(plan)

@@ -176,7 +176,7 @@ class Tracer:
         self.sizes = sizes   # table name -> clone.TableSize
         self.conn = db.connect(url, application_name="pgshift-plan")
         self.probe = db.connect(url, autocommit=False, application_name="pgshift-plan-probe")
-        self.pid = self.conn.info.backend_pid
+        self.pid = db.server_pid(self.conn)
 
     def close(self) -> None:
         """Close both connections."""
