@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import string
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qsl, quote, urlencode
@@ -136,6 +134,8 @@ class Config:
 # --- loading ---------------------------------------------------------------
 
 def _load_toml(path: Path) -> dict:
+    import tomllib  # noqa: PLC0415 - only when there is a file to read: a lint starts quicker
+
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
@@ -326,6 +326,8 @@ def _environment(source: Path | None, name: str, values: dict) -> Environment:
 def expand(value: str, *, environ: dict | None = None, where: str = "", source: Path | None = None) -> str:
     """Expand ``${VAR}`` from the environment; a missing variable is an error."""
     environ = os.environ if environ is None else environ
+    import string  # noqa: PLC0415
+
     template = string.Template(value)
     missing = [m for m in template.get_identifiers() if m not in environ]
     if missing:

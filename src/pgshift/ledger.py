@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from .db import needs_privilege, quote_ident
 from .errors import ConfigError
 from .events import WARNING, emit
-from .model import LedgerEvent
+from .runs import LedgerEvent
 
 COLUMNS = {
     "id": "bigint",

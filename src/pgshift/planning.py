@@ -18,15 +18,12 @@ from .model import (
     RUNNING,
     TX_FILE,
     TYPE_REPAIR,
-    LedgerEvent,
     Location,
     MigrationFile,
     ParsedFile,
-    Plan,
-    Step,
-    VersionState,
 )
 from .resume import first_changed
+from .runs import LedgerEvent, Plan, Step, VersionState
 from .text import caret_context
 
 ROLLBACK_SUFFIX = "_rollback"

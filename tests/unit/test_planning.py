@@ -4,9 +4,10 @@ import datetime as dt
 import pytest
 
 from pgshift.errors import PlanError
-from pgshift.model import LedgerEvent, MigrationFile, RollbackFile
+from pgshift.model import MigrationFile, RollbackFile
 from pgshift.planning import PlanOptions, build_plan, pending_versions, version_states
 from pgshift.resume import progress_fingerprint, statement_digests
+from pgshift.runs import LedgerEvent
 from pgshift.sql import parse_file
 
 T = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)

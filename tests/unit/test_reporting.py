@@ -52,7 +52,7 @@ def test_plain_reporter_levels():
 
 def test_status_table_plain():
     from pgshift.api import StatusResult
-    from pgshift.model import VersionState
+    from pgshift.runs import VersionState
 
     result = StatusResult((VersionState("20250101000001", "a", "applied", "migrations/x.sql", True, None, 5),
                            VersionState("20250101000002", "b", "pending", "migrations/y.sql")), "db", "l", True)
@@ -103,7 +103,7 @@ def test_live_display_waits_for_the_work_and_pauses_for_a_prompt():
 
 def test_status_text_shows_a_rollback_error_and_json_counts_every_state():
     from pgshift.api import StatusResult
-    from pgshift.model import VersionState
+    from pgshift.runs import VersionState
 
     result = StatusResult((VersionState("20250101000001", "a", "applied", "migrations/x.sql", True, None, 5,
                                         error="rollback did not complete"),
@@ -115,7 +115,7 @@ def test_status_text_shows_a_rollback_error_and_json_counts_every_state():
 
 def test_status_text_shows_the_first_line_of_a_failed_versions_error_kept_short():
     from pgshift.api import StatusResult
-    from pgshift.model import VersionState
+    from pgshift.runs import VersionState
 
     error = "statement 2 of 3 failed: relation \"nosuch\" does not exist [SQLSTATE 42P01]" + " x" * 60 + "\nmore"
     result = StatusResult((VersionState("20250101000001", "a", "failed", "migrations/x.sql", True, error=error),),

@@ -118,7 +118,7 @@ def test_status_tells_a_stub_without_the_parser(sql, has):
 def test_status_shows_stub_in_its_table_and_json():
     from pgshift.cli.render import render_status
     from pgshift.commands.status import StatusResult
-    from pgshift.model import VersionState
+    from pgshift.runs import VersionState
 
     states = (VersionState("20250101000001", "a", "applied", "migrations/a.sql", has_rollback=True),
               VersionState("20250101000002", "b", "pending", "migrations/b.sql", has_rollback=True),

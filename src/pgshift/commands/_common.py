@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, Iterator
 from .. import discovery
 from ..errors import InputError, OperationError, PgshiftError
 from ..events import INFO, RUN_COMPLETED, WARNING, emit
-from ..model import MigrationFile, ParsedFile, Plan, RunResult
+from ..model import MigrationFile, ParsedFile
 from ..project import Project
+from ..runs import Plan, RunResult
 from ..safety.confirm import Confirm  # noqa: F401 - re-exported for the verbs
 from ..text import printable
 

@@ -20,8 +20,9 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
     from ..lint.engine import LintOptions, LintReport
-    from ..model import Finding, Step
+    from ..model import Finding
     from ..project import Project
+    from ..runs import Step
 
 #: Files from which ``lint`` spreads the work over the machine's cores (another worker for each
 #: FORK_FROM / 2 files more): below it one process lints them all, as a forked worker costs more

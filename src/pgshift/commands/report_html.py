@@ -14,8 +14,8 @@ from html import escape
 from string import Template
 from typing import TYPE_CHECKING
 
-from ..model import LedgerEvent, VersionState
 from ..rehearsal.roundtrip import VersionCheck
+from ..runs import LedgerEvent, VersionState
 from ..text import format_duration
 from . import report_timeline
 from .report_timeline import utc

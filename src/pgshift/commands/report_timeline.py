@@ -14,7 +14,7 @@ import datetime as _dt
 from dataclasses import dataclass
 from html import escape
 
-from ..model import LedgerEvent
+from ..runs import LedgerEvent
 from ..text import format_duration
 
 MAX_EVENTS = 300          # the newest events drawn; older ones are counted in a note

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from ..db import watch_paused
 from ..errors import InputError
 from ..events import INFO, PLAN, emit
-from ..model import APPLIED, CHANGED, Location, Plan, RunResult, Step
+from ..model import APPLIED, CHANGED, Location
 from ..project import Project
+from ..runs import Plan, RunResult, Step
 from ..safety import confirm as confirm_mod
 from ._common import (
     Confirm,

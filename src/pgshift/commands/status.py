@@ -3,18 +3,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..model import (
-    APPLIED,
-    CHANGED,
-    FAILED,
-    MISSING,
-    OUT_OF_ORDER,
-    PENDING,
-    ROLLED_BACK,
-    RUNNING,
-    VersionState,
-)
+from ..model import APPLIED, CHANGED, FAILED, MISSING, OUT_OF_ORDER, PENDING, ROLLED_BACK, RUNNING
 from ..project import Project
+from ..runs import VersionState
 from ..text import skip_blanks
 from ._common import files
 

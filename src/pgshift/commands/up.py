@@ -6,8 +6,9 @@ from dataclasses import dataclass, field, replace
 from ..db import watch_paused
 from ..errors import InputError, SafetyRefusal
 from ..events import INFO, PLAN, WARNING, emit
-from ..model import APPLIED, CHANGED, Plan, RunResult
+from ..model import APPLIED, CHANGED
 from ..project import Project
+from ..runs import Plan, RunResult
 from ..safety import confirm as confirm_mod
 from ._common import (
     Confirm,

@@ -5,7 +5,8 @@ from __future__ import annotations
 from .. import db
 from ..errors import MigrationFailed
 from ..events import FILE_FAILED, emit
-from ..model import TX_FILE, TYPE_ROLLBACK, Location, Statement, Step
+from ..model import TX_FILE, TYPE_ROLLBACK, Location, Statement
+from ..runs import Step
 from ..text import caret_context, line_col
 
 

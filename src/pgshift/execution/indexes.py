@@ -11,7 +11,8 @@ from __future__ import annotations
 from .. import ledger as ledger_mod
 from ..db import qualified
 from ..events import WARNING, emit
-from ..model import Statement, Step
+from ..model import Statement
+from ..runs import Step
 
 CIC = "CREATE INDEX CONCURRENTLY"
 DIC = "DROP INDEX CONCURRENTLY"

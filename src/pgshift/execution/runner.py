@@ -38,12 +38,9 @@ from ..model import (
     TX_NONE,
     TX_OWN,
     TYPE_ROLLBACK,
-    Plan,
-    RunResult,
     Statement,
-    Step,
-    StepResult,
 )
+from ..runs import Plan, RunResult, Step, StepResult
 from ..text import format_duration, parse_duration
 from .failure import error_text, migration_failed, summary
 from .indexes import CIC, ConcurrentIndexes

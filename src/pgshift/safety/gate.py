@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from ..config import mask_dsn
 from ..errors import SafetyRefusal
 from ..events import BACKUP, CHECK, WARNING, emit
-from ..model import Plan, Step
 from ..project import Project
+from ..runs import Plan, Step
 from . import backup as backup_mod
 from . import preflight
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from .. import ledger as ledger_mod
 from ..errors import SafetyRefusal
-from ..model import APPLIED, Plan
+from ..model import APPLIED
 from ..planning import event_state, latest_events
 from ..project import Project, environment_project
+from ..runs import Plan
 
 
 def require_applied_in(project: Project, plan: Plan) -> None:

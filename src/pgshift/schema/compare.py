@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import ledger as ledger_mod
-from ..model import LedgerEvent
 from ..planning import version_states
 from ..rehearsal.diff import Difference, diff
+from ..runs import LedgerEvent
 from .fingerprint import fingerprint_of, snapshot
 
 

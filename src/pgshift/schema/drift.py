@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import ledger as ledger_mod
-from ..model import LedgerEvent
 from ..rehearsal.diff import Difference, diff
 from ..rehearsal.snapshot import Snapshot
+from ..runs import LedgerEvent
 from .fingerprint import fingerprint_of, other_projects, snapshot
 
 CLEAN, DRIFTED, UNKNOWN = "clean", "drifted", "unknown"

@@ -20,8 +20,9 @@ from pathlib import Path
 
 from .. import discovery
 from ..errors import DiscoveryError, PlanError
-from ..model import TX_FILE, LedgerEvent, Location, MigrationFile, Step
+from ..model import TX_FILE, Location, MigrationFile
 from ..planning import REPEATABLE
+from ..runs import LedgerEvent, Step
 
 FOLDER = discovery.REPEATABLE_DIR
 PREFIX = FOLDER + "/"
