@@ -52,16 +52,22 @@ def __getattr__(name: str):
     @click.option("--explain", "explain", default=None, metavar="RULE", help="Print a rule's documentation.")
     @click.option("--list", "list_rules", is_flag=True, help="List the rules.")
     @click.option("--target-version", type=int, default=None, help="PostgreSQL major version to lint for.")
-    def lint(paths, fmt, explain, list_rules, target_version):
-        """Static checks: what blocks or breaks production, with the line and the safe alternative."""
-        return run(global_options.current(), paths, fmt, target_version, explain=explain, list_rules=list_rules)
+    @click.option("--no-cache", is_flag=True,
+                  help="Lint every file again: neither read nor write the lint cache (.pgshift_cache/).")
+    def lint(paths, fmt, explain, list_rules, target_version, no_cache):
+        """Static checks: what blocks or breaks production, with the line and the safe alternative.
+
+        A file's findings are kept in .pgshift_cache/ at the project's root (PGSHIFT_CACHE_DIR
+        elsewhere) and used again while the file, its rollback and the lint settings are unchanged."""
+        return run(global_options.current(), paths, fmt, target_version, explain=explain, list_rules=list_rules,
+                   cache=not no_cache)
 
     globals()["lint"] = lint
     return lint
 
 
 def run(opts, paths, fmt: str | None, target_version: int | None, *, explain: str | None = None,
-        list_rules: bool = False) -> ExitCode:
+        list_rules: bool = False, cache: bool = True) -> ExitCode:
     """The command, its line read: *opts* holds the global options."""
     from ..commands import lint as verb  # noqa: PLC0415
 
@@ -80,11 +86,12 @@ def run(opts, paths, fmt: str | None, target_version: int | None, *, explain: st
         return ExitCode.OK
     fmt = fmt or ("json" if opts.json else "text")
     if fmt == "json":   # the contract's document
-        encoded = verb.lint_encoded(opts.project, list(paths), encode_findings, target_version=target_version,
-                                    env=opts.env)
+        encoded = verb.lint_encoded(opts.project, list(paths), target_version=target_version, env=opts.env,
+                                    cache=cache)
         _echo(document(encoded))
         return ExitCode.FAILED if encoded.report.has_errors else ExitCode.OK
-    report, text = verb.lint(opts.project, list(paths), fmt, target_version=target_version, env=opts.env)
+    report, text = verb.lint(opts.project, list(paths), fmt, target_version=target_version, env=opts.env,
+                             cache=cache)
     _echo(text)
     return ExitCode.FAILED if report.has_errors else ExitCode.OK
 
@@ -93,7 +100,7 @@ def plain_command(args: list[str]):
     """``pgshift ARGS`` as a call of :func:`run` with its ``options``, when ARGS is a plain lint
     line; else None, and click reads it. Plain: ``lint``, global flags and global options with
     their value before it; after it only existing, readable paths, ``--format`` with one of the
-    formats, ``--target-version`` with a number and the global options; no token click would read
+    formats, ``--target-version`` with a number, ``--no-cache`` and the global options; no token click would read
     otherwise or refuse (``--opt=value``, ``-qv``, ``--``, a missing path or value, help)."""
     if "lint" not in args:
         return None
@@ -102,12 +109,15 @@ def plain_command(args: list[str]):
                               verbose=False, quiet=False)
     paths: list[str] = []
     fmt = version = None
+    cache = True
     tokens = iter(enumerate(args))
     for i, token in tokens:
         if i == at:
             continue
         if token in _GLOBAL_FLAGS:
             setattr(options, _GLOBAL_FLAGS[token], True)
+        elif i > at and token == "--no-cache":
+            cache = False
         elif token in _GLOBAL_VALUES or (i > at and token in ("--format", "--target-version")):
             j, value = next(tokens, (at, None))
             if j == at or value.startswith("-") or not _plain_value(token, value):
@@ -124,7 +134,7 @@ def plain_command(args: list[str]):
             return None
 
     def call() -> ExitCode:
-        return run(options, tuple(paths), fmt, version)
+        return run(options, tuple(paths), fmt, version, cache=cache)
 
     call.options = options
     return call
@@ -153,14 +163,6 @@ def _echo(text: str) -> None:
         return
     out.write(text + "\n")
     out.flush()
-
-
-def encode_findings(findings) -> str:
-    """Findings as the comma-separated JSON objects of the compact document (no brackets)."""
-    import json  # noqa: PLC0415
-
-    return json.dumps([f.to_dict() for f in findings], separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False)[1:-1]
 
 
 def document(run) -> str:

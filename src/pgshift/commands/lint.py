@@ -19,8 +19,7 @@ from ..text import printable
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-    from ..lint.engine import LintOptions, LintReport
-    from ..model import Finding
+    from ..lint.results import LintOptions, LintReport
     from ..project import Project
     from ..runs import Step
 
@@ -33,7 +32,8 @@ FORK_FROM = 56
 
 
 def lint(project_dir: str | Path | None = None, paths: list | None = None, fmt: str = "text",
-         target_version: int | None = None, env: str | None = None) -> tuple[LintReport, str]:
+         target_version: int | None = None, env: str | None = None, *,
+         cache: bool = False) -> tuple[LintReport, str]:
     """Lint the project's migrations and rollbacks, or the given files and folders, without a database.
 
     Each file is linted as a run of its own (without a database nothing says which files are
@@ -46,6 +46,9 @@ def lint(project_dir: str | Path | None = None, paths: list | None = None, fmt: 
         target_version: The PostgreSQL major version to lint for; default the environment's
             ``target_version``, then ``[lint]``'s, then ``[pgshift]``'s, else the newest.
         env: The environment whose settings apply (its ``target_version``, its lock_timeout).
+        cache: Use the lint cache (:mod:`pgshift.lint.cache`): a file unchanged since a lint
+            of the same configuration is not linted again. ``pgshift lint`` uses it unless
+            ``--no-cache``; off by default here, so that a library call writes nothing.
 
     Returns:
         ``(report, text)``: the ``LintReport`` (``findings``, ``unused_ignores``, ``has_errors``,
@@ -57,8 +60,14 @@ def lint(project_dir: str | Path | None = None, paths: list | None = None, fmt: 
     """
     from ..lint.output import render  # noqa: PLC0415
 
-    sources, options = _sources_and_options(project_dir, paths, target_version, env)
-    report = _merge(_lint_shares(sources, options, lambda reports: _merge(reports, options)), options)
+    sources, options, folder = _sources_and_options(project_dir, paths, target_version, env)
+    if cache:
+        from ..lint.cache import report_of  # noqa: PLC0415
+
+        version = _version(options)
+        report = _merge([report_of(e, version) for e in _entries(sources, options, folder)], options)
+    else:
+        report = _merge(_lint_shares(sources, options, lambda reports: _merge(reports, options)), options)
     return report, render(report, fmt)
 
 
@@ -71,15 +80,21 @@ class EncodedLint:
     report: LintReport        # the run without its findings: its unused ignores, files, statements, version
 
 
-def lint_encoded(project_dir: str | Path | None, paths: list | None, encode: Callable[[list[Finding]], str],
-                 target_version: int | None = None, env: str | None = None) -> EncodedLint:
+def lint_encoded(project_dir: str | Path | None, paths: list | None, target_version: int | None = None,
+                 env: str | None = None, *, cache: bool = False) -> EncodedLint:
     """:func:`lint` for a caller that writes the findings out rather than reads them: each process
-    encodes the findings of its own share of the files with *encode* (JSON, say), so that they come
-    back as one text rather than as thousands of objects, and are encoded on every core at once."""
-    sources, options = _sources_and_options(project_dir, paths, target_version, env)
-    shares = _lint_shares(sources, options, lambda reports: _encoded(reports, options, encode))
+    encodes the findings of its own share of the files as the JSON document's objects
+    (:func:`pgshift.lint.cache.encode_findings`), so that they come back as one text rather than
+    as thousands of objects, and are encoded on every core at once. With *cache*, a file's
+    findings come from the lint cache, already encoded, when the file is as it was."""
+    from ..lint.cache import encode_findings  # noqa: PLC0415
+
+    sources, options, folder = _sources_and_options(project_dir, paths, target_version, env)
+    if cache and sources:
+        return _encoded_entries(_entries(sources, options, folder), options)
+    shares = _lint_shares(sources, options, lambda reports: _encoded(reports, options, encode_findings))
     if not shares:
-        shares = [_encoded([], options, encode)]
+        shares = [_encoded([], options, encode_findings)]
     counts: dict[str, int] = {}
     for share in shares:
         for severity, n in share.counts.items():
@@ -96,8 +111,55 @@ def _encoded(reports: list[LintReport], options: LintOptions, encode) -> Encoded
                        replace(share, findings=[]))
 
 
-def _sources_and_options(project_dir, paths, target_version, env) -> tuple[list, LintOptions]:
-    """The files to lint (not read yet) and the project's lint settings."""
+def _entries(sources: list, options: LintOptions, folder: Path) -> list:
+    """Each file's result as the lint cache keeps it (``lint.cache.Entry``), in order: from the
+    cache when the file is as it was, else linted (as :func:`_lint_shares` does) and kept."""
+    from ..lint.cache import LintCache, entry_of  # noqa: PLC0415
+
+    store = LintCache(folder, options)
+    stamps = [store.stamp(s.path, s.has_rollback, s.is_rollback) for s in sources]
+    entries = [store.get(s.relpath, stamp) for s, stamp in zip(sources, stamps, strict=True)]
+    todo = [i for i, entry in enumerate(entries) if entry is None]
+    if todo:
+        fresh = _lint_shares([sources[i] for i in todo], options, lambda reports: [entry_of(r) for r in reports])
+        for i, entry in zip(todo, (entry for share in fresh for entry in share), strict=True):
+            entries[i] = entry
+            store.put(sources[i].relpath, stamps[i], entry)
+        store.save()
+    return entries
+
+
+def _encoded_entries(entries: list, options: LintOptions) -> EncodedLint:
+    """The run of :func:`lint_encoded` from the files' cache entries."""
+    from ..lint.cache import findings_of  # noqa: PLC0415
+    from ..lint.registry import SEVERITIES  # noqa: PLC0415
+    from ..lint.results import LintReport  # noqa: PLC0415
+
+    counts = dict.fromkeys(SEVERITIES, 0)
+    for entry in entries:
+        for severity, n in zip(SEVERITIES, entry[5], strict=True):
+            counts[severity] += n
+    report = LintReport([], [f for entry in entries for f in findings_of(entry[4])],
+                        any(entry[1] for entry in entries), files=len(entries),
+                        statements=sum(entry[0] for entry in entries), target_version=_version(options))
+    return EncodedLint([entry[2] for entry in entries if entry[2]], sum(entry[3] for entry in entries), counts,
+                       report)
+
+
+def _version(options: LintOptions) -> int:
+    """The PostgreSQL version linted for (checked as the engine checks it)."""
+    from ..lint.results import NEWEST_VERSION  # noqa: PLC0415
+
+    version = options.target_version or NEWEST_VERSION
+    if not isinstance(version, int) or version < 9:
+        from ..lint.engine import _resolve  # noqa: PLC0415
+
+        _resolve(options)   # raises the engine's ConfigError
+    return version
+
+
+def _sources_and_options(project_dir, paths, target_version, env) -> tuple[list, LintOptions, Path]:
+    """The files to lint (not read yet), the project's lint settings, and its lint cache's folder."""
     cfg = config_mod.load(project_dir)
     sources: list[_LintSource] = []
     if not paths:
@@ -125,14 +187,18 @@ def _sources_and_options(project_dir, paths, target_version, env) -> tuple[list,
         sources = [replace(s, relpath=_rel(Path(s.path), here)) if _under(Path(s.path), here) else s
                    for s in sources]
     options = _lint_options(cfg, target_version, cfg.environments.get(env or config_mod.DEFAULT_ENV))
-    return sources, options
+    from ..lint.cache import folder_for  # noqa: PLC0415
+
+    return sources, options, folder_for(cfg.root)
 
 
 def _merge(reports: Sequence[LintReport], options: LintOptions) -> LintReport:
     """Reports of separate runs as one (none: an empty run's)."""
-    from ..lint.engine import LintReport, lint  # noqa: PLC0415
+    from ..lint.results import LintReport  # noqa: PLC0415
 
     if not reports:
+        from ..lint.engine import lint  # noqa: PLC0415
+
         return lint([], options)
     if len(reports) == 1:
         return reports[0]
@@ -158,8 +224,8 @@ def _lint_options(cfg: config_mod.Config, target_version: int | None = None,
     """The project's lint settings. The PostgreSQL version linted for is the first given of:
     --target-version, the environment's target_version, [lint] target_version,
     [pgshift] target_version, the connected server's major version; else the newest."""
-    from ..lint.engine import LintOptions  # noqa: PLC0415
     from ..lint.registry import get_rule  # noqa: PLC0415
+    from ..lint.results import LintOptions  # noqa: PLC0415
 
     for name in (*cfg.lint.disable, *cfg.lint.severity):
         if get_rule(name) is None:

@@ -22,7 +22,6 @@ from . import nodes
 from .nodes import AT, CT, OBJ
 
 Pos = tuple[int, int]
-NEWEST_VERSION = 18
 
 
 # --- named objects seen in the run ----------------------------------------------

@@ -6,8 +6,8 @@ import json
 from pgshift.model import Finding
 
 from .._version import __version__
-from .engine import LintReport
 from .registry import all_rules
+from .results import LintReport
 
 FORMATS = ("text", "json", "sarif", "github")
 _SARIF_LEVEL = {"error": "error", "warning": "warning", "info": "note"}

@@ -11,9 +11,10 @@ from dataclasses import replace
 
 import pytest
 
-from pgshift.cli.lint import document, encode_findings
+from pgshift.cli.lint import document
 from pgshift.cli.render import dump_json
 from pgshift.commands import lint as verb
+from pgshift.lint.cache import encode_findings
 from pgshift.lint.engine import LintReport
 from pgshift.model import Finding, Location
 
@@ -23,6 +24,7 @@ LINT_PATH = {
     "pgshift.discovery", "pgshift.cli", "pgshift.cli.options", "pgshift.cli.render", "pgshift.cli.lint",
     "pgshift.commands", "pgshift.commands.lint", "pgshift.lint", "pgshift.lint.engine", "pgshift.lint.context",
     "pgshift.lint.nodes", "pgshift.lint.registry", "pgshift.lint.output", "pgshift.lint.plpgsql",
+    "pgshift.lint.results", "pgshift.lint.cache",
     "pgshift.lint.rules",
 }
 # loaded by none of it: other verbs, the database, the terminal, the printer of SQL
@@ -126,12 +128,14 @@ PLAIN = [
     ["lint", "--format", "json", "--format", "text"], ["lint", "--env", "nosuch", "--json"],
     ["lint", "--project", "elsewhere"], ["--env", "dev", "lint", "--env", "staging"],
     ["lint", "--database-url", "postgresql://x@y/z", "--format", "json"],
+    ["lint", "--no-cache", "migrations", "--format", "json"], ["lint", "migrations", "--no-cache"],
 ]
 NOT_PLAIN = [
     ["lint", "--help"], ["lint", "-h"], ["lint", "--format=json"], ["lint", "nope.sql"], ["lint", "--format", "xml"],
     ["lint", "--target-version", "x"], ["lint", "-qv"], ["lint", "--explain", "set-not-null"], ["lint", "--list"],
     ["lint", "--"], ["--env", "lint"], ["lint", "--database-url", " "], ["lint", "--project", "pgshift.toml"],
     ["lint", "--format"], ["--format", "json", "lint"], ["--version", "lint"], ["status"], [],
+    ["--no-cache", "lint"], ["lint", "--no-cache=1"],
 ]
 
 

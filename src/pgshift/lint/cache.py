@@ -1,0 +1,187 @@
+"""The lint cache: what ``pgshift lint`` found in a file, kept until the file changes.
+
+A migration history only grows: once written (and applied) a file is never edited, and a
+pre-commit hook or a CI job lints hundreds of files to check the one that is new. So
+``pgshift lint`` keeps each file's result, as ruff and ESLint do, in ``.pgshift_cache/`` at
+the project's root (``PGSHIFT_CACHE_DIR`` elsewhere; ``--no-cache`` neither reads nor writes
+it). A file's result is used again only when all of these are as they were:
+
+* the file: its path as findings name it, its size, modification time (in nanoseconds) and
+  inode, and whether it has a rollback file (a file modified less than
+  :data:`RACY_SECONDS` before the cache was written is not kept: a write in the same tick
+  of a coarse clock would not change its time);
+* how it was linted: the target version, disabled rules, severities, ledger, environment and
+  its lock_timeout (each combination has a cache file of its own);
+* the linter: pgshift's version, the Python that wrote the cache, and the size and time of
+  every module of the lint and its parser (an edited rule, in a checkout, empties the cache).
+
+A result is the file's findings and unused ignores as the JSON contract writes them, its
+statement count and whether it has errors. The cache is one ``marshal`` file per
+combination, read once and replaced whole (written to a temporary file, then renamed), so
+two lints at once cannot leave half of one; a cache that cannot be read or written (a
+read-only checkout, a damaged file) is a cache with nothing in it, never an error.
+Standard library only, and no pglast: a lint whose files all come from here never loads
+the parser.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import marshal
+import os
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pgshift._version import __version__
+from pgshift.model import Finding, Location
+
+if TYPE_CHECKING:
+    from .results import LintOptions, LintReport
+
+FOLDER = ".pgshift_cache"
+ENV_FOLDER = "PGSHIFT_CACHE_DIR"
+RACY_SECONDS = 2.0
+KEEP = 8   # cache files (lint configurations) kept; the least recently written go first
+_FORMAT = 1
+
+#: one file's result: (statements, has_errors, its findings as JSON objects joined by commas,
+#: how many findings, its unused ignores likewise, findings and unused ignores per severity
+#: in the order of ``registry.SEVERITIES``)
+Entry = tuple[int, bool, str, int, str, tuple[int, ...]]
+
+
+def encode_findings(findings) -> str:
+    """Findings as the comma-separated JSON objects of the lint document (no brackets)."""
+    return json.dumps([f.to_dict() for f in findings], separators=(",", ":"), ensure_ascii=False,
+                      allow_nan=False)[1:-1]
+
+
+def entry_of(report: LintReport) -> Entry:
+    """One file's report as the cache keeps it."""
+    from .registry import SEVERITIES  # noqa: PLC0415
+
+    counts = report.counts()
+    return (report.statements, report.has_errors, encode_findings(report.findings) if report.findings else "",
+            len(report.findings), encode_findings(report.unused_ignores) if report.unused_ignores else "",
+            tuple(counts.get(s, 0) for s in SEVERITIES))
+
+
+def findings_of(encoded: str) -> list[Finding]:
+    """The findings :func:`encode_findings` wrote."""
+    if not encoded:
+        return []
+    return [Finding(d["rule"], d["severity"], Location(d["file"], d["line"], d["col"]), d["message"], d["hint"])
+            for d in json.loads(f"[{encoded}]")]
+
+
+def report_of(entry: Entry, target_version: int) -> LintReport:
+    """One file's report again, from its entry."""
+    from .results import LintReport  # noqa: PLC0415
+
+    statements, has_errors, findings, _, unused, _ = entry
+    return LintReport(findings_of(findings), findings_of(unused), has_errors, files=1, statements=statements,
+                      target_version=target_version)
+
+
+def _linter_stamp() -> str:
+    """pgshift's version, the Python's, and every lint and parser module's size and time."""
+    here = Path(__file__).resolve().parent
+    package = here.parent
+    parts = [__version__, sys.version, str(_FORMAT)]
+    for folder in (here, here / "rules", package / "sql"):
+        try:
+            with os.scandir(folder) as entries:
+                for e in sorted(entries, key=lambda e: e.name):
+                    if e.name.endswith(".py"):
+                        st = e.stat()
+                        parts.append(f"{folder.name}/{e.name}:{st.st_size}:{st.st_mtime_ns}")
+        except OSError:
+            parts.append(f"{folder}: unreadable")
+    for name in ("model.py", "config.py", "discovery.py"):
+        try:
+            st = (package / name).stat()
+            parts.append(f"{name}:{st.st_size}:{st.st_mtime_ns}")
+        except OSError:
+            parts.append(f"{name}: unreadable")
+    return "\n".join(parts)
+
+
+def folder_for(root: Path) -> Path:
+    """Where the cache of the project at *root* lives."""
+    given = os.environ.get(ENV_FOLDER, "").strip()
+    return Path(given) if given else root / FOLDER
+
+
+class LintCache:
+    """The results of one lint configuration (see the module's docstring)."""
+
+    def __init__(self, folder: Path, options: LintOptions) -> None:
+        self.folder = folder
+        key = "\n".join((_linter_stamp(), repr((options.target_version, tuple(options.disable),
+                                                 sorted((options.severity or {}).items()), options.ledger,
+                                                 options.environment, options.lock_timeout))))
+        self.path = folder / f"lint-{hashlib.sha256(key.encode()).hexdigest()[:20]}.marshal"
+        self._key = key
+        self._files: dict[str, tuple] = {}
+        self._changed = False
+        try:
+            data = marshal.loads(self.path.read_bytes())
+            if isinstance(data, tuple) and len(data) == 2 and data[0] == key and isinstance(data[1], dict):
+                self._files = data[1]
+        except (OSError, EOFError, ValueError, TypeError):
+            pass    # no cache yet, or one that cannot be read: linted again, and written anew
+
+    @staticmethod
+    def stamp(path: str, has_rollback: bool | None, is_rollback: bool) -> tuple | None:
+        """What says a file is as it was (None: it cannot be told; lint it)."""
+        try:
+            st = os.stat(path)
+        except OSError:
+            return None
+        return (st.st_size, st.st_mtime_ns, st.st_ino, has_rollback, is_rollback)
+
+    def get(self, relpath: str, stamp: tuple | None) -> Entry | None:
+        """The file's result, when the file is as it was when the result was kept."""
+        if stamp is None:
+            return None
+        kept = self._files.get(relpath)
+        return kept[1] if kept is not None and kept[0] == stamp else None
+
+    def put(self, relpath: str, stamp: tuple | None, entry: Entry) -> None:
+        """Keep a file's result (not when the file changed too recently to be told apart)."""
+        if stamp is None or stamp[1] > time.time_ns() - int(RACY_SECONDS * 1e9):
+            return
+        self._files[relpath] = (stamp, entry)
+        self._changed = True
+
+    def save(self) -> None:
+        """Write the cache, whole, when it changed; nothing when it cannot be written."""
+        if not self._changed:
+            return
+        try:
+            self._make_folder()
+            tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
+            tmp.write_bytes(marshal.dumps((self._key, self._files)))
+            os.replace(tmp, self.path)
+            self._prune()
+        except OSError:
+            pass    # a read-only checkout: no cache, the lint is the same
+        self._changed = False
+
+    def _make_folder(self) -> None:
+        if self.folder.is_dir():
+            return
+        self.folder.mkdir(parents=True, exist_ok=True)
+        (self.folder / ".gitignore").write_text("# written by pgshift lint: nothing here belongs in git\n*\n")
+        (self.folder / "CACHEDIR.TAG").write_text(
+            "Signature: 8a477f597d28d172789f06886806bc55\n# the lint cache of pgshift (see pgshift lint --help)\n")
+
+    def _prune(self) -> None:
+        caches = sorted(self.folder.glob("lint-*.marshal"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in caches[KEEP:]:
+            old.unlink(missing_ok=True)
+        for stale in self.folder.glob("lint-*.tmp"):
+            if stale.stat().st_mtime < time.time() - 3600:
+                stale.unlink(missing_ok=True)
