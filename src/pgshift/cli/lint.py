@@ -23,6 +23,9 @@ from ..errors import ExitCode
 
 FORMATS = ("text", "json", "sarif", "github")
 
+#: set when a lint has printed its findings: the process may leave without tearing down (cli.run)
+finished = False
+
 #: findings from which the document is surely compact: each is 8 values, and dump_json
 #: writes a document of more than 5,000 values compact
 _MANY = 1000
@@ -68,8 +71,11 @@ def __getattr__(name: str):
 
 def run(opts, paths, fmt: str | None, target_version: int | None, *, explain: str | None = None,
         list_rules: bool = False, cache: bool = True) -> ExitCode:
-    """The command, its line read: *opts* holds the global options."""
+    """The command, its line read: *opts* holds the global options. When the lint has printed,
+    :data:`finished` tells :func:`pgshift.cli.run` the process may leave at once."""
     from ..commands import lint as verb  # noqa: PLC0415
+
+    global finished
 
     as_json = opts.json or fmt == "json"
     if explain or list_rules:
@@ -89,10 +95,12 @@ def run(opts, paths, fmt: str | None, target_version: int | None, *, explain: st
         encoded = verb.lint_encoded(opts.project, list(paths), target_version=target_version, env=opts.env,
                                     cache=cache)
         _echo(document(encoded))
+        finished = True
         return ExitCode.FAILED if encoded.report.has_errors else ExitCode.OK
     report, text = verb.lint(opts.project, list(paths), fmt, target_version=target_version, env=opts.env,
                              cache=cache)
     _echo(text)
+    finished = True
     return ExitCode.FAILED if report.has_errors else ExitCode.OK
 
 
