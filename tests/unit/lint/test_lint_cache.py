@@ -101,3 +101,18 @@ def test_a_damaged_or_unwritable_cache_is_no_cache(tmp_path):
     blocked.write_text("a file where the cache's folder would be")
     other = _lint(root, "--format", "json", env={"PGSHIFT_CACHE_DIR": str(blocked / "cache")})
     assert other[:3] == expected[:3]
+
+
+def test_findings_are_encoded_as_json_dumps_would():
+    import json
+
+    from pgshift.lint.cache import encode_findings, findings_of
+    from pgshift.model import Finding, Location
+
+    findings = [Finding("set-not-null", "error", Location('mig/"quoted"\\name ü.sql', 3, 14),
+                        "line\nbreak\ttab \x01 control, emoji \U0001F600, \u2028 separator", None),
+                Finding("prefer-text", "info", Location("a.sql", 1), "plain", 'hint with "quotes" and ü')]
+    expected = json.dumps([f.to_dict() for f in findings], separators=(",", ":"), ensure_ascii=False)[1:-1]
+    assert encode_findings(findings) == expected
+    assert findings_of(encode_findings(findings)) == findings
+    assert encode_findings([]) == ""
