@@ -117,15 +117,15 @@ def _entries(sources: list, options: LintOptions, folder: Path) -> list:
     from ..lint.cache import LintCache, entry_of  # noqa: PLC0415
 
     store = LintCache(folder, options)
-    stamps = [store.stamp(s.path, s.has_rollback, s.is_rollback) for s in sources]
-    entries = [store.get(s.relpath, stamp) for s, stamp in zip(sources, stamps, strict=True)]
+    looked = [store.lookup(s.relpath, s.path, s.has_rollback, s.is_rollback) for s in sources]
+    entries = [entry for entry, _ in looked]
     todo = [i for i, entry in enumerate(entries) if entry is None]
     if todo:
         fresh = _lint_shares([sources[i] for i in todo], options, lambda reports: [entry_of(r) for r in reports])
         for i, entry in zip(todo, (entry for share in fresh for entry in share), strict=True):
             entries[i] = entry
-            store.put(sources[i].relpath, stamps[i], entry)
-        store.save()
+            store.put(sources[i].relpath, looked[i][1], entry)
+    store.save()
     return entries
 
 

@@ -6,10 +6,11 @@ pre-commit hook or a CI job lints hundreds of files to check the one that is new
 the project's root (``PGSHIFT_CACHE_DIR`` elsewhere; ``--no-cache`` neither reads nor writes
 it). A file's result is used again only when all of these are as they were:
 
-* the file: its path as findings name it, its size, modification time (in nanoseconds) and
-  inode, and whether it has a rollback file (a file modified less than
-  :data:`RACY_SECONDS` before the cache was written is not kept: a write in the same tick
-  of a coarse clock would not change its time);
+* the file: its path as findings name it, whether it has a rollback file, and its text. The
+  text is known unchanged without reading it when the file's size, modification time (in
+  nanoseconds) and inode are as they were; else (a new checkout, a file written less than
+  :data:`RACY_SECONDS` before the cache was, which a later write in the same tick of a
+  coarse clock would leave with the same time) it is read and compared by its BLAKE2 digest;
 * how it was linted: the target version, disabled rules, severities, ledger, environment and
   its lock_timeout (each combination has a cache file of its own);
 * the linter: pgshift's version, the Python that wrote the cache, and the size and time of
@@ -142,28 +143,45 @@ class LintCache:
         except (OSError, EOFError, ValueError, TypeError):
             pass    # no cache yet, or one that cannot be read: linted again, and written anew
 
-    @staticmethod
-    def stamp(path: str, has_rollback: bool | None, is_rollback: bool) -> tuple | None:
-        """What says a file is as it was (None: it cannot be told; lint it)."""
+    def lookup(self, relpath: str, path: str, has_rollback: bool | None,
+               is_rollback: bool) -> tuple[Entry | None, tuple]:
+        """The file's result when the file is as it was (else None), and what :meth:`put` keeps
+        with a new result: taken now, before the file is linted, so that a file edited while
+        it is linted is linted again next time rather than kept with the old text's stamp."""
+        rollback = (has_rollback, is_rollback)
         try:
             st = os.stat(path)
         except OSError:
-            return None
-        return (st.st_size, st.st_mtime_ns, st.st_ino, has_rollback, is_rollback)
-
-    def get(self, relpath: str, stamp: tuple | None) -> Entry | None:
-        """The file's result, when the file is as it was when the result was kept."""
-        if stamp is None:
-            return None
+            return None, (None, None, rollback)
+        stamp = (st.st_size, st.st_mtime_ns, st.st_ino)
         kept = self._files.get(relpath)
-        return kept[1] if kept is not None and kept[0] == stamp else None
+        if kept is not None and kept[2] == rollback and kept[0] == stamp:
+            return kept[3], (stamp, kept[1], rollback)
+        try:
+            with open(path, "rb") as f:
+                digest = hashlib.blake2b(f.read(), digest_size=16).digest()
+        except OSError:
+            return None, (None, None, rollback)
+        if kept is not None and kept[2] == rollback and kept[1] == digest:   # a new checkout of the same text
+            self._files[relpath] = (self._trusted(stamp), digest, rollback, kept[3])
+            self._changed = True
+            return kept[3], (stamp, digest, rollback)
+        return None, (stamp, digest, rollback)
 
-    def put(self, relpath: str, stamp: tuple | None, entry: Entry) -> None:
-        """Keep a file's result (not when the file changed too recently to be told apart)."""
-        if stamp is None or stamp[1] > time.time_ns() - int(RACY_SECONDS * 1e9):
+    def put(self, relpath: str, probe: tuple, entry: Entry) -> None:
+        """Keep a file's result with what :meth:`lookup` saw of it."""
+        stamp, digest, rollback = probe
+        if digest is None:
             return
-        self._files[relpath] = (stamp, entry)
+        self._files[relpath] = (self._trusted(stamp), digest, rollback, entry)
         self._changed = True
+
+    @staticmethod
+    def _trusted(stamp: tuple | None) -> tuple | None:
+        """*stamp*, unless its file changed too recently for a later edit to change its time."""
+        if stamp is None or stamp[1] > time.time_ns() - int(RACY_SECONDS * 1e9):
+            return None
+        return stamp
 
     def save(self) -> None:
         """Write the cache, whole, when it changed; nothing when it cannot be written."""

@@ -76,6 +76,17 @@ def test_an_edit_that_keeps_size_and_time_is_seen_while_the_file_is_new(tmp_path
     assert "require-concurrent-index" not in _lint(root)[1]
 
 
+def test_a_new_checkout_of_the_same_text_reads_the_cache(tmp_path):
+    """A checkout gives every file a new time: the text, compared by digest, is what counts."""
+    root = _project(tmp_path)
+    first = _lint(root, "--format", "json")
+    for path in (root / "migrations").iterdir():
+        os.utime(path, (OLD + 30, OLD + 30))
+    again = _lint(root, "--format", "json")
+    assert again[:3] == first[:3] and not again[3]
+    assert not _lint(root, "--format", "json")[3]     # and the new times are kept
+
+
 def test_settings_and_rollbacks_are_part_of_the_key(tmp_path):
     root = _project(tmp_path, 1)
     assert "missing-rollback" in _lint(root)[1]
