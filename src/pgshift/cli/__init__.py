@@ -106,8 +106,9 @@ def _root() -> dict:
     return globals()
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run ``pgshift ARGV`` (default: the process's arguments); return the exit code."""
+def main(argv: list[str] | None = None, *, whole_process: bool = False) -> int:
+    """Run ``pgshift ARGV`` (default: the process's arguments); return the exit code.
+    *whole_process*: the process runs this command only (see :func:`run`)."""
     args = sys.argv[1:] if argv is None else list(argv)
     plain = None
     if "lint" in args:
@@ -120,6 +121,10 @@ def main(argv: list[str] | None = None) -> int:
         options = GlobalOptions()
     else:
         options = plain.options
+        if whole_process:
+            import gc  # noqa: PLC0415
+
+            gc.disable()
     try:
         if plain is not None:
             result = plain()
@@ -195,19 +200,16 @@ def _unforeseen(exc: Exception) -> PgshiftError:
 def run() -> None:
     """Console-script entry point (``python -m pgshift`` too).
 
-    A lint (a short process, mostly start-up) runs without the cyclic garbage collector: it
-    makes no garbage the collector could find (parse trees, facts and findings hold no cycles;
-    the parser pauses it anyway), and its passes over the objects the imports made cost 10 ms.
+    A lint (a short process, mostly start-up; a plain lint line, see :mod:`pgshift.cli.lint`)
+    runs without the cyclic garbage collector: it makes no garbage the collector could find
+    (parse trees, facts and findings hold no cycles; the parser pauses it anyway), and its
+    passes over the objects the imports made cost 10 ms.
     After it, as its process holds nothing to release (no connection, no server, no thread, no
     temporary file; its cache is written), the process leaves with ``os._exit`` once its output
     is flushed: tearing the interpreter down, every module and object freed one by one, would
     take longer than the lint of a hundred files (15 ms), to give the system memory it takes
     back at once anyway."""
-    if "lint" in sys.argv[1:]:
-        import gc  # noqa: PLC0415
-
-        gc.disable()
-    code = main()
+    code = main(whole_process=True)
     lint = sys.modules.get(f"{__name__}.lint")
     if lint is not None and getattr(lint, "finished", False):
         import os  # noqa: PLC0415
