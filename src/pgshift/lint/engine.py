@@ -253,6 +253,23 @@ class _Plan:
     by_kind: dict[str, tuple[Rule, ...]]
     every: tuple[Rule, ...]
     file_rules: tuple[Rule, ...]
+    defaults: dict[str, str] = field(default_factory=dict)   # rule id -> its own severity
+    # dispatch keys -> the checks a statement with those keys gets, in the order they run (filled as met)
+    checks: dict[tuple[str, ...], tuple] = field(default_factory=dict)
+
+    def checks_for(self, keys: tuple[str, ...]) -> tuple:
+        """``check`` of each rule a statement with dispatch *keys* goes to: the rules of its node
+        types (each once, first come first), then those that see every statement."""
+        found = self.checks.get(keys)
+        if found is None:
+            if len(keys) == 1:
+                rules = self.by_kind.get(keys[0], ())
+            else:
+                rules = tuple(dict.fromkeys(r for k in keys for r in self.by_kind.get(k, ())))
+            found = tuple(r.check for r in (*rules, *self.every))
+            if len(self.checks) < 4096:
+                self.checks[keys] = found
+        return found
 
 
 _PLANS: dict[tuple, _Plan] = {}
@@ -281,7 +298,7 @@ def _plan(options: LintOptions) -> _Plan:
                 for kind in rule.nodes:
                     by_kind.setdefault(kind, []).append(rule)
     plan = _Plan(version, effective, frozenset(active), {k: tuple(v) for k, v in by_kind.items()},
-                 tuple(every), tuple(file_rules))
+                 tuple(every), tuple(file_rules), {r.id: r.severity for r in all_rules()})
     if len(_PLANS) < 64:
         _PLANS[key] = plan
     return plan
@@ -291,7 +308,8 @@ def _lint(inputs: Sequence[LintInput], options: LintOptions | None) -> LintRepor
     options = options or LintOptions()
     plan = _plan(options)
     version, effective, active = plan.version, plan.effective, plan.active
-    by_kind, every, file_rules = plan.by_kind, plan.every, plan.file_rules
+    file_checks = tuple(r.check for r in plan.file_rules)
+    checks_for = plan.checks_for
     ledger = options.ledger
     ledger_names = _ledger_names(ledger)
 
@@ -312,26 +330,19 @@ def _lint(inputs: Sequence[LintInput], options: LintOptions | None) -> LintRepor
         if facts.parsed is not None:
             facts.compute_transactions()
             for stmt in facts.statements:
-                keys = dispatch_keys(stmt)
-                if len(keys) == 1:
-                    rules = by_kind.get(keys[0], ())
-                else:
-                    rules = list(dict.fromkeys(r for k in keys for r in by_kind.get(k, ())))
-                if not rules and not every:
+                checks = checks_for(dispatch_keys(stmt))
+                if not checks:
                     continue
                 ctx = LintContext(version, ledger, ledger_names, facts, run, stmt)
-                for rule in rules:
-                    for f in rule.check(ctx):
-                        raw.append((facts, f))
-                for rule in every:
-                    for f in rule.check(ctx):
+                for check in checks:
+                    for f in check(ctx):
                         raw.append((facts, f))
         ctx = LintContext(version, ledger, ledger_names, facts, run, None)
-        for rule in file_rules:
-            for f in rule.check(ctx):
+        for check in file_checks:
+            for f in check(ctx):
                 raw.append((facts, f))
 
-    findings, unused = _silence(files, raw, effective, active)
+    findings, unused = _silence(files, raw, effective, active, plan.defaults)
     findings = _sorted(findings, files)
     unused = _sorted(unused, files)
     has_errors = any(f.severity == "error" for f in findings) or any(f.severity == "error" for f in unused)
@@ -344,8 +355,18 @@ def dispatch_keys(stmt) -> tuple[str, ...]:
     ``AlterTableStmt:<subtype>`` for each of its commands (``AlterTableStmt:AT_AddColumn``)."""
     if stmt.kind != "AlterTableStmt":
         return (stmt.kind,)
-    return ("AlterTableStmt",) + tuple(f"AlterTableStmt:{c.subtype.name}" for c in stmt.node.cmds or ()
+    return ("AlterTableStmt",) + tuple(_subtype_key(c.subtype) for c in stmt.node.cmds or ()
                                        if hasattr(c, "subtype"))
+
+
+_SUBTYPE_KEYS: dict = {}
+
+
+def _subtype_key(subtype) -> str:
+    key = _SUBTYPE_KEYS.get(subtype)
+    if key is None:
+        key = _SUBTYPE_KEYS[subtype] = f"AlterTableStmt:{subtype.name}"
+    return key
 
 
 def lint_text(sql: str, relpath: str = "migration.sql", options: LintOptions | None = None,
@@ -370,7 +391,9 @@ class _Ignore:
 
 
 def _silence(files: list[FileFacts], raw: list[tuple[FileFacts, Finding]], effective: dict[str, str],
-             active: set[str]) -> tuple[list[Finding], list[Finding]]:
+             active: set[str] | frozenset[str], defaults: dict[str, str] | None = None
+             ) -> tuple[list[Finding], list[Finding]]:
+    defaults = defaults or {}
     file_ignores: dict[int, list[_Ignore]] = {}
     stmt_ignores: dict[tuple[int, int], list[_Ignore]] = {}
     starts: dict[int, list[tuple[int, int]]] = {}
@@ -391,7 +414,7 @@ def _silence(files: list[FileFacts], raw: list[tuple[FileFacts, Finding]], effec
         level = effective.get(f.rule)
         if level == "off":
             continue
-        if level is not None and level != get_rule(f.rule).severity:
+        if level is not None and level != (defaults.get(f.rule) or get_rule(f.rule).severity):
             f = dataclasses.replace(f, severity=level)
         if facts.number in starts and _suppressed(facts, f, starts, stmt_ignores, file_ignores):
             continue
