@@ -239,7 +239,7 @@ class LintContext:
     """
 
     __slots__ = ("target_version", "ledger", "ledger_names", "facts", "run", "statement", "node",
-                 "kind", "index", "pos")
+                 "kind", "index", "pos", "_columns", "_constraints", "_asked", "_new")
 
     def __init__(self, target_version: int, ledger: str, ledger_names: frozenset[str], facts: FileFacts,
                  run: RunFacts, statement: Statement | None = None) -> None:
@@ -253,6 +253,11 @@ class LintContext:
         self.kind = statement.kind if statement is not None else None
         self.index = statement.index if statement is not None else -1
         self.pos: Pos = (facts.number, self.index if statement is not None else 1 << 30)
+        # worked out once for all the rules that ask (the run's facts are complete before any rule runs)
+        self._columns: list | None = None
+        self._constraints: list | None = None
+        self._asked: object = None   # the table is_new_table was last asked about, and its answer
+        self._new = False
 
     # -- the file --
     @property
@@ -337,13 +342,25 @@ class LintContext:
         schema, name = table_key(rv)
         return bool(self.run.tables.find(schema, name, before=self.pos))
 
+    def defined_columns(self) -> list[tuple[str, object, object]]:
+        """:func:`nodes.defined_columns` of the statement (made once for every rule that asks)."""
+        if self._columns is None:
+            self._columns = list(nodes.defined_columns(self.kind, self.node))
+        return self._columns
+
+    def added_constraints(self) -> list[tuple[object, object]]:
+        """:func:`nodes.added_constraints` of this ALTER TABLE (made once for every rule that asks)."""
+        if self._constraints is None:
+            self._constraints = list(nodes.added_constraints(self.node))
+        return self._constraints
+
     def constraints_added_to_existing_table(self, contype):
         """(table, constraint, column-or-None) for each constraint of *contype* this ALTER TABLE
         adds to a table that existed before the run (ADD CONSTRAINT, or inside ADD COLUMN)."""
         rel = self.node.relation
         if rel is None or self.is_new_table(rel):
             return
-        for con, column in nodes.added_constraints(self.node):
+        for con, column in self.added_constraints():
             if con.contype == contype:
                 yield rel, con, column
 
@@ -352,9 +369,14 @@ class LintContext:
         temporary tables)."""
         if rv is None:
             return False
+        if rv is self._asked:
+            return self._new
         if not isinstance(rv, str) and getattr(rv, "relpersistence", "p") == "t":
-            return True
-        return self.created_in_run(rv)
+            new = True
+        else:
+            new = self.created_in_run(rv)
+        self._asked, self._new = rv, new
+        return new
 
     def existed_before(self, rv) -> bool:
         """Referenced but not created earlier in this run: a table that is

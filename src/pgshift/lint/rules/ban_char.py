@@ -27,7 +27,7 @@ NODES = ("CreateStmt", "AlterTableStmt:AT_AddColumn", "AlterTableStmt:AT_AlterCo
 
 
 def check(ctx):
-    for name, typename, at in nodes.defined_columns(ctx.kind, ctx.node):
+    for name, typename, at in ctx.defined_columns():
         if nodes.name_list(typename.names) == ("pg_catalog", "bpchar"):
             yield ctx.finding(
                 ID, SEVERITY, at,

@@ -34,9 +34,10 @@ LIMIT = 63
 _IDENT_CHAR = re.compile(r"[\w$]")
 
 
-def _defined_names(kind: str, node):
+def _defined_names(ctx):
     """The names a statement gives to new objects (references to existing ones do not
     matter: PostgreSQL truncates them the same way)."""
+    kind, node = ctx.kind, ctx.node
     if kind == "CreateStmt":
         yield node.relation.relname
         for el in node.tableElts or ():
@@ -49,9 +50,9 @@ def _defined_names(kind: str, node):
     elif kind == "IndexStmt":
         yield node.idxname
     elif kind == "AlterTableStmt":
-        for con, _col in nodes.added_constraints(node):
+        for con, _col in ctx.added_constraints():
             yield con.conname
-        for name, _type, _at in nodes.defined_columns(kind, node):
+        for name, _type, _at in ctx.defined_columns():
             yield name
     elif kind == "CreatePolicyStmt":
         yield node.policy_name
@@ -90,7 +91,7 @@ def _full(text: str, begin: int, after: int, end: int) -> str | None:
 
 
 def check(ctx):
-    cut = [n for n in _defined_names(ctx.kind, ctx.node) if n and len(n.encode()) == LIMIT]
+    cut = [n for n in _defined_names(ctx) if n and len(n.encode()) == LIMIT]
     if not cut:
         return
     stmt = ctx.statement

@@ -28,7 +28,7 @@ NODES = ("CreateStmt", "AlterTableStmt:AT_AddColumn", "AlterTableStmt:AT_AlterCo
 
 
 def check(ctx):
-    for name, typename, at in nodes.defined_columns(ctx.kind, ctx.node):
+    for name, typename, at in ctx.defined_columns():
         if nodes.type_name(typename) == "varchar" and nodes.typmods(typename):
             yield ctx.finding(
                 ID, SEVERITY, at,
