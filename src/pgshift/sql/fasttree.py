@@ -41,8 +41,7 @@ import gc
 import os
 import re
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from enum import Enum
 
 import pglast
@@ -254,30 +253,38 @@ def _turn_off(state: _State) -> None:
         state.gc_paused = False
 
 
-@contextmanager
-def fast_trees() -> Iterator[None]:
-    """Parse trees built fast while the block runs (see the module's docstring). Wrap a
-    loop over many files in it to pay the switch once; nesting, and other threads'
-    blocks, only count."""
-    state = _STATE
-    with state.lock:
-        if state.depth == 0:
-            _turn_on(state)
-        state.depth += 1
-        generation = state.generation
-    try:
-        yield
-    finally:
+class _Block:
+    """One ``with fast_trees():`` block (a class, not a generator: a file's parse enters one)."""
+
+    __slots__ = ("generation",)
+
+    def __enter__(self) -> None:
+        state = _STATE
         with state.lock:
-            if generation == state.generation:
+            if state.depth == 0:
+                _turn_on(state)
+            state.depth += 1
+            self.generation = state.generation
+
+    def __exit__(self, *_exc) -> None:
+        state = _STATE
+        with state.lock:
+            if self.generation == state.generation:
                 state.depth -= 1
                 if state.depth == 0:
                     _turn_off(state)
 
 
+def fast_trees() -> AbstractContextManager[None]:
+    """Parse trees built fast while the block runs (see the module's docstring). Wrap a
+    loop over many files in it to pay the switch once; nesting, and other threads'
+    blocks, only count."""
+    return _Block()
+
+
 def parse_sql(sql: str):
     """pglast's ``parse_sql``, with the switch on while it runs."""
-    with fast_trees():
+    with _Block():
         return pglast.parse_sql(sql)
 
 

@@ -163,17 +163,26 @@ def _statements(relpath, text, spans: tuple[Span, ...], directives, file_directi
     directives were attached (those after the last statement are not)."""
     statements: list[Statement] = []
     di = 0
+    n_directives = len(directives)
+    line, line_start, counted = 1, 0, 0   # line_col(text, start), counted on from the statement before
     for index, (start, _end, sql, node) in enumerate(spans):
         attached = []
-        while di < len(directives) and directives[di].offset < start:
+        while di < n_directives and directives[di].offset < start:
             if index > 0 or directives[di] not in file_directives or directives[di].name in ("batch", "ignore"):
                 attached.append(directives[di])
             di += 1
-        line, col = line_col(text, start)
+        if counted <= start <= len(text):
+            line += text.count("\n", counted, start)
+            newline = text.rfind("\n", counted, start)
+            if newline >= 0:
+                line_start = newline + 1
+            counted = start
+            col = start - line_start + 1
+        else:
+            line, col = line_col(text, start)
         statements.append(Statement(
-            index=index, sql=sql, offset=start, location=Location(relpath, line, col), kind=type(node).__name__,
-            tx_control=tx_control(node), non_transactional=non_transactional_reason(node),
-            directives=tuple(attached), node=node,
+            index, sql, start, Location(relpath, line, col), type(node).__name__,
+            tx_control(node), non_transactional_reason(node), tuple(attached), node,
         ))
     return statements, di
 
