@@ -75,6 +75,16 @@ def name_list(items) -> tuple[str, ...]:
     return tuple([getattr(i, "sval", None) or "" for i in items]) if items else ()
 
 
+def names_are(items, *names: str) -> bool:
+    """``name_list(items) == names``, without building the tuple."""
+    if not items or len(items) != len(names):
+        return not items and not names
+    for item, name in zip(items, names, strict=True):
+        if (getattr(item, "sval", None) or "") != name:
+            return False
+    return True
+
+
 def dotted(items) -> str:
     return ".".join(name_list(items))
 
@@ -140,11 +150,17 @@ def defelem_names(items) -> set[str]:
 
 
 def column_constraints(coldef) -> tuple:
-    return tuple(c for c in coldef.constraints or () if isinstance(c, ast.Constraint))
+    constraints = coldef.constraints
+    if not constraints:
+        return ()
+    return tuple([c for c in constraints if isinstance(c, ast.Constraint)])
 
 
 def has_contype(coldef, *types) -> bool:
-    return any(c.contype in types for c in column_constraints(coldef))
+    for c in column_constraints(coldef):
+        if c.contype in types:
+            return True
+    return False
 
 
 def table_columns(create) -> list:

@@ -28,7 +28,7 @@ NODES = ("CreateStmt", "AlterTableStmt:AT_AddColumn", "AlterTableStmt:AT_AlterCo
 
 def check(ctx):
     for name, typename, at in ctx.defined_columns():
-        if nodes.name_list(typename.names) == ("pg_catalog", "bpchar"):
+        if nodes.names_are(typename.names, "pg_catalog", "bpchar"):
             yield ctx.finding(
                 ID, SEVERITY, at,
                 f"column {name} is {nodes.show_type(typename)}: blank-padded, no faster than text, and resizing "

@@ -21,7 +21,6 @@ from __future__ import annotations
 import re
 
 from ...sql import ast
-from .. import nodes
 
 ID = "identifier-too-long"
 SEVERITY = "error"
@@ -41,11 +40,14 @@ def _defined_names(ctx) -> list:
     kind, node = ctx.kind, ctx.node
     if kind == "CreateStmt":
         names = [node.relation.relname]
+        column, constraint = ast.ColumnDef, ast.Constraint
         for el in node.tableElts or ():
-            if isinstance(el, ast.ColumnDef):
+            if isinstance(el, column):
                 names.append(el.colname)
-                names.extend(con.conname for con in nodes.column_constraints(el))
-            elif isinstance(el, ast.Constraint):
+                for con in el.constraints or ():
+                    if isinstance(con, constraint):
+                        names.append(con.conname)
+            elif isinstance(el, constraint):
                 names.append(el.conname)
         return names
     if kind == "IndexStmt":

@@ -29,7 +29,7 @@ NODES = ("CreateStmt", "AlterTableStmt:AT_AddColumn", "AlterTableStmt:AT_AlterCo
 
 def check(ctx):
     for name, typename, at in ctx.defined_columns():
-        if nodes.name_list(typename.names) == ("pg_catalog", "timestamp"):
+        if nodes.names_are(typename.names, "pg_catalog", "timestamp"):
             yield ctx.finding(
                 ID, SEVERITY, at,
                 f"column {name} is timestamp without time zone: the same instant gets different values from "
