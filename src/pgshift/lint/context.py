@@ -412,7 +412,11 @@ class LintContext:
             return False
         if rv.schemaname:
             return f"{rv.schemaname}.{rv.relname}" in self.ledger_names
-        return any(n.rpartition(".")[2] == rv.relname for n in self.ledger_names)
+        relname = rv.relname
+        for n in self.ledger_names:
+            if n.rpartition(".")[2] == relname:
+                return True
+        return False
 
     # -- findings --
     def offset_of(self, at) -> int:
@@ -427,12 +431,13 @@ class LintContext:
     def loc(self, at=None) -> Location:
         """A Location for a node (its own position when the parser kept one), a
         character index, or the statement."""
-        if isinstance(at, Location):
+        if at is None:
+            if self.statement is not None:
+                return self.statement.location
+        elif isinstance(at, Location):
             return at
-        if at is None and self.statement is not None:
-            return self.statement.location
-        line, col = line_col(self.text, self.offset_of(at))
-        return Location(self.relpath, line, col)
+        line, col = line_col(self.facts.text, self.offset_of(at))
+        return Location(self.facts.relpath, line, col)
 
     def finding(self, rule: str, severity: str, at, message: str, hint: str | None = None) -> Finding:
         return Finding(rule, severity, self.loc(at), message, hint)

@@ -111,11 +111,19 @@ def _resolve(options: LintOptions) -> tuple[int, dict[str, str]]:
     return version, effective
 
 
+_LEDGER_NAMES: dict[str, frozenset[str]] = {}
+
+
 def _ledger_names(ledger: str) -> frozenset[str]:
-    names = {ledger.strip().lower(), *GUIDE_LEDGERS}
-    if "." not in ledger:
-        names.add(f"public.{ledger.strip().lower()}")
-    return frozenset(names)
+    found = _LEDGER_NAMES.get(ledger)
+    if found is None:
+        names = {ledger.strip().lower(), *GUIDE_LEDGERS}
+        if "." not in ledger:
+            names.add(f"public.{ledger.strip().lower()}")
+        found = frozenset(names)
+        if len(_LEDGER_NAMES) < 64:
+            _LEDGER_NAMES[ledger] = found
+    return found
 
 
 # --- parsing, tolerant ----------------------------------------------------------
@@ -426,7 +434,7 @@ def _silence(files: list[FileFacts], raw: list[tuple[FileFacts, list[Finding]]],
             kept.append(f)
 
     unused: list[Finding] = []
-    if "unused-ignore" in active:
+    if "unused-ignore" in active and (file_ignores or stmt_ignores):   # (no ignore: none unused)
         level = effective["unused-ignore"]
         for facts in files:
             groups = file_ignores.get(facts.number, [])
