@@ -131,7 +131,9 @@ def _fast_init(cls):
             ready = getattr(enums, ctype)
         if ready is not None:
             env[f"_ok_{n}"] = ready
-            lines.append(f"    self.{n} = {n} if {n} is None or type({n}) is _ok_{n} else _co_{n}({n})")
+            # a list is often empty (None); a bool, char or enum never is: its type is tested first
+            test = f"{n} is None or type({n}) is _ok_{n}" if ready is tuple else f"type({n}) is _ok_{n} or {n} is None"
+            lines.append(f"    self.{n} = {n} if {test} else _co_{n}({n})")
         elif ctype in _NODE_TYPES:
             env["_Node"] = ast.Node
             lines.append(f"    self.{n} = {n} if {n} is None or isinstance({n}, _Node) else _co_{n}({n})")
