@@ -342,10 +342,13 @@ class LintContext:
         schema, name = table_key(rv)
         return bool(self.run.tables.find(schema, name, before=self.pos))
 
-    def defined_columns(self) -> list[tuple[str, object, object]]:
-        """:func:`nodes.defined_columns` of the statement (made once for every rule that asks)."""
+    def defined_columns(self) -> list[tuple[str, object, object, tuple[str, ...]]]:
+        """:func:`nodes.defined_columns` of the statement, each with its type's qualified name
+        (``nodes.name_list(typename.names)``, e.g. ``("pg_catalog", "bpchar")``): made once for
+        every rule that asks."""
         if self._columns is None:
-            self._columns = list(nodes.defined_columns(self.kind, self.node))
+            self._columns = [(name, typename, at, nodes.name_list(typename.names))
+                             for name, typename, at in nodes.defined_columns(self.kind, self.node)]
         return self._columns
 
     def added_constraints(self) -> list[tuple[object, object]]:

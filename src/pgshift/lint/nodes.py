@@ -75,16 +75,6 @@ def name_list(items) -> tuple[str, ...]:
     return tuple([getattr(i, "sval", None) or "" for i in items]) if items else ()
 
 
-def names_are(items, *names: str) -> bool:
-    """``name_list(items) == names``, without building the tuple."""
-    if not items or len(items) != len(names):
-        return not items and not names
-    for item, name in zip(items, names, strict=True):
-        if (getattr(item, "sval", None) or "") != name:
-            return False
-    return True
-
-
 def dotted(items) -> str:
     return ".".join(name_list(items))
 
