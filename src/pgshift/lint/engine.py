@@ -267,14 +267,17 @@ class _Plan:
 
     def checks_for(self, keys: tuple[str, ...]) -> tuple:
         """``check`` of each rule a statement with dispatch *keys* goes to: the rules of its node
-        types (each once, first come first), then those that see every statement."""
+        types (each once, first come first), then those that see every statement; for no keys
+        (no statement: the file), the file-level rules."""
         found = self.checks.get(keys)
         if found is None:
-            if len(keys) == 1:
-                rules = self.by_kind.get(keys[0], ())
+            if not keys:
+                rules = self.file_rules
+            elif len(keys) == 1:
+                rules = (*self.by_kind.get(keys[0], ()), *self.every)
             else:
-                rules = tuple(dict.fromkeys(r for k in keys for r in self.by_kind.get(k, ())))
-            found = tuple(r.check for r in (*rules, *self.every))
+                rules = (*dict.fromkeys(r for k in keys for r in self.by_kind.get(k, ())), *self.every)
+            found = tuple(r.check for r in rules)
             if len(self.checks) < 4096:
                 self.checks[keys] = found
         return found
@@ -316,7 +319,7 @@ def _lint(inputs: Sequence[LintInput], options: LintOptions | None) -> LintRepor
     options = options or LintOptions()
     plan = _plan(options)
     version, effective, active = plan.version, plan.effective, plan.active
-    file_checks = tuple(r.check for r in plan.file_rules)
+    file_checks = plan.checks_for(())   # no dispatch keys: the file-level rules
     checks_for = plan.checks_for
     ledger = options.ledger
     ledger_names = _ledger_names(ledger)
@@ -388,8 +391,8 @@ def _sorted(findings: list[Finding], files: list[FileFacts]) -> list[Finding]:
     if len(findings) < 2:
         return list(findings)
     order = {f.relpath: f.number for f in files}
-    return sorted(findings, key=lambda f: (order.get(f.location.file, 1 << 30), f.location.file,
-                                           f.location.line, f.location.col, f.rule))
+    return sorted(findings, key=lambda f: (order.get((at := f.location).file, 1 << 30), at.file, at.line, at.col,
+                                           f.rule))
 
 
 # --- silencing ------------------------------------------------------------------
