@@ -262,6 +262,7 @@ class _Plan:
     every: tuple[Rule, ...]
     file_rules: tuple[Rule, ...]
     defaults: dict[str, str] = field(default_factory=dict)   # rule id -> its own severity
+    as_made: bool = False   # effective == defaults: no rule off, none with another severity
     # dispatch keys -> the checks a statement with those keys gets, in the order they run (filled as met)
     checks: dict[tuple[str, ...], tuple] = field(default_factory=dict)
 
@@ -292,6 +293,7 @@ def _plan(options: LintOptions) -> _Plan:
     if plan is not None:
         return plan
     version, effective = _resolve(options)
+    defaults = {r.id: r.severity for r in all_rules()}
     by_kind: dict[str, list[Rule]] = {}
     every: list[Rule] = []
     file_rules: list[Rule] = []
@@ -309,7 +311,7 @@ def _plan(options: LintOptions) -> _Plan:
                 for kind in rule.nodes:
                     by_kind.setdefault(kind, []).append(rule)
     plan = _Plan(version, effective, frozenset(active), {k: tuple(v) for k, v in by_kind.items()},
-                 tuple(every), tuple(file_rules), {r.id: r.severity for r in all_rules()})
+                 tuple(every), tuple(file_rules), defaults, effective == defaults)
     if len(_PLANS) < 64:
         _PLANS[key] = plan
     return plan
@@ -354,7 +356,7 @@ def _lint(inputs: Sequence[LintInput], options: LintOptions | None) -> LintRepor
                 found.append(f)
         raw.append((facts, found))
 
-    findings, unused = _silence(files, raw, effective, active, plan.defaults)
+    findings, unused = _silence(files, raw, effective, active, plan.defaults, plan.as_made)
     findings = _sorted(findings, files)
     unused = _sorted(unused, files)
     has_errors = any(f.severity == "error" for f in findings) or any(f.severity == "error" for f in unused)
@@ -405,8 +407,10 @@ class _Ignore:
 
 
 def _silence(files: list[FileFacts], raw: list[tuple[FileFacts, list[Finding]]], effective: dict[str, str],
-             active: set[str] | frozenset[str], defaults: dict[str, str] | None = None
+             active: set[str] | frozenset[str], defaults: dict[str, str] | None = None, as_made: bool = False
              ) -> tuple[list[Finding], list[Finding]]:
+    """Findings silenced by ignores, switched off or given their configured severity; and the
+    ignores that silenced nothing. *as_made*: no rule is off or has another severity than its own."""
     defaults = defaults or {}
     file_ignores: dict[int, list[_Ignore]] = {}
     stmt_ignores: dict[tuple[int, int], list[_Ignore]] = {}
@@ -426,6 +430,9 @@ def _silence(files: list[FileFacts], raw: list[tuple[FileFacts, list[Finding]]],
     kept: list[Finding] = []
     for facts, found in raw:
         ignores = facts.number in starts
+        if as_made and not ignores:
+            kept.extend(found)
+            continue
         for f in found:
             level = effective.get(f.rule)
             if level == "off":

@@ -164,14 +164,18 @@ def _statements(relpath, text, spans: tuple[Span, ...], directives, file_directi
     statements: list[Statement] = []
     di = 0
     n_directives = len(directives)
+    size = len(text)
     line, line_start, counted = 1, 0, 0   # line_col(text, start), counted on from the statement before
     for index, (start, _end, sql, node) in enumerate(spans):
-        attached = []
-        while di < n_directives and directives[di].offset < start:
-            if index > 0 or directives[di] not in file_directives or directives[di].name in ("batch", "ignore"):
-                attached.append(directives[di])
-            di += 1
-        if counted <= start <= len(text):
+        attached: tuple[Directive, ...] = ()
+        if di < n_directives and directives[di].offset < start:
+            before = []
+            while di < n_directives and directives[di].offset < start:
+                if index > 0 or directives[di] not in file_directives or directives[di].name in ("batch", "ignore"):
+                    before.append(directives[di])
+                di += 1
+            attached = tuple(before)
+        if counted <= start <= size:
             line += text.count("\n", counted, start)
             newline = text.rfind("\n", counted, start)
             if newline >= 0:
@@ -182,7 +186,7 @@ def _statements(relpath, text, spans: tuple[Span, ...], directives, file_directi
             line, col = line_col(text, start)
         statements.append(Statement(
             index, sql, start, Location(relpath, line, col), type(node).__name__,
-            tx_control(node), non_transactional_reason(node), tuple(attached), node,
+            tx_control(node), non_transactional_reason(node), attached, node,
         ))
     return statements, di
 
