@@ -351,6 +351,14 @@ class LintContext:
                              for name, typename, at in nodes.defined_columns(self.kind, self.node)]
         return self._columns
 
+    def added_columns(self) -> list[tuple[object, str]]:
+        """(ColumnDef, bare type name as :func:`nodes.type_name` gives it) of each column a CREATE
+        TABLE defines or an ALTER TABLE adds (ADD COLUMN); a CREATE TABLE's columns without a type
+        (``OF type``, a partition's) are left out: they have no type name to judge."""
+        if self.kind == "CreateStmt":
+            return [(at, names[-1].lower() if names else "") for _name, _type, at, names in self.defined_columns()]
+        return [(c.def_, nodes.type_name(c.def_.typeName)) for c in nodes.alter_cmds(self.node, AT.AT_AddColumn)]
+
     def added_constraints(self) -> list[tuple[object, object]]:
         """:func:`nodes.added_constraints` of this ALTER TABLE (made once for every rule that asks)."""
         if self._constraints is None:
