@@ -13,6 +13,7 @@ in the same file or earlier in the run" is a tuple comparison.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 from pgshift.model import TX_BATCHED, TX_FILE, TX_NONE, Finding, Location, ParsedFile, Statement
 from pgshift.text import line_col
@@ -347,8 +348,8 @@ class LintContext:
         (``nodes.name_list(typename.names)``, e.g. ``("pg_catalog", "bpchar")``): made once for
         every rule that asks."""
         if self._columns is None:
-            self._columns = [(name, typename, at, nodes.name_list(typename.names))
-                             for name, typename, at in nodes.defined_columns(self.kind, self.node)]
+            self._columns = [(name, typename, at, nodes.name_list(cast(Any, typename).names))
+                             for name, typename, at in nodes.defined_columns(self.kind or "", self.node)]
         return self._columns
 
     def added_columns(self) -> list[tuple[object, str]]:

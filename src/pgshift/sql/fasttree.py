@@ -233,7 +233,7 @@ def _turn_on(state: _State) -> None:
             cls.__init__ = _FAST[cls]
         if _VALIDATING_SETATTR is not None:
             del ast.Node.__setattr__
-        if getattr(_PARSER, "enums", None) is enums:
+        if _PARSER is not None and getattr(_PARSER, "enums", None) is enums:
             _PARSER.enums = _FAST_ENUMS
         state.patched = True
     if gc.isenabled():
@@ -247,7 +247,7 @@ def _turn_off(state: _State) -> None:
             cls.__init__ = _SLOW[cls]
         if _VALIDATING_SETATTR is not None:
             ast.Node.__setattr__ = _VALIDATING_SETATTR
-        if getattr(_PARSER, "enums", None) is _FAST_ENUMS:
+        if _PARSER is not None and getattr(_PARSER, "enums", None) is _FAST_ENUMS:
             _PARSER.enums = enums
         state.patched = False
     if state.gc_paused:
