@@ -13,6 +13,7 @@ in the same file or earlier in the run" is a tuple comparison.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 from pgshift.model import TX_BATCHED, TX_FILE, TX_NONE, Finding, Location, ParsedFile, Statement
 from pgshift.text import line_col
@@ -238,7 +239,7 @@ class LintContext:
     """
 
     __slots__ = ("target_version", "ledger", "ledger_names", "facts", "run", "statement", "node",
-                 "kind", "index", "pos")
+                 "kind", "index", "pos", "_columns", "_constraints", "_asked", "_new")
 
     def __init__(self, target_version: int, ledger: str, ledger_names: frozenset[str], facts: FileFacts,
                  run: RunFacts, statement: Statement | None = None) -> None:
@@ -252,6 +253,11 @@ class LintContext:
         self.kind = statement.kind if statement is not None else None
         self.index = statement.index if statement is not None else -1
         self.pos: Pos = (facts.number, self.index if statement is not None else 1 << 30)
+        # worked out once for all the rules that ask (the run's facts are complete before any rule runs)
+        self._columns: list | None = None
+        self._constraints: list | None = None
+        self._asked: object = None   # the table is_new_table was last asked about, and its answer
+        self._new = False
 
     # -- the file --
     @property
@@ -336,13 +342,36 @@ class LintContext:
         schema, name = table_key(rv)
         return bool(self.run.tables.find(schema, name, before=self.pos))
 
+    def defined_columns(self) -> list[tuple[str, object, object, tuple[str, ...]]]:
+        """:func:`nodes.defined_columns` of the statement, each with its type's qualified name
+        (``nodes.name_list(typename.names)``, e.g. ``("pg_catalog", "bpchar")``): made once for
+        every rule that asks."""
+        if self._columns is None:
+            self._columns = [(name, typename, at, nodes.name_list(cast(Any, typename).names))
+                             for name, typename, at in nodes.defined_columns(self.kind or "", self.node)]
+        return self._columns
+
+    def added_columns(self) -> list[tuple[object, str]]:
+        """(ColumnDef, bare type name as :func:`nodes.type_name` gives it) of each column a CREATE
+        TABLE defines or an ALTER TABLE adds (ADD COLUMN); a CREATE TABLE's columns without a type
+        (``OF type``, a partition's) are left out: they have no type name to judge."""
+        if self.kind == "CreateStmt":
+            return [(at, names[-1].lower() if names else "") for _name, _type, at, names in self.defined_columns()]
+        return [(c.def_, nodes.type_name(c.def_.typeName)) for c in nodes.alter_cmds(self.node, AT.AT_AddColumn)]
+
+    def added_constraints(self) -> list[tuple[object, object]]:
+        """:func:`nodes.added_constraints` of this ALTER TABLE (made once for every rule that asks)."""
+        if self._constraints is None:
+            self._constraints = list(nodes.added_constraints(self.node))
+        return self._constraints
+
     def constraints_added_to_existing_table(self, contype):
         """(table, constraint, column-or-None) for each constraint of *contype* this ALTER TABLE
         adds to a table that existed before the run (ADD CONSTRAINT, or inside ADD COLUMN)."""
         rel = self.node.relation
         if rel is None or self.is_new_table(rel):
             return
-        for con, column in nodes.added_constraints(self.node):
+        for con, column in self.added_constraints():
             if con.contype == contype:
                 yield rel, con, column
 
@@ -351,9 +380,14 @@ class LintContext:
         temporary tables)."""
         if rv is None:
             return False
+        if rv is self._asked:
+            return self._new
         if not isinstance(rv, str) and getattr(rv, "relpersistence", "p") == "t":
-            return True
-        return self.created_in_run(rv)
+            new = True
+        else:
+            new = self.created_in_run(rv)
+        self._asked, self._new = rv, new
+        return new
 
     def existed_before(self, rv) -> bool:
         """Referenced but not created earlier in this run: a table that is
@@ -389,7 +423,11 @@ class LintContext:
             return False
         if rv.schemaname:
             return f"{rv.schemaname}.{rv.relname}" in self.ledger_names
-        return any(n.rpartition(".")[2] == rv.relname for n in self.ledger_names)
+        relname = rv.relname
+        for n in self.ledger_names:
+            if n.rpartition(".")[2] == relname:
+                return True
+        return False
 
     # -- findings --
     def offset_of(self, at) -> int:
@@ -404,12 +442,13 @@ class LintContext:
     def loc(self, at=None) -> Location:
         """A Location for a node (its own position when the parser kept one), a
         character index, or the statement."""
-        if isinstance(at, Location):
+        if at is None:
+            if self.statement is not None:
+                return self.statement.location
+        elif isinstance(at, Location):
             return at
-        if at is None and self.statement is not None:
-            return self.statement.location
-        line, col = line_col(self.text, self.offset_of(at))
-        return Location(self.relpath, line, col)
+        line, col = line_col(self.facts.text, self.offset_of(at))
+        return Location(self.facts.relpath, line, col)
 
     def finding(self, rule: str, severity: str, at, message: str, hint: str | None = None) -> Finding:
         return Finding(rule, severity, self.loc(at), message, hint)

@@ -52,11 +52,19 @@ def _resolve(options: LintOptions) -> tuple[int, dict[str, str]]:
     return version, effective
 
 
+_LEDGER_NAMES: dict[str, frozenset[str]] = {}
+
+
 def _ledger_names(ledger: str) -> frozenset[str]:
-    names = {ledger.strip().lower(), *GUIDE_LEDGERS}
-    if "." not in ledger:
-        names.add(f"public.{ledger.strip().lower()}")
-    return frozenset(names)
+    found = _LEDGER_NAMES.get(ledger)
+    if found is None:
+        names = {ledger.strip().lower(), *GUIDE_LEDGERS}
+        if "." not in ledger:
+            names.add(f"public.{ledger.strip().lower()}")
+        found = frozenset(names)
+        if len(_LEDGER_NAMES) < 64:
+            _LEDGER_NAMES[ledger] = found
+    return found
 
 
 # --- parsing, tolerant ----------------------------------------------------------
@@ -194,6 +202,27 @@ class _Plan:
     by_kind: dict[str, tuple[Rule, ...]]
     every: tuple[Rule, ...]
     file_rules: tuple[Rule, ...]
+    defaults: dict[str, str] = field(default_factory=dict)   # rule id -> its own severity
+    as_made: bool = False   # effective == defaults: no rule off, none with another severity
+    # dispatch keys -> the checks a statement with those keys gets, in the order they run (filled as met)
+    checks: dict[tuple[str, ...], tuple] = field(default_factory=dict)
+
+    def checks_for(self, keys: tuple[str, ...]) -> tuple:
+        """``check`` of each rule a statement with dispatch *keys* goes to: the rules of its node
+        types (each once, first come first), then those that see every statement; for no keys
+        (no statement: the file), the file-level rules."""
+        found = self.checks.get(keys)
+        if found is None:
+            if not keys:
+                rules = self.file_rules
+            elif len(keys) == 1:
+                rules = (*self.by_kind.get(keys[0], ()), *self.every)
+            else:
+                rules = (*dict.fromkeys(r for k in keys for r in self.by_kind.get(k, ())), *self.every)
+            found = tuple(r.check for r in rules)
+            if len(self.checks) < 4096:
+                self.checks[keys] = found
+        return found
 
 
 _PLANS: dict[tuple, _Plan] = {}
@@ -205,6 +234,7 @@ def _plan(options: LintOptions) -> _Plan:
     if plan is not None:
         return plan
     version, effective = _resolve(options)
+    defaults = {r.id: r.severity for r in all_rules()}
     by_kind: dict[str, list[Rule]] = {}
     every: list[Rule] = []
     file_rules: list[Rule] = []
@@ -222,7 +252,7 @@ def _plan(options: LintOptions) -> _Plan:
                 for kind in rule.nodes:
                     by_kind.setdefault(kind, []).append(rule)
     plan = _Plan(version, effective, frozenset(active), {k: tuple(v) for k, v in by_kind.items()},
-                 tuple(every), tuple(file_rules))
+                 tuple(every), tuple(file_rules), defaults, effective == defaults)
     if len(_PLANS) < 64:
         _PLANS[key] = plan
     return plan
@@ -232,7 +262,8 @@ def _lint(inputs: Sequence[LintInput], options: LintOptions | None) -> LintRepor
     options = options or LintOptions()
     plan = _plan(options)
     version, effective, active = plan.version, plan.effective, plan.active
-    by_kind, every, file_rules = plan.by_kind, plan.every, plan.file_rules
+    file_checks = plan.checks_for(())   # no dispatch keys: the file-level rules
+    checks_for = plan.checks_for
     ledger = options.ledger
     ledger_names = _ledger_names(ledger)
 
@@ -244,35 +275,29 @@ def _lint(inputs: Sequence[LintInput], options: LintOptions | None) -> LintRepor
             run.collect((facts.number, stmt.index), stmt)
         n_statements += len(facts.statements)
 
-    raw: list[tuple[FileFacts, Finding]] = []
+    raw: list[tuple[FileFacts, list[Finding]]] = []   # each file's findings, in the order made
     for facts in files:
+        found: list[Finding] = []
         for p in facts.problems:
             if p.rule in active:
-                raw.append((facts, Finding(p.rule, p.severity or get_rule(p.rule).severity, p.location,
-                                           p.message, p.hint)))
+                found.append(Finding(p.rule, p.severity or get_rule(p.rule).severity, p.location, p.message, p.hint))
         if facts.parsed is not None:
             facts.compute_transactions()
             for stmt in facts.statements:
-                keys = dispatch_keys(stmt)
-                if len(keys) == 1:
-                    rules = by_kind.get(keys[0], ())
-                else:
-                    rules = list(dict.fromkeys(r for k in keys for r in by_kind.get(k, ())))
-                if not rules and not every:
+                checks = checks_for(dispatch_keys(stmt))
+                if not checks:
                     continue
                 ctx = LintContext(version, ledger, ledger_names, facts, run, stmt)
-                for rule in rules:
-                    for f in rule.check(ctx):
-                        raw.append((facts, f))
-                for rule in every:
-                    for f in rule.check(ctx):
-                        raw.append((facts, f))
+                for check in checks:
+                    for f in check(ctx):   # (a loop: list.extend is slower on a generator)
+                        found.append(f)
         ctx = LintContext(version, ledger, ledger_names, facts, run, None)
-        for rule in file_rules:
-            for f in rule.check(ctx):
-                raw.append((facts, f))
+        for check in file_checks:
+            for f in check(ctx):
+                found.append(f)
+        raw.append((facts, found))
 
-    findings, unused = _silence(files, raw, effective, active)
+    findings, unused = _silence(files, raw, effective, active, plan.defaults, plan.as_made)
     findings = _sorted(findings, files)
     unused = _sorted(unused, files)
     has_errors = any(f.severity == "error" for f in findings) or any(f.severity == "error" for f in unused)
@@ -285,8 +310,18 @@ def dispatch_keys(stmt) -> tuple[str, ...]:
     ``AlterTableStmt:<subtype>`` for each of its commands (``AlterTableStmt:AT_AddColumn``)."""
     if stmt.kind != "AlterTableStmt":
         return (stmt.kind,)
-    return ("AlterTableStmt",) + tuple(f"AlterTableStmt:{c.subtype.name}" for c in stmt.node.cmds or ()
+    return ("AlterTableStmt",) + tuple(_subtype_key(c.subtype) for c in stmt.node.cmds or ()
                                        if hasattr(c, "subtype"))
+
+
+_SUBTYPE_KEYS: dict = {}
+
+
+def _subtype_key(subtype) -> str:
+    key = _SUBTYPE_KEYS.get(subtype)
+    if key is None:
+        key = _SUBTYPE_KEYS[subtype] = f"AlterTableStmt:{subtype.name}"
+    return key
 
 
 def lint_text(sql: str, relpath: str = "migration.sql", options: LintOptions | None = None,
@@ -296,9 +331,11 @@ def lint_text(sql: str, relpath: str = "migration.sql", options: LintOptions | N
 
 
 def _sorted(findings: list[Finding], files: list[FileFacts]) -> list[Finding]:
+    if len(findings) < 2:
+        return list(findings)
     order = {f.relpath: f.number for f in files}
-    return sorted(findings, key=lambda f: (order.get(f.location.file, 1 << 30), f.location.file,
-                                           f.location.line, f.location.col, f.rule))
+    return sorted(findings, key=lambda f: (order.get((at := f.location).file, 1 << 30), at.file, at.line, at.col,
+                                           f.rule))
 
 
 # --- silencing ------------------------------------------------------------------
@@ -310,8 +347,12 @@ class _Ignore:
     used: set[str] = field(default_factory=set)
 
 
-def _silence(files: list[FileFacts], raw: list[tuple[FileFacts, Finding]], effective: dict[str, str],
-             active: set[str]) -> tuple[list[Finding], list[Finding]]:
+def _silence(files: list[FileFacts], raw: list[tuple[FileFacts, list[Finding]]], effective: dict[str, str],
+             active: set[str] | frozenset[str], defaults: dict[str, str] | None = None, as_made: bool = False
+             ) -> tuple[list[Finding], list[Finding]]:
+    """Findings silenced by ignores, switched off or given their configured severity; and the
+    ignores that silenced nothing. *as_made*: no rule is off or has another severity than its own."""
+    defaults = defaults or {}
     file_ignores: dict[int, list[_Ignore]] = {}
     stmt_ignores: dict[tuple[int, int], list[_Ignore]] = {}
     starts: dict[int, list[tuple[int, int]]] = {}
@@ -328,18 +369,23 @@ def _silence(files: list[FileFacts], raw: list[tuple[FileFacts, Finding]], effec
         starts[facts.number] = [(s.location.line, s.location.col) for s in parsed.statements]
 
     kept: list[Finding] = []
-    for facts, f in raw:
-        level = effective.get(f.rule)
-        if level == "off":
+    for facts, found in raw:
+        ignores = facts.number in starts
+        if as_made and not ignores:
+            kept.extend(found)
             continue
-        if level is not None and level != get_rule(f.rule).severity:
-            f = dataclasses.replace(f, severity=level)
-        if facts.number in starts and _suppressed(facts, f, starts, stmt_ignores, file_ignores):
-            continue
-        kept.append(f)
+        for f in found:
+            level = effective.get(f.rule)
+            if level == "off":
+                continue
+            if level is not None and level != (defaults.get(f.rule) or get_rule(f.rule).severity):
+                f = dataclasses.replace(f, severity=level)
+            if ignores and _suppressed(facts, f, starts, stmt_ignores, file_ignores):
+                continue
+            kept.append(f)
 
     unused: list[Finding] = []
-    if "unused-ignore" in active:
+    if "unused-ignore" in active and (file_ignores or stmt_ignores):   # (no ignore: none unused)
         level = effective["unused-ignore"]
         for facts in files:
             groups = file_ignores.get(facts.number, [])

@@ -6,12 +6,25 @@ enums come from there.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from ..sql import ast, enums
 
-AT = enums.AlterTableType
-CT = enums.ConstrType
-OBJ = enums.ObjectType
+
+class Members:
+    """An enum's members as plain attributes: ``AT.AT_AddColumn`` is the member itself, read from a
+    dict (reading it from the enum class goes through the metaclass and costs ten times more)."""
+
+    def __init__(self, enum) -> None:
+        self.__dict__.update(enum.__members__)
+
+    def __getattr__(self, name: str) -> Any:   # only for names that are no member: AttributeError
+        raise AttributeError(name)
+
+
+AT = Members(enums.AlterTableType)
+CT = Members(enums.ConstrType)
+OBJ = Members(enums.ObjectType)
 
 _Node = ast.Node
 _FIELDS: dict[type, tuple[str, ...]] = {}
@@ -127,11 +140,17 @@ def defelem_names(items) -> set[str]:
 
 
 def column_constraints(coldef) -> tuple:
-    return tuple(c for c in coldef.constraints or () if isinstance(c, ast.Constraint))
+    constraints = coldef.constraints
+    if not constraints:
+        return ()
+    return tuple([c for c in constraints if isinstance(c, ast.Constraint)])
 
 
 def has_contype(coldef, *types) -> bool:
-    return any(c.contype in types for c in column_constraints(coldef))
+    for c in column_constraints(coldef):
+        if c.contype in types:
+            return True
+    return False
 
 
 def table_columns(create) -> list:

@@ -50,6 +50,13 @@ def _false(value) -> bool:
     return str(value).lower() in ("false", "off", "0", "no")
 
 
+#: the node types non_transactional_reason may say something of (the others: None at once)
+_MAYBE_NON_TRANSACTIONAL = frozenset({
+    "IndexStmt", "DropStmt", "ReindexStmt", "AlterTableStmt", "CreatedbStmt", "DropdbStmt", "AlterDatabaseStmt",
+    "CreateTableSpaceStmt", "DropTableSpaceStmt", "AlterSystemStmt", "VacuumStmt", "ClusterStmt",
+    "CreateSubscriptionStmt", "AlterSubscriptionStmt", "DiscardStmt", "TransactionStmt"})
+
+
 def non_transactional_reason(node) -> str | None:
     """Why PostgreSQL refuses *node* inside a transaction block, or None.
 
@@ -59,6 +66,8 @@ def non_transactional_reason(node) -> str | None:
     are left to the server's own error.
     """
     name = type(node).__name__
+    if name not in _MAYBE_NON_TRANSACTIONAL:
+        return None
     if name == "IndexStmt" and node.concurrent:
         return "CREATE INDEX CONCURRENTLY"
     if name == "DropStmt" and node.concurrent:

@@ -6,8 +6,10 @@ pglast builds a tree by calling each node class's constructor, which validates e
 attribute through ``Node.__setattr__``. The values come from PostgreSQL's own C
 parser, so they are valid already. While the switch is on, each node class has a
 generated ``__init__`` (:func:`_fast_init`) that stores the values as they are, through
-pglast's own conversion where pglast would convert (an enum, a bool adaptor);
-``Node.__setattr__`` is lifted (a plain slot store); the cyclic garbage collector is
+pglast's own conversion where pglast would convert (an enum, a bool adaptor), and without a call where
+the value is in final form already (an enum member, a node); ``Node.__setattr__`` is lifted
+(a plain slot store); pglast's C module looks its enum members up in a dict (:class:`_FastEnums`)
+instead of calling ``Enum(value)``, same members; the cyclic garbage collector is
 paused (a parse tree has no cycles, but its tens of thousands of new objects would start
 a collection every 700 of them, each walking everything alive: more than half the time
 of a tree for 1,000 files). tests/unit/sql/test_fasttree.py compares the trees with
@@ -39,8 +41,8 @@ import gc
 import os
 import re
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
+from enum import Enum
 
 import pglast
 from pglast import ast, enums
@@ -72,6 +74,7 @@ def _killed() -> bool:
 # --- the generated constructors ---------------------------------------------------
 
 _COERCERS: dict = {}
+_NODE_TYPES = frozenset({"Node*", "Expr*"})  # C types whose adaptor returns a node as it is
 
 
 def _identity(value):
@@ -120,11 +123,20 @@ def _fast_init(cls):
             lines.append(f"    self.{n} = {n}")
             continue
         env[f"_co_{n}"] = coerce
-        # what the C parser already hands over in final form passes as it is
-        ready = _READY.get(cls.__slots__[n][0])
+        # what the C parser already hands over in final form passes as it is, without a call:
+        # a list, bool or char; an enum member (pglast's C side converts enums itself); a node
+        ctype = cls.__slots__[n][0]
+        ready = _READY.get(ctype)
+        if ready is None and ctype != "char*" and hasattr(enums, ctype):
+            ready = getattr(enums, ctype)
         if ready is not None:
             env[f"_ok_{n}"] = ready
-            lines.append(f"    self.{n} = {n} if {n} is None or type({n}) is _ok_{n} else _co_{n}({n})")
+            # a list is often empty (None); a bool, char or enum never is: its type is tested first
+            test = f"{n} is None or type({n}) is _ok_{n}" if ready is tuple else f"type({n}) is _ok_{n} or {n} is None"
+            lines.append(f"    self.{n} = {n} if {test} else _co_{n}({n})")
+        elif ctype in _NODE_TYPES:
+            env["_Node"] = ast.Node
+            lines.append(f"    self.{n} = {n} if {n} is None or isinstance({n}, _Node) else _co_{n}({n})")
         else:
             lines.append(f"    self.{n} = None if {n} is None else _co_{n}({n})")
     if not names:
@@ -133,6 +145,33 @@ def _fast_init(cls):
     return env["__init__"]
 
 
+class _Members(dict):
+    """An enum's members by value: looked up in C where ``Enum(value)`` runs Python code; a value
+    it does not hold (a flag combination, a bad value) goes to the enum itself."""
+
+    def __init__(self, enum) -> None:
+        super().__init__(enum._value2member_map_)
+        self.enum = enum
+
+    def __missing__(self, value):
+        return self.enum(value)
+
+
+class _FastEnums:
+    """Stands in for ``pglast.enums`` in pglast's C parser module (which converts each enum
+    field with ``getattr(enums, NAME)(value)``): each enum as its members' lookup, giving the
+    very members ``NAME(value)`` gives; any other name as pglast's own."""
+
+    def __getattr__(self, name: str):
+        value = getattr(enums, name)
+        if isinstance(value, type) and issubclass(value, Enum):
+            value = _Members(value).__getitem__
+        setattr(self, name, value)
+        return value
+
+
+_PARSER = getattr(pglast, "parser", None)   # the C module pglast's trees are made in
+_FAST_ENUMS = _FastEnums()
 _NODE_CLASSES: list = []
 _FAST: dict = {}
 _SLOW: dict = {}
@@ -194,6 +233,8 @@ def _turn_on(state: _State) -> None:
             cls.__init__ = _FAST[cls]
         if _VALIDATING_SETATTR is not None:
             del ast.Node.__setattr__
+        if _PARSER is not None and getattr(_PARSER, "enums", None) is enums:
+            _PARSER.enums = _FAST_ENUMS
         state.patched = True
     if gc.isenabled():
         gc.disable()
@@ -206,36 +247,46 @@ def _turn_off(state: _State) -> None:
             cls.__init__ = _SLOW[cls]
         if _VALIDATING_SETATTR is not None:
             ast.Node.__setattr__ = _VALIDATING_SETATTR
+        if _PARSER is not None and getattr(_PARSER, "enums", None) is _FAST_ENUMS:
+            _PARSER.enums = enums
         state.patched = False
     if state.gc_paused:
         gc.enable()
         state.gc_paused = False
 
 
-@contextmanager
-def fast_trees() -> Iterator[None]:
-    """Parse trees built fast while the block runs (see the module's docstring). Wrap a
-    loop over many files in it to pay the switch once; nesting, and other threads'
-    blocks, only count."""
-    state = _STATE
-    with state.lock:
-        if state.depth == 0:
-            _turn_on(state)
-        state.depth += 1
-        generation = state.generation
-    try:
-        yield
-    finally:
+class _Block:
+    """One ``with fast_trees():`` block (a class, not a generator: a file's parse enters one)."""
+
+    __slots__ = ("generation",)
+
+    def __enter__(self) -> None:
+        state = _STATE
         with state.lock:
-            if generation == state.generation:
+            if state.depth == 0:
+                _turn_on(state)
+            state.depth += 1
+            self.generation = state.generation
+
+    def __exit__(self, *_exc) -> None:
+        state = _STATE
+        with state.lock:
+            if self.generation == state.generation:
                 state.depth -= 1
                 if state.depth == 0:
                     _turn_off(state)
 
 
+def fast_trees() -> AbstractContextManager[None]:
+    """Parse trees built fast while the block runs (see the module's docstring). Wrap a
+    loop over many files in it to pay the switch once; nesting, and other threads'
+    blocks, only count."""
+    return _Block()
+
+
 def parse_sql(sql: str):
     """pglast's ``parse_sql``, with the switch on while it runs."""
-    with fast_trees():
+    with _Block():
         return pglast.parse_sql(sql)
 
 

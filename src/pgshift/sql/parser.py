@@ -137,7 +137,7 @@ def _parse(relpath: str, text: str, database: str | None) -> ParsedFile:
         raise _syntax_problem(relpath, text, refusal.message, refusal.index)
 
     directives = _directives(relpath, text, cleaned, spans)
-    file_directives = tuple(d for d in directives if not spans or d.offset < spans[0].start)
+    file_directives = tuple([d for d in directives if not spans or d.offset < spans[0].start]) if directives else ()
     statements, di = _statements(relpath, text, spans, directives, file_directives)
     if di < len(directives):
         trailing = [d for d in directives[di:] if d.name != "ignore"]
@@ -153,8 +153,9 @@ def _parse(relpath: str, text: str, database: str | None) -> ParsedFile:
                 f"COPY ... {'FROM STDIN' if stmt.node.is_from else 'TO STDOUT'} needs psql's data stream, "
                 "which a migration run by pgshift does not have",
                 "write the rows as INSERT statements, or COPY from a file on the database server")
-    _check_directive_placement(relpath, text, statements)
-    mode, reason = _decide_mode(relpath, text, statements, file_directives)
+    if directives:
+        _check_directive_placement(relpath, text, statements)
+    mode, reason = _decide_mode(relpath, text, statements, file_directives, bool(directives))
     return ParsedFile(relpath, text, tuple(statements), tuple(directives), file_directives, metas, mode, reason)
 
 
@@ -163,17 +164,30 @@ def _statements(relpath, text, spans: tuple[Span, ...], directives, file_directi
     directives were attached (those after the last statement are not)."""
     statements: list[Statement] = []
     di = 0
+    n_directives = len(directives)
+    size = len(text)
+    line, line_start, counted = 1, 0, 0   # line_col(text, start), counted on from the statement before
     for index, (start, _end, sql, node) in enumerate(spans):
-        attached = []
-        while di < len(directives) and directives[di].offset < start:
-            if index > 0 or directives[di] not in file_directives or directives[di].name in ("batch", "ignore"):
-                attached.append(directives[di])
-            di += 1
-        line, col = line_col(text, start)
+        attached: tuple[Directive, ...] = ()
+        if di < n_directives and directives[di].offset < start:
+            before = []
+            while di < n_directives and directives[di].offset < start:
+                if index > 0 or directives[di] not in file_directives or directives[di].name in ("batch", "ignore"):
+                    before.append(directives[di])
+                di += 1
+            attached = tuple(before)
+        if counted <= start <= size:
+            line += text.count("\n", counted, start)
+            newline = text.rfind("\n", counted, start)
+            if newline >= 0:
+                line_start = newline + 1
+            counted = start
+            col = start - line_start + 1
+        else:
+            line, col = line_col(text, start)
         statements.append(Statement(
-            index=index, sql=sql, offset=start, location=Location(relpath, line, col), kind=type(node).__name__,
-            tx_control=tx_control(node), non_transactional=non_transactional_reason(node),
-            directives=tuple(attached), node=node,
+            index, sql, start, Location(relpath, line, col), type(node).__name__,
+            tx_control(node), non_transactional_reason(node), attached, node,
         ))
     return statements, di
 
@@ -333,7 +347,9 @@ def _check_directive_placement(relpath: str, text: str, statements: list[Stateme
 
 # --- the transaction mode ------------------------------------------------------------------
 
-def _decide_mode(relpath: str, text: str, statements: list[Statement], file_directives) -> tuple[str, str]:
+def _decide_mode(relpath: str, text: str, statements: list[Statement], file_directives,
+                 any_directive: bool = True) -> tuple[str, str]:
+    """The file's transaction mode and why (*any_directive*: False when the file has none)."""
     own = [s for s in statements if s.tx_control in ("begin", "commit", "rollback")]
     if own:
         _check_own_transactions(relpath, text, statements)
@@ -346,7 +362,7 @@ def _decide_mode(relpath: str, text: str, statements: list[Statement], file_dire
     if nontx:
         s = nontx[0]
         return TX_NONE, f"{s.non_transactional} at line {s.location.line} cannot run inside a transaction"
-    batched = [s for s in statements if s.directive("batch")]
+    batched = [s for s in statements if s.directive("batch")] if any_directive else []
     if batched:
         s = batched[0]
         return TX_BATCHED, f"batched data change at line {s.location.line}"

@@ -396,3 +396,12 @@ def test_passes(rule_id):
 def test_ignored(rule_id):
     _bad, _at, _ok, ignored, kw, _ = _case(rule_id)
     assert_lint_ignored(ignored, rule_id, **kw)
+
+
+def test_require_lock_timeouts_quick_gate_names_every_statement_kind_it_looks_at():
+    import inspect
+    import re
+
+    from pgshift.lint.rules import require_lock_timeout
+    body = inspect.getsource(require_lock_timeout._strong_lock_target).split("return None", 1)[1]
+    assert set(re.findall(r'"(\w+Stmt)"', body)) == require_lock_timeout._LOCKING

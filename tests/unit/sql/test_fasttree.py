@@ -25,7 +25,8 @@ _ORIGINAL_SETATTR = ast.Node.__dict__["__setattr__"]
 def pglast_unpatched() -> bool:
     """pglast's own constructors and validation in place."""
     return (ast.RangeVar.__dict__["__init__"] is _ORIGINAL_INIT
-            and ast.Node.__dict__.get("__setattr__") is _ORIGINAL_SETATTR)
+            and ast.Node.__dict__.get("__setattr__") is _ORIGINAL_SETATTR
+            and pglast.parser.enums is pglast.enums)
 
 
 def pglast_is_as_shipped() -> bool:

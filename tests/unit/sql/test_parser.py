@@ -180,3 +180,21 @@ def test_a_timeout_directive_out_of_postgresqls_range_is_refused(value, words):
         parse_file("f.sql", f"-- pgshift:lock-timeout {value}\nSELECT 1;")
     assert words in err.value.message and str(err.value.location) == "f.sql:1:1"
     assert parse_file("f.sql", "-- pgshift:statement-timeout 0\nSELECT 1;").file_directives[0].args["value"] == "0"
+
+
+def test_statement_positions_counted_on_equal_line_col_from_the_start():
+    from pgshift.text import line_col
+    text = "\n\n  SELECT 1;  SELECT 2;\n-- c\n\tSELECT 3;\nSELECT\n4; SELECT 'a\nb'; SELECT 5;"
+    p = parse_file("f.sql", text)
+    assert [(s.location.line, s.location.col) for s in p.statements] == [line_col(text, s.offset)
+                                                                         for s in p.statements]
+    assert len(p.statements) == 6
+
+
+def test_the_quick_non_transactional_gate_names_every_node_type_the_function_looks_at():
+    import inspect
+    import re
+
+    from pgshift.sql import classify
+    looked_at = set(re.findall(r'name == "(\w+)"', inspect.getsource(classify.non_transactional_reason)))
+    assert looked_at == classify._MAYBE_NON_TRANSACTIONAL

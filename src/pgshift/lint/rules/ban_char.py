@@ -27,8 +27,8 @@ NODES = ("CreateStmt", "AlterTableStmt:AT_AddColumn", "AlterTableStmt:AT_AlterCo
 
 
 def check(ctx):
-    for name, typename, at in nodes.defined_columns(ctx.kind, ctx.node):
-        if nodes.name_list(typename.names) == ("pg_catalog", "bpchar"):
+    for name, typename, at, type_names in ctx.defined_columns():
+        if type_names == ("pg_catalog", "bpchar"):
             yield ctx.finding(
                 ID, SEVERITY, at,
                 f"column {name} is {nodes.show_type(typename)}: blank-padded, no faster than text, and resizing "

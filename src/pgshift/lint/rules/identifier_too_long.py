@@ -21,7 +21,6 @@ from __future__ import annotations
 import re
 
 from ...sql import ast
-from .. import nodes
 
 ID = "identifier-too-long"
 SEVERITY = "error"
@@ -31,49 +30,52 @@ NODES = ("CreateStmt", "IndexStmt", "AlterTableStmt", "CreatePolicyStmt", "Creat
          "CompositeTypeStmt", "CreateDomainStmt", "CreateSchemaStmt")
 
 LIMIT = 63
+_MIN_CHARS = -(-LIMIT // 4)
 _IDENT_CHAR = re.compile(r"[\w$]")
 
 
-def _defined_names(kind: str, node):
+def _defined_names(ctx) -> list:
     """The names a statement gives to new objects (references to existing ones do not
     matter: PostgreSQL truncates them the same way)."""
+    kind, node = ctx.kind, ctx.node
     if kind == "CreateStmt":
-        yield node.relation.relname
+        names = [node.relation.relname]
+        column, constraint = ast.ColumnDef, ast.Constraint
         for el in node.tableElts or ():
-            if isinstance(el, ast.ColumnDef):
-                yield el.colname
-                for con in nodes.column_constraints(el):
-                    yield con.conname
-            elif isinstance(el, ast.Constraint):
-                yield el.conname
-    elif kind == "IndexStmt":
-        yield node.idxname
-    elif kind == "AlterTableStmt":
-        for con, _col in nodes.added_constraints(node):
-            yield con.conname
-        for name, _type, _at in nodes.defined_columns(kind, node):
-            yield name
-    elif kind == "CreatePolicyStmt":
-        yield node.policy_name
-    elif kind == "CreateTrigStmt":
-        yield node.trigname
-    elif kind == "RenameStmt":
-        yield node.newname
-    elif kind == "ViewStmt":
-        yield node.view.relname
-    elif kind == "CreateTableAsStmt" and node.into is not None:
-        yield node.into.rel.relname
-    elif kind == "CreateSeqStmt":
-        yield node.sequence.relname
-    elif kind == "CreateSchemaStmt":
-        yield node.schemaname
-    else:  # functions, types, domains: a qualified name list
-        for attr in ("funcname", "typeName", "typevar", "domainname"):
-            value = getattr(node, attr, None)
-            if isinstance(value, tuple | list) and value:
-                yield getattr(value[-1], "sval", None)
-            elif value is not None and hasattr(value, "relname"):
-                yield value.relname
+            if isinstance(el, column):
+                names.append(el.colname)
+                for con in el.constraints or ():
+                    if isinstance(con, constraint):
+                        names.append(con.conname)
+            elif isinstance(el, constraint):
+                names.append(el.conname)
+        return names
+    if kind == "IndexStmt":
+        return [node.idxname]
+    if kind == "AlterTableStmt":
+        return [con.conname for con, _col in ctx.added_constraints()] + [c[0] for c in ctx.defined_columns()]
+    if kind == "CreatePolicyStmt":
+        return [node.policy_name]
+    if kind == "CreateTrigStmt":
+        return [node.trigname]
+    if kind == "RenameStmt":
+        return [node.newname]
+    if kind == "ViewStmt":
+        return [node.view.relname]
+    if kind == "CreateTableAsStmt":
+        return [node.into.rel.relname] if node.into is not None else []
+    if kind == "CreateSeqStmt":
+        return [node.sequence.relname]
+    if kind == "CreateSchemaStmt":
+        return [node.schemaname]
+    names = []  # functions, types, domains: a qualified name list
+    for attr in ("funcname", "typeName", "typevar", "domainname"):
+        value = getattr(node, attr, None)
+        if isinstance(value, tuple | list) and value:
+            names.append(getattr(value[-1], "sval", None))
+        elif value is not None and hasattr(value, "relname"):
+            names.append(value.relname)
+    return names
 
 
 def _full(text: str, begin: int, after: int, end: int) -> str | None:
@@ -90,7 +92,8 @@ def _full(text: str, begin: int, after: int, end: int) -> str | None:
 
 
 def check(ctx):
-    cut = [n for n in _defined_names(ctx.kind, ctx.node) if n and len(n.encode()) == LIMIT]
+    # a name of 63 bytes has 16 to 63 characters (UTF-8: 1 to 4 bytes each)
+    cut = [n for n in _defined_names(ctx) if n and _MIN_CHARS <= len(n) <= LIMIT and len(n.encode()) == LIMIT]
     if not cut:
         return
     stmt = ctx.statement

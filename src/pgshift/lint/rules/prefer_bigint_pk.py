@@ -20,7 +20,7 @@ CREATE TABLE events (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, payload
 from __future__ import annotations
 
 from .. import nodes
-from ..nodes import AT, CT
+from ..nodes import CT
 
 ID = "prefer-bigint-pk"
 SEVERITY = "warning"
@@ -33,8 +33,8 @@ SMALL = {"int4": "integer", "int2": "smallint", "serial": "serial", "serial4": "
 
 
 def _check_columns(ctx, columns, table_pk: set[str]):
-    for col in columns:
-        small = SMALL.get(nodes.type_name(col.typeName))
+    for col, type_name in columns:
+        small = SMALL.get(type_name)
         if small is None:
             continue
         if col.colname in table_pk or nodes.has_contype(col, CT.CONSTR_PRIMARY):
@@ -52,7 +52,6 @@ def check(ctx):
         for el in node.tableElts or ():
             if getattr(el, "contype", None) == CT.CONSTR_PRIMARY:
                 pk.update(nodes.name_list(el.keys))
-        yield from _check_columns(ctx, nodes.table_columns(node), pk)
+        yield from _check_columns(ctx, ctx.added_columns(), pk)
     else:
-        cols = [c.def_ for c in nodes.alter_cmds(node, AT.AT_AddColumn)]
-        yield from _check_columns(ctx, cols, set())
+        yield from _check_columns(ctx, ctx.added_columns(), set())

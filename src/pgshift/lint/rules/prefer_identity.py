@@ -20,9 +20,6 @@ CREATE TABLE events (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY);
 """
 from __future__ import annotations
 
-from .. import nodes
-from ..nodes import AT
-
 ID = "prefer-identity"
 SEVERITY = "warning"
 VERSIONS = (10, None)
@@ -32,13 +29,7 @@ _SERIAL = ("serial", "serial4", "bigserial", "serial8", "smallserial", "serial2"
 
 
 def check(ctx):
-    node = ctx.node
-    if ctx.kind == "CreateStmt":
-        cols = nodes.table_columns(node)
-    else:
-        cols = [c.def_ for c in nodes.alter_cmds(node, AT.AT_AddColumn)]
-    for col in cols:
-        name = nodes.type_name(col.typeName)
+    for col, name in ctx.added_columns():
         if name in _SERIAL:
             yield ctx.finding(
                 ID, SEVERITY, col,

@@ -28,8 +28,8 @@ NODES = ("CreateStmt", "AlterTableStmt:AT_AddColumn", "AlterTableStmt:AT_AlterCo
 
 
 def check(ctx):
-    for name, typename, at in nodes.defined_columns(ctx.kind, ctx.node):
-        if nodes.type_name(typename) == "varchar" and nodes.typmods(typename):
+    for name, typename, at, type_names in ctx.defined_columns():
+        if type_names and type_names[-1].lower() == "varchar" and nodes.typmods(typename):
             yield ctx.finding(
                 ID, SEVERITY, at,
                 f"column {name} is {nodes.show_type(typename)}: changing the limit later may rewrite the table",

@@ -19,8 +19,6 @@ CREATE TABLE events (happened_at timestamptz NOT NULL);
 """
 from __future__ import annotations
 
-from .. import nodes
-
 ID = "prefer-timestamptz"
 SEVERITY = "warning"
 VERSIONS = (None, None)
@@ -28,8 +26,8 @@ NODES = ("CreateStmt", "AlterTableStmt:AT_AddColumn", "AlterTableStmt:AT_AlterCo
 
 
 def check(ctx):
-    for name, typename, at in nodes.defined_columns(ctx.kind, ctx.node):
-        if nodes.name_list(typename.names) == ("pg_catalog", "timestamp"):
+    for name, _typename, at, type_names in ctx.defined_columns():
+        if type_names == ("pg_catalog", "timestamp"):
             yield ctx.finding(
                 ID, SEVERITY, at,
                 f"column {name} is timestamp without time zone: the same instant gets different values from "

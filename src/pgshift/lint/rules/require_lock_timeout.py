@@ -48,14 +48,25 @@ _WEAK_ALTERS = {AT.AT_ValidateConstraint, AT.AT_AttachPartition, AT.AT_SetStatis
                 AT.AT_ResetOptions, AT.AT_ClusterOn, AT.AT_DropCluster}
 
 
+#: the statement kinds _strong_lock_target looks at (any other: None at once)
+_LOCKING = frozenset({"AlterTableStmt", "IndexStmt", "CreateTrigStmt", "RefreshMatViewStmt", "CreatePolicyStmt",
+                      "AlterPolicyStmt", "RenameStmt", "TruncateStmt", "LockStmt", "VacuumStmt", "ClusterStmt"})
+
+
 def _strong_lock_target(stmt):
     """The table a statement locks in SHARE mode or stronger, or None."""
     node, kind = stmt.node, stmt.kind
+    if kind not in _LOCKING:
+        return None
     if kind == "AlterTableStmt" and node.objtype == OBJ.OBJECT_TABLE:
         cmds = list(nodes.alter_cmds(node))
-        if cmds and all(c.subtype in _WEAK_ALTERS for c in cmds):
-            return None
-        if any(c.subtype == AT.AT_DetachPartition and getattr(c.def_, "concurrent", False) for c in cmds):
+        weak = bool(cmds)
+        for c in cmds:
+            if c.subtype == AT.AT_DetachPartition and getattr(c.def_, "concurrent", False):
+                return None
+            if c.subtype not in _WEAK_ALTERS:
+                weak = False
+        if weak:
             return None
         return node.relation
     if kind == "IndexStmt" and not node.concurrent:

@@ -38,7 +38,10 @@ def check(ctx):
     rel = node.relation
     if rel is None or rel.relpersistence == "t" or node.partbound is not None:
         return
-    if not any((c.colname or "").lower() == "tenant_id" for c in nodes.table_columns(node)):
+    for c in nodes.table_columns(node):
+        if (c.colname or "").lower() == "tenant_id":
+            break
+    else:
         return
     schema, name = table_key(rel)
     here = ctx.pos[0]
