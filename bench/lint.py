@@ -202,17 +202,18 @@ def main() -> int:
     old = time.time() - 3600
     for path in paths:
         os.utime(path, (old, old))
-    pg_cmd = pgshift_command() + ["migrations", "--format", "json", "--no-cache"]
+    has_cache = "--no-cache" in subprocess.run(pgshift_command() + ["--help"], capture_output=True,
+                                               text=True).stdout      # not a pgshift before the cache
+    no_cache = ["--no-cache"] if has_cache else []
+    pg_cmd = pgshift_command() + ["migrations", "--format", "json", *no_cache]
     cached_cmd = pgshift_command() + ["migrations", "--format", "json"]
     sq_cmd = squawk_command() + ["--reporter", "json", "migrations/*.sql"]
     one = paths[0].relative_to(tmp).as_posix()
-    if "--no-cache" in subprocess.run(pgshift_command() + ["--help"], capture_output=True, text=True).stdout:
+    if has_cache:
         subprocess.run(cached_cmd, capture_output=True, cwd=tmp)    # fills the cache: the runs below read it
-    else:           # a pgshift before the cache
-        pg_cmd = cached_cmd
     commands = {"pgshift command": pg_cmd, "squawk command": sq_cmd,
                 "pgshift command, cache read": cached_cmd,
-                "pgshift command, 1 file": pgshift_command() + [one, "--format", "json", "--no-cache"],
+                "pgshift command, 1 file": pgshift_command() + [one, "--format", "json", *no_cache],
                 "squawk command, 1 file": squawk_command() + ["--reporter", "json", one]}
 
     names = ("pgshift lint() in-process", *commands)
