@@ -42,8 +42,9 @@ from ..model import (
 )
 from ..runs import Plan, RunResult, Step, StepResult
 from ..text import format_duration, parse_duration
+from . import in_flight
 from .failure import error_text, migration_failed, summary
-from .indexes import CIC, ConcurrentIndexes
+from .indexes import CIC, DIC, ConcurrentIndexes
 from .retry import RetryPolicy, blocker_wait_expired
 
 
@@ -252,6 +253,40 @@ class Executor:
 
     # -- statement by statement --------------------------------------------------------
 
+    def _settle_in_flight(self, step: Step, stmt: Statement, details: dict) -> bool:
+        """Whether *stmt*, a statement that commits on its own and at which an interrupted run of
+        this file stopped, did its work (skipped then, with a warning); refused when nobody can
+        tell (see :mod:`pgshift.execution.in_flight`)."""
+        from ..errors import SafetyRefusal  # noqa: PLC0415
+
+        row = ledger_mod.latest_event_of(self.conn, self.ledger, step.version)
+        if row is None or (row[1] or "migrate") != step.action:
+            return False
+        marked = isinstance(row[4], dict) and row[4].get("in_flight") == stmt.index
+        if not (row[0] == "running" or (row[0] == "failed" and marked)):
+            return False
+        verdict, why = in_flight.outcome(self.conn, stmt)
+        if verdict == in_flight.DONE:
+            emit(self.reporter, WARNING, f"{stmt.location}: {why}; statement {stmt.index + 1} skipped",
+                 level="warning")
+            return True
+        if verdict == in_flight.AGAIN or (verdict == in_flight.UNKNOWN and marked):
+            return False
+        message = f"statement {stmt.index + 1} ({summary(stmt)}) was running when pgshift was interrupted: {why}"
+        hint = ("finish it as the message says, then run pgshift again" if verdict == in_flight.BLOCKED else
+                "check whether it took effect and undo it if it did; the next run runs it again "
+                "(this refusal is recorded as the version's failed event)")
+        event_id = ledger_mod.start_event(
+            self.conn, self.ledger, version=step.version, name=step.migration.name,
+            description=step.migration.description, migration_type=step.action, checksum=self._checksum(step),
+            applied_by=self.options.applied_by, client_host=self.options.client_host,
+            tool_version=self.options.tool_version, statements_done=stmt.index,
+            details={**details, "in_flight": stmt.index})
+        ledger_mod.finish_event(self.conn, self.ledger, event_id, status="failed", execution_ms=0,
+                                error=message, statements_done=stmt.index)
+        raise SafetyRefusal(message, hint=hint, location=stmt.location,
+                            details={"version": step.version, "statement": stmt.index + 1, "in_flight": verdict})
+
     def _run_stepwise(self, step: Step) -> "_Outcome":
         import psycopg  # noqa: PLC0415
 
@@ -272,6 +307,8 @@ class Executor:
         leftovers: list[str] = []  # INVALID indexes failed or interrupted attempts of an unnamed build left
         skip_first = interrupted is not None and self.indexes.done_by_interrupted_run(
             stmts[start], step, interrupted, leftovers)
+        if interrupted is None and start < len(stmts) and stmts[start].non_transactional not in (None, CIC, DIC):
+            skip_first = self._settle_in_flight(step, stmts[start], details)
         event_id = ledger_mod.start_event(
             self.conn, self.ledger, version=step.version, name=step.migration.name,
             description=step.migration.description, migration_type=step.action, checksum=self._checksum(step),
