@@ -342,6 +342,67 @@ class Watchdog:
         shutdown_socket(self.conn)
 
 
+class ProgramWatch:
+    """The :class:`Watchdog` of a libpq program pgshift runs (``pg_dump`` for a backup): its
+    sessions are found by their application_name (*tag*, unique to the run), asked about every
+    *poll* seconds on a connection of pgshift's own. A session of it that waits on the program
+    (idle in a transaction, or the server blocked writing to it or reading from it) for *stall*
+    seconds, or a server that cannot be reached for that long, is a stall: :meth:`check` then
+    ends the program's sessions server-side and says why; the caller stops the program."""
+
+    def __init__(self, url: str, tag: str, stall: float):
+        self.url, self.tag, self.stall = url, tag, stall
+        self._conn = None
+        self._waiting: dict[int, tuple] = {}      # pid -> (what it waits on, since)
+        self._unreachable_since: float | None = None
+
+    def check(self) -> str | None:
+        """None while the program works; else why it stalled (its sessions are ended)."""
+        now = time.monotonic()
+        try:
+            if self._conn is None:
+                self._conn = connect(self.url, application_name=f"{APPLICATION_NAME}-watchdog",
+                                     connect_timeout=max(2, int(self.stall)))
+                self._conn.execute("SET statement_timeout = '5s'")
+            rows = self._conn.execute(
+                "SELECT pid, state, wait_event, query_start, extract(epoch FROM now() - state_change) "
+                "FROM pg_stat_activity WHERE application_name = %s", (self.tag,)).fetchall()
+            self._unreachable_since = None
+        except Exception:  # noqa: BLE001 - the server cannot be reached from here either
+            self.close()
+            self._unreachable_since = self._unreachable_since or now
+            if now - self._unreachable_since >= self.stall:
+                return f"the server could not be reached for {self.stall:g}s"
+            return None
+        for pid, state, wait_event, query_start, idle_for in rows:
+            if state == "idle in transaction" and idle_for is not None and float(idle_for) >= self.stall:
+                return self._end(f"its session {pid} has been idle in a transaction for {float(idle_for):.0f}s, "
+                                 "waiting for it")
+            waiting = (wait_event, query_start) if wait_event in ("ClientWrite", "ClientRead") else None
+            seen = self._waiting.get(pid)
+            if waiting is None:
+                self._waiting.pop(pid, None)
+            elif seen is None or seen[0] != waiting:
+                self._waiting[pid] = (waiting, now)
+            elif now - seen[1] >= self.stall:
+                return self._end(f"the server has waited {self.stall:g}s on its session {pid} "
+                                 f"({'to send it data' if wait_event == 'ClientWrite' else 'for its data'})")
+        return None
+
+    def _end(self, why: str) -> str:
+        try:
+            self._conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
+                               (self.tag,))
+        except Exception:  # noqa: BLE001 - the server's own timeouts end them then
+            pass
+        return why
+
+    def close(self) -> None:
+        if self._conn is not None:
+            _close_quietly(self._conn)
+            self._conn = None
+
+
 def watch_paused(conn):
     """The watchdog of *conn* paused (see :meth:`Watchdog.paused`); nothing when none watches it."""
     from contextlib import nullcontext  # noqa: PLC0415

@@ -202,3 +202,36 @@ def test_a_cut_after_a_batchs_commit_leaves_a_true_ledger_and_changes_no_row_twi
     project = api.open_project(tmp_path / "proj", database_url=url)
     api.up(project)
     assert query(url, "SELECT n, count(*) FROM items GROUP BY n") == [(1, 3000)]   # every row once
+
+
+def test_a_stalled_pre_migration_backup_ends_in_time_and_applies_nothing(tmp_path, proxy, pgshift_database_url):
+    """pg_dump, run by a protected `up` for its backup, stalls in the middle of its COPY: it is
+    stopped within the bound, its server session ended, no backup file is left, nothing applied."""
+    config = (f'[pgshift]\n[env.prod]\nurl = "{proxy.url()}"\nprotected = true\nbackup_dir = "backups"\n'
+              f'stall_timeout = "{STALL:g}s"\n')
+    root = write_project(tmp_path / "proj", {f"{V1}_t.sql": "CREATE TABLE t (id int);\nINSERT INTO t VALUES (1);\n",
+                                             f"{V2}_u.sql": "CREATE TABLE u (id int);\n"}, config)
+    api.up(api.open_project(root, env="prod"), api.UpOptions(target=V1, yes=True, no_backup=True))
+    proxy.stall_after(b"COPY ")
+    outcome: list = []
+    started = time.monotonic()
+    worker = threading.Thread(target=lambda: outcome.append(_attempt(root)), daemon=True)
+    worker.start()
+    worker.join(BOUND + 30)
+    took = time.monotonic() - started
+    assert not worker.is_alive(), f"pgshift up still waits after {took:.0f}s on a stalled pg_dump"
+    error = outcome[0]
+    assert isinstance(error, PgshiftError), outcome
+    assert proxy.fired.is_set() and took < BOUND, took
+    assert "pre-migration backup failed: pg_dump exited with -9: pg_dump stalled and was stopped" in error.message
+    assert scalar(pgshift_database_url, "SELECT to_regclass('u')") is None
+    assert list((root / "backups").iterdir()) == []
+    assert scalar(pgshift_database_url, "SELECT count(*) FROM pg_stat_activity "
+                                        "WHERE application_name LIKE 'pgshift-backup-%'") == 0
+
+
+def _attempt(root):
+    try:
+        return api.up(api.open_project(root, env="prod"), api.UpOptions(yes=True))
+    except BaseException as exc:  # noqa: BLE001 - handed to the test
+        return exc

@@ -121,10 +121,10 @@ def backup(project: Project, out: str | Path | None = None) -> BackupResult:
     """
     url = project.url()
     if out is not None:
-        return backup_mod.take(url, Path(out), reporter=project.reporter)
+        return backup_mod.take(url, Path(out), reporter=project.reporter, stall=project.env.effective_stall_timeout)
     folder = project.backup_dir
     path = backup_mod.new_backup_path(folder, project.env.name, "manual")
-    result = backup_mod.take(url, path, reporter=project.reporter)
+    result = backup_mod.take(url, path, reporter=project.reporter, stall=project.env.effective_stall_timeout)
     backup_mod.apply_retention(folder, project.env.name, project.env.backup_retention, project.reporter)
     return result
 

@@ -153,9 +153,43 @@ def child_env(url: str | None, application_name: str = "pgshift-backup") -> tupl
 
 
 def _run(cmd: list[str], url: str | None, *, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
-         application_name: str = "pgshift-backup") -> subprocess.CompletedProcess:
+         application_name: str = "pgshift-backup", stall: float | None = None) -> subprocess.CompletedProcess:
+    """Run a libpq program on *url*. With *stall*, under a :class:`pgshift.db.ProgramWatch`: a
+    program whose connection stalls (a network that neither answers nor closes) is stopped
+    after *stall* seconds and its sessions ended, and its CompletedProcess says why
+    (``returncode`` -9, the reason in ``stderr``)."""
     env, _ = child_env(url, application_name)
-    return subprocess.run(cmd, env=env, stdout=stdout, stderr=subprocess.PIPE, stdin=stdin, text=text, check=False)
+    if stall is None:
+        return subprocess.run(cmd, env=env, stdout=stdout, stderr=subprocess.PIPE, stdin=stdin, text=text,
+                              check=False)
+    import secrets  # noqa: PLC0415
+    import threading  # noqa: PLC0415
+
+    from .. import db  # noqa: PLC0415
+
+    tag = f"{application_name}-{os.getpid()}-{secrets.token_hex(4)}"
+    env["PGAPPNAME"] = tag
+    env.setdefault("PGCONNECT_TIMEOUT", str(max(2, int(stall))))
+    watch = db.ProgramWatch(url or "", tag, stall)
+    stalled = None
+    with subprocess.Popen(cmd, env=env, stdout=stdout, stderr=subprocess.PIPE, stdin=stdin, text=text) as proc:
+        output: list = []
+        reader = threading.Thread(target=lambda: output.extend(proc.communicate()), daemon=True)
+        reader.start()
+        try:
+            while reader.is_alive():
+                reader.join(1.0)
+                if reader.is_alive() and stalled is None:
+                    stalled = watch.check()
+                    if stalled:
+                        proc.kill()
+        finally:
+            watch.close()
+        reader.join()
+    out, err = (output + [None, None])[:2]
+    if stalled:
+        err = f"{cmd[0].rsplit('/', 1)[-1]} stalled and was stopped: {stalled}"
+    return subprocess.CompletedProcess(cmd, -9 if stalled else proc.returncode, out, err)
 
 
 def _server_major(url: str | None) -> int:
@@ -290,8 +324,10 @@ def _unwritable(folder: Path, exc: OSError, label: str) -> OperationError:
 
 
 def take(url: str | None, path: str | Path, *, reporter=None, server_major: int | None = None,
-         lock_wait_timeout: str = "60s", label: str = "backup") -> BackupResult:
+         lock_wait_timeout: str = "60s", label: str = "backup", stall: float | None = None) -> BackupResult:
     """pg_dump *url* to *path* (custom format, 0600), verify it, write ``<path>.sha256``.
+    With *stall* (seconds), a pg_dump whose connection stalls that long is stopped (its
+    sessions ended on the server) and the backup fails.
 
     Raises OperationError (exit 1) and leaves no file behind when anything fails.
     """
@@ -322,7 +358,7 @@ def take(url: str | None, path: str | Path, *, reporter=None, server_major: int 
         try:
             _, extra = child_env(url)
             proc = _run([pg_dump.path, "--format=custom", "--no-password", f"--lock-wait-timeout={lock_wait_timeout}",
-                         *extra], url, stdout=fd)
+                         *extra], url, stdout=fd, stall=stall)
             if proc.returncode == 0:
                 os.fsync(fd)
         finally:

@@ -108,7 +108,8 @@ def _gate(project: Project, conn, options, action: str, kind: str, version: str 
         return GateResult(env.name, tuple(results), None, "--no-backup")
     path = backup_mod.new_backup_path(folder, env.name, kind, version)
     result = backup_mod.take(project.url(), path, reporter=reporter,
-                             server_major=conn.info.server_version // 10000, label=label)
+                             server_major=conn.info.server_version // 10000, label=label,
+                             stall=env.effective_stall_timeout)
     backup_mod.apply_retention(folder, env.name, env.backup_retention, reporter)
     emit(reporter, BACKUP, f"if you need to go back: pgshift restore {result.path} --database-url URL",
          level="info", step="hint")
