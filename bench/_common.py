@@ -16,9 +16,10 @@ def compile_pgshift() -> None:
     compileall.compile_dir(Path(pgshift.__file__).parent, quiet=1)
 
 
-def new_database(server: str, name: str) -> str:
-    """A new empty database *name* on the server at *server* (dropped first if it exists); its URL."""
+def new_database(server: str, name: str, template: str | None = None) -> str:
+    """A new database *name* on the server at *server* (dropped first if it exists), empty or a
+    copy of *template*; its URL."""
     from pgshift import db  # noqa: PLC0415
 
     db.drop_database(server, name)
-    return db.create_database(server, name)
+    return db.create_database(server, name, template=template)

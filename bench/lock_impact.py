@@ -46,6 +46,7 @@ from psycopg.conninfo import conninfo_to_dict
 
 from _common import new_database
 from pgshift import embedded
+from pgshift.db import drop_database
 from pgshift.safety.backup import child_env
 
 ROWS = 100_000
@@ -75,11 +76,6 @@ def fresh_db(server: str, name: str) -> str:
         conn.execute(f"INSERT INTO accounts (aid, filler) SELECT g, repeat('x', 80) FROM generate_series(1, {ROWS}) g")
         conn.execute("VACUUM ANALYZE accounts")
     return url
-
-
-def drop_db(server: str, name: str) -> None:
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 # --- the migration, four ways ------------------------------------------------------------------
@@ -203,7 +199,7 @@ def run_once(server: str, variant: str, rep: int, duration: float, work: Path) -
     if result.get("committed") is not None and result.get("reader_closed") is not None:
         metrics["after_reader"] = result["committed"] - result["reader_closed"]
     metrics["pgbench_exit"] = bench.returncode
-    drop_db(server, name)
+    drop_database(server, name)
     shutil.rmtree(logdir, ignore_errors=True)
     return metrics
 

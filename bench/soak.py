@@ -71,7 +71,7 @@ from pathlib import Path
 
 import psycopg
 
-from _common import compile_pgshift
+from _common import compile_pgshift, new_database
 from pgshift import db as pgdb
 from pgshift import embedded
 from pgshift.rehearsal.diff import diff
@@ -382,10 +382,9 @@ def connect(url: str):
 
 
 def recreate(server: Server, name: str, template: str | None = TEMPLATE) -> str:
-    with connect(server.url) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
-    return server.db(name)
+    """Database *name* made anew, a copy of *template* (empty without one); its URL."""
+    connect(server.url).close()     # the server may still be recovering from a crash: wait for it
+    return new_database(server.url, name, template)
 
 
 def make_template(server: Server, files: list[File]) -> None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from .db import needs_privilege, quote_ident
 from .errors import ConfigError
 from .events import WARNING, emit
+from .model import TYPE_REPAIR
 from .runs import LedgerEvent
 
 COLUMNS = {
@@ -292,6 +293,27 @@ def recent_events(conn, ledger: Ledger, limit: int = 50) -> tuple[list[str], lis
         "CASE WHEN completed_at IS NOT NULL THEN completed_at - started_at ELSE now() - started_at END AS duration, "
         f"error FROM {ledger.qualified} ORDER BY id DESC LIMIT %s", (limit,))
     return [c.name for c in cur.description], [list(r) for r in cur.fetchall()]
+
+
+def applied_fingerprint(conn, ledger: Ledger) -> tuple[str | None, str | None]:
+    """(fingerprint, newest applied version) of the versions applied in *ledger*, in one query;
+    (None, None) without a ledger. The fingerprint is the md5 of the applied versions'
+    ``version:checksum`` lines in version order (a version is applied when its latest event, repair
+    rows aside, is a completed migrate or baseline): what ``fleet.fingerprint.of_files`` computes
+    for a set of files all applied."""
+    import psycopg  # noqa: PLC0415
+
+    try:
+        row = conn.execute(
+            "SELECT md5(coalesce(string_agg(version || ':' || coalesce(checksum, ''), E'\\n' ORDER BY version), "
+            "'')), max(version) FROM (SELECT DISTINCT ON (version) version, checksum, status, migration_type "
+            f"FROM {ledger.qualified} WHERE coalesce(migration_type, 'migrate') <> '{TYPE_REPAIR}' "
+            "ORDER BY version, id DESC) AS latest "
+            "WHERE status = 'completed' AND coalesce(migration_type, 'migrate') IN ('migrate', 'baseline')"
+        ).fetchone()
+    except (psycopg.errors.UndefinedTable, psycopg.errors.InvalidSchemaName):
+        return None, None
+    return (row[0], row[1]) if row else (None, None)
 
 
 def record_checksum(conn, ledger: Ledger, event_id: int, checksum: str) -> None:

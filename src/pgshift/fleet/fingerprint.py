@@ -2,18 +2,18 @@
 
 The fingerprint of a set of applied versions is the md5 of its ``version:checksum`` lines in
 version order. The files' fingerprint is computed once; a target's is computed by its server in
-one query over its ledger (each version's latest event, applied when that is a completed migrate
-or baseline). Equal fingerprints: every file is applied with its recorded checksum and nothing
-else is, so ``up`` would plan nothing, and planning is skipped. Any difference (pending, failed,
-changed, missing, no ledger yet) falls through to a plain ``up``, which decides: the check can
-only skip work that is certainly not there.
+one query over its ledger (``ledger.applied_fingerprint``: each version's latest event, applied
+when that is a completed migrate or baseline). Equal fingerprints: every file is applied with
+its recorded checksum and nothing else is, so ``up`` would plan nothing, and planning is
+skipped. Any difference (pending, failed, changed, missing, no ledger yet) falls through to a
+plain ``up``, which decides: the check can only skip work that is certainly not there.
 """
 from __future__ import annotations
 
 import hashlib
 
-from ..ledger import Ledger
-from ..model import TYPE_REPAIR, MigrationFile
+from ..ledger import Ledger, applied_fingerprint
+from ..model import MigrationFile
 
 
 def of_files(found: list[MigrationFile]) -> str:
@@ -22,24 +22,6 @@ def of_files(found: list[MigrationFile]) -> str:
     return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()
 
 
-def query(ledger: Ledger) -> str:
-    """The one query: (fingerprint, newest applied version) of the target's ledger."""
-    return (
-        "SELECT md5(coalesce(string_agg(version || ':' || coalesce(checksum, ''), E'\\n' ORDER BY version), '')), "
-        "max(version) FROM (SELECT DISTINCT ON (version) version, checksum, status, migration_type "
-        f"FROM {ledger.qualified} WHERE coalesce(migration_type, 'migrate') <> '{TYPE_REPAIR}' "
-        "ORDER BY version, id DESC) AS latest "
-        "WHERE status = 'completed' AND coalesce(migration_type, 'migrate') IN ('migrate', 'baseline')")
-
-
 def of_target(conn, ledger: Ledger) -> tuple[str | None, str | None]:
     """(fingerprint, newest applied version) of a target; (None, None) without a ledger."""
-    import psycopg  # noqa: PLC0415
-
-    try:
-        row = conn.execute(query(ledger)).fetchone()
-    except psycopg.errors.UndefinedTable:
-        return None, None
-    except psycopg.errors.InvalidSchemaName:
-        return None, None
-    return (row[0], row[1]) if row else (None, None)
+    return applied_fingerprint(conn, ledger)

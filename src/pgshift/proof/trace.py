@@ -408,7 +408,7 @@ class Tracer:
                     self.probe.execute(sql)
                     result[op] = False
                 except Exception as exc:  # noqa: BLE001 - 55P03: it waited for the lock
-                    result[op] = db.sqlstate(exc) == "55P03"
+                    result[op] = db.sqlstate(exc) == db.LOCK_NOT_AVAILABLE
                 finally:
                     self.probe.rollback()
             t.probes[table] = result
