@@ -104,7 +104,7 @@ def plan(project: Project, options: PlanOptions | None = None) -> PlanResult:
     from .. import db  # noqa: PLC0415
     from ..proof import clone, fingerprint, policy, trace, truth  # noqa: PLC0415
     from ..rehearsal.throwaway import scratch_name, throwaway  # noqa: PLC0415
-    from ..sql.requirements import data_requirements  # noqa: PLC0415
+    from ..sql.requirements import data_requirements, pending_enum_labels  # noqa: PLC0415
     from .status import status  # noqa: PLC0415
 
     options = options or PlanOptions()
@@ -129,11 +129,12 @@ def plan(project: Project, options: PlanOptions | None = None) -> PlanResult:
         skip = {f"{ledger.schema}.{ledger.table}", ledger.table}
         sizes = clone.target_sizes(conn, skip)
         checks = []
+        enums = pending_enum_labels(stmt.node for _m, p in parsed for stmt in p.statements if stmt.node is not None)
         for _m, p in parsed:
             for stmt in p.statements:
                 for req in data_requirements(stmt.node) if stmt.node is not None else ():
                     checks.append(truth.check(conn, f"{p.relpath}:{stmt.location.line}", req,
-                                              options.truth_timeout, server_version))
+                                              options.truth_timeout, server_version, enums))
     traces: list = []
     if parsed:
         with db.connect(url, application_name="pgshift-plan") as admin:

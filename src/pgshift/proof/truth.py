@@ -4,7 +4,8 @@ Each requirement (:func:`pgshift.sql.requirements.data_requirements`) becomes a 
 run on the target in a ``READ ONLY`` transaction under a strict ``statement_timeout``, rolled
 back: duplicate keys for a unique index or constraint, NULLs for NOT NULL, rows failing a CHECK,
 orphans for a foreign key, values that do not read as the new type (``pg_input_is_valid``,
-PostgreSQL 16 and later). The first offending keys are shown (the duplicate values, or the
+PostgreSQL 16 and later; for an enum the pending files make or extend, values that are none of
+its labels: the way to change an enum's labels). The first offending keys are shown (the duplicate values, or the
 table's primary key)."""
 from __future__ import annotations
 
@@ -61,7 +62,7 @@ def _primary_key(conn, table: str) -> list[str]:
     return [r[0] for r in rows]
 
 
-def _queries(conn, req: dict, version: int) -> tuple[str, str | None, str | None]:
+def _queries(conn, req: dict, version: int, enums: dict | None = None) -> tuple[str, str | None, str | None]:
     """(count query, first-keys query, skip note)."""
     t, cols = req["table"], req.get("columns", [])
     key = _cols(_primary_key(conn, t)) or "ctid"
@@ -89,10 +90,14 @@ def _queries(conn, req: dict, version: int) -> tuple[str, str | None, str | None
     elif req["kind"] == "type":
         if req.get("using"):
             return "", None, "a USING expression: not checked"
-        if version < 16:   # the server's major version
-            return "", None, "pg_input_is_valid needs PostgreSQL 16"
         col = db.quote_ident(cols[0])
-        cond = f"{col} IS NOT NULL AND NOT pg_input_is_valid({col}::text, {_literal(req['type'])})"
+        labels = _enum_labels(conn, req["type"], enums or {})
+        if labels is not None:    # an enum the pending files make or extend: its labels, listed
+            cond = f"{col} IS NOT NULL AND {col}::text <> ALL (ARRAY[{', '.join(map(_literal, labels))}]::text[])"
+        elif version < 16:   # the server's major version
+            return "", None, "pg_input_is_valid needs PostgreSQL 16"
+        else:
+            cond = f"{col} IS NOT NULL AND NOT pg_input_is_valid({col}::text, {_literal(req['type'])})"
     else:
         return "", None, f"unknown kind {req['kind']}"
     shown = key if key != "ctid" else "ctid::text AS ctid"
@@ -100,6 +105,20 @@ def _queries(conn, req: dict, version: int) -> tuple[str, str | None, str | None
     if extra:
         shown += ", " + _cols(extra)
     return f"SELECT count(*), 0 FROM {t} WHERE {cond}", f"SELECT {shown} FROM {t} WHERE {cond} LIMIT {FIRST}", None
+
+
+def _enum_labels(conn, type_name: str, pending: dict) -> list[str] | None:
+    """The labels of the enum *type_name* once the pending files ran, when they make or extend
+    it (None otherwise: the target's type, if any, is asked by ``pg_input_is_valid``)."""
+    short = type_name.rsplit(".", 1)[-1].strip('"')
+    if short not in pending:
+        return None
+    created, labels = pending[short]
+    if created:
+        return list(labels)
+    row = conn.execute("SELECT array_agg(e.enumlabel ORDER BY e.enumsortorder) FROM pg_enum e "
+                       "WHERE e.enumtypid = to_regtype(%s)", (type_name,)).fetchone()
+    return list(row[0] or []) + [label for label in labels if label not in (row[0] or [])]
 
 
 def _literal(text: str) -> str:
@@ -116,13 +135,16 @@ def _detail(req: dict) -> str:
     return ", ".join(req.get("columns", []))
 
 
-def check(conn, where: str, req: dict, statement_timeout: float, version: int) -> TruthCheck:
+def check(conn, where: str, req: dict, statement_timeout: float, version: int,
+          enums: dict | None = None) -> TruthCheck:
     """One requirement on the target through *conn* (autocommit), in a READ ONLY transaction
-    that is rolled back; a failure of the query is reported, never raised."""
+    that is rolled back; a failure of the query is reported, never raised. *enums*: the labels
+    the pending files give enum types (:func:`pgshift.sql.requirements.pending_enum_labels`): a
+    type change to one of them counts the rows whose value is none of its labels."""
     kind, table, detail = req["kind"], req["table"], _detail(req)
     if conn.execute("SELECT to_regclass(%s)", (table,)).fetchone()[0] is None:
         return TruthCheck(where, kind, table, detail, "skipped", note="the table does not exist on the target yet")
-    count_q, first_q, note = _queries(conn, req, version)
+    count_q, first_q, note = _queries(conn, req, version, enums)
     if note:
         return TruthCheck(where, kind, table, detail, "skipped", note=note)
     try:

@@ -7,7 +7,7 @@ from pglast import ast, enums
 
 from .classify import _rv
 
-__all__ = ["data_requirements"]
+__all__ = ["data_requirements", "pending_enum_labels"]
 
 _AT = enums.AlterTableType
 _CT = enums.ConstrType
@@ -71,9 +71,30 @@ def data_requirements(node) -> list[dict]:
                 entry = {"kind": "type", "table": table, "columns": [cmd.name],
                          "type": deparse(cmd.def_.typeName)}
                 using = cmd.def_.raw_default
-                plain = isinstance(using, ast.TypeCast) and isinstance(using.arg, ast.ColumnRef) \
-                    and [getattr(f, "sval", None) for f in using.arg.fields or ()][-1:] == [cmd.name]
-                if using is not None and not plain:   # USING col::type is the cast checked anyway
+                if using is not None and not _casts_of(using, cmd.name):
+                    # USING col::type (or col::text::type, the way to another enum) is the cast checked anyway
                     entry["using"] = deparse(using)
                 out.append(entry)
+    return out
+
+
+def _casts_of(node, column: str) -> bool:
+    """Whether *node* is *column* cast once or more (``col::text::new_enum``)."""
+    while isinstance(node, ast.TypeCast):
+        node = node.arg
+    return isinstance(node, ast.ColumnRef) and [getattr(f, "sval", None) for f in node.fields or ()][-1:] == [column]
+
+
+def pending_enum_labels(nodes) -> dict[str, tuple[bool, list[str]]]:
+    """The labels pending statements give enum types, by the type's name (unqualified, as a
+    type change's ``type`` ends): ``(True, labels)`` for a type a ``CREATE TYPE ... AS ENUM``
+    makes (anew: a type of that name on the target is dropped first), ``(False, added)`` for
+    labels ``ALTER TYPE ... ADD VALUE`` adds to the target's."""
+    out: dict[str, tuple[bool, list[str]]] = {}
+    for node in nodes:
+        name = type(node).__name__
+        if name == "CreateEnumStmt":
+            out[_names(node.typeName)[-1]] = (True, _names(node.vals))
+        elif name == "AlterEnumStmt" and node.newVal and not node.oldVal:
+            out.setdefault(_names(node.typeName)[-1], (False, []))[1].append(node.newVal)
     return out
