@@ -391,3 +391,47 @@ def test_fleet_up_on_a_terminal_shows_the_targets_done_and_failed_as_they_finish
         assert "converged: every target is at 20250101000003" in piped.stdout
     finally:
         _drop(pgshift_server_url, "fltty", 3)
+
+
+def test_a_protected_rollout_applies_the_environments_lock_timeout_on_each_target(tmp_path, pgshift_server_url,
+                                                                                  control):
+    """Per target, a protected environment's lock_timeout holds: the target whose table another
+    session holds fails within it, SQLSTATE 55P03 named, and parks; the others are migrated."""
+    files = {f"{V1}_note.sql": "ALTER TABLE accounts ADD COLUMN note text;\n"}
+    config = ('[pgshift]\n\n[env.prod]\nurl = "postgresql://nowhere.invalid/x"\nprotected = true\n'
+              'lock_timeout = "500ms"\n'     # not the protected default (2 s), nor none
+              'lock_retries = 1\nblocker_wait = "0s"\n')   # one attempt, at once: the timeout alone decides
+    root = write_project(tmp_path / "p", files, config)
+    urls = _databases(pgshift_server_url, "fllk", 3)
+    try:
+        for url in urls:
+            query(url, "CREATE TABLE accounts (id int PRIMARY KEY)")
+        targets = _targets(tmp_path / "targets.txt", [f"{url} name=t{i}" for i, url in enumerate(urls)])
+        cli = [sys.executable, "-m", "pgshift", "--project", str(root), "--env", "prod", "fleet", "up",
+               "--targets", targets, "--control-url", control, "--continue-on-error", "--rollout", "locked", "--yes"]
+        with psycopg.connect(urls[1]) as holder:       # an application's open transaction on t1's table
+            holder.execute("LOCK TABLE accounts IN ACCESS SHARE MODE")
+            done = subprocess.run(cli, capture_output=True, text=True, env=clean_environ(), timeout=120)
+            still_held = scalar(urls[1], "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+                                         "WHERE c.relname = 'accounts' AND l.granted AND l.pid = %s",
+                                (holder.info.backend_pid,))
+        assert still_held == 1                          # the lock was there all along: only the timeout ended the wait
+        assert done.returncode == ExitCode.FAILED, done.stdout + done.stderr
+        assert ("failed t1 (stage 1, attempt 1): statement 1 of 1 failed: canceling statement due to lock timeout "
+                "[SQLSTATE 55P03]") in done.stdout
+        assert "targets: 0 pending, 0 running, 2 done, 1 failed" in done.stdout
+        assert "ERROR t1: failed:" in done.stderr and "SQLSTATE 55P03" in done.stderr
+        rows = {i: query(url, "SELECT version, status, error, extract(epoch FROM completed_at - started_at) "
+                              "FROM pgshift.migration_log") for i, url in enumerate(urls)}
+        assert [r[:3] for r in rows[0]] == [r[:3] for r in rows[2]] == [(V1, "completed", None)]
+        ((version, state, error, waited),) = rows[1]
+        assert (version, state) == (V1, "failed") and "[SQLSTATE 55P03]" in error
+        assert 0.45 <= float(waited) < 1.9, waited     # the environment's 500 ms, not the protected default of 2 s
+        assert scalar(urls[1], "SELECT count(*) FROM information_schema.columns WHERE table_name = 'accounts' "
+                               "AND column_name = 'note'") == 0
+        assert all(scalar(urls[i], "SELECT count(*) FROM information_schema.columns WHERE table_name = 'accounts' "
+                                   "AND column_name = 'note'") == 1 for i in (0, 2))
+        status = api.fleet_status(api.open_project(root, env="prod"), control, "locked")
+        assert [(f["name"], "55P03" in f["error"]) for f in status.failed] == [("t1", True)]
+    finally:
+        _drop(pgshift_server_url, "fllk", 3)
