@@ -3,13 +3,17 @@ caps, the canary and the failure budget, two workers and a SIGKILL, 100 tenant s
 ``--only-failed`` after the cause is fixed."""
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import re
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import tempfile
+import termios
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -321,3 +325,113 @@ def test_fleet_status_with_drift_names_a_drifted_target_and_is_not_converged(tmp
         assert cli.code == 1 and json.loads(cli.out)["drifted"][0]["name"] == "t1", cli.all
     finally:
         _drop(pgshift_server_url, "fldr", 3)
+
+
+def _on_a_terminal(args: list[str], columns: int = 120, timeout: float = 120) -> tuple[int, str]:
+    """Run *args* with stdin, stdout and stderr on a pseudo-terminal of *columns* columns, as a user's
+    shell would: (exit code, everything the terminal received, escape sequences included)."""
+    master, slave = os.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, columns, 0, 0))
+    proc = subprocess.Popen(args, stdin=slave, stdout=slave, stderr=slave, close_fds=True,
+                            env=clean_environ({"TERM": "xterm-256color"}))
+    os.close(slave)
+    received = []
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:   # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        received.append(chunk)
+    os.close(master)
+    return proc.wait(timeout), b"".join(received).decode("utf-8", "replace")
+
+
+def _visible(raw: str) -> list[str]:
+    """What the terminal drew, line by line and redraw by redraw (``\\r``), colours and cursor moves removed."""
+    plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", raw)
+    return [piece.rstrip() for line in plain.split("\n") for piece in line.split("\r") if piece.strip()]
+
+
+def test_fleet_up_on_a_terminal_shows_the_targets_done_and_failed_as_they_finish(tmp_path, pgshift_server_url,
+                                                                                 control):
+    root = write_project(tmp_path / "p", THREE)
+    urls = _databases(pgshift_server_url, "fltty", 3)
+    try:
+        _broken(urls[1])
+        targets = _targets(tmp_path / "targets.txt", [f"{url} name=t{i}" for i, url in enumerate(urls)])
+        code, raw = _on_a_terminal([sys.executable, "-m", "pgshift", "--project", str(root), "fleet", "up",
+                                    "--targets", targets, "--control-url", control, "--continue-on-error",
+                                    "--rollout", "tty"])
+        lines = _visible(raw)
+        assert code == ExitCode.FAILED, lines
+        bars = [line for line in lines if line.startswith("targets ")]
+        assert "━" in raw and bars, lines                      # a live bar was drawn
+        progress = [(re.search(r"\((\d+) failed\)", bar), re.search(r" (\d+)/3 ", bar)) for bar in bars]
+        assert all(done for _, done in progress), bars
+        counts = [(int(failed.group(1)) if failed else 0, int(done.group(1))) for failed, done in progress]
+        assert counts[0] == (0, 0) and counts[-1] == (1, 3), bars   # from none done to all, one of them failed
+        assert counts == sorted(counts), bars                        # it only moves forward
+        failure = lines.index('t1: failed: statement 1 of 1 failed: relation "a" already exists [SQLSTATE 42P07]')
+        assert lines.index(bars[-1]) > failure                       # the failure is printed above the bar
+        summary = lines[lines.index("rollout tty: this worker applied 2, up to date 0, failed 1"):]
+        assert summary[1:3] == ["rollout tty: running", "targets: 0 pending, 0 running, 2 done, 1 failed"]
+        assert summary[-1] == "not converged: 1 target(s) not at 20250101000003"
+        assert "━" not in raw[raw.index("rollout tty: this worker"):]   # the bar is gone before the summary
+        # the same rollout in a pipe (CI): no bar, a plain progress line on stderr
+        _fix(urls[1])
+        piped = subprocess.run([sys.executable, "-m", "pgshift", "--project", str(root), "fleet", "up",
+                                "--targets", targets, "--control-url", control, "--only-failed",
+                                "--rollout", "tty"], capture_output=True, text=True, env=clean_environ(),
+                               timeout=120)
+        assert piped.returncode == ExitCode.OK, piped.stdout + piped.stderr
+        assert "━" not in piped.stderr + piped.stdout
+        assert re.search(r"^\d\d:\d\d:\d\d fleet: 1/1 targets, 0 failed$", piped.stderr, re.M), piped.stderr
+        assert "converged: every target is at 20250101000003" in piped.stdout
+    finally:
+        _drop(pgshift_server_url, "fltty", 3)
+
+
+def test_a_protected_rollout_applies_the_environments_lock_timeout_on_each_target(tmp_path, pgshift_server_url,
+                                                                                  control):
+    """Per target, a protected environment's lock_timeout holds: the target whose table another
+    session holds fails within it, SQLSTATE 55P03 named, and parks; the others are migrated."""
+    files = {f"{V1}_note.sql": "ALTER TABLE accounts ADD COLUMN note text;\n"}
+    config = ('[pgshift]\n\n[env.prod]\nurl = "postgresql://nowhere.invalid/x"\nprotected = true\n'
+              'lock_timeout = "500ms"\n'     # not the protected default (2 s), nor none
+              'lock_retries = 1\nblocker_wait = "0s"\n')   # one attempt, at once: the timeout alone decides
+    root = write_project(tmp_path / "p", files, config)
+    urls = _databases(pgshift_server_url, "fllk", 3)
+    try:
+        for url in urls:
+            query(url, "CREATE TABLE accounts (id int PRIMARY KEY)")
+        targets = _targets(tmp_path / "targets.txt", [f"{url} name=t{i}" for i, url in enumerate(urls)])
+        cli = [sys.executable, "-m", "pgshift", "--project", str(root), "--env", "prod", "fleet", "up",
+               "--targets", targets, "--control-url", control, "--continue-on-error", "--rollout", "locked", "--yes"]
+        with psycopg.connect(urls[1]) as holder:       # an application's open transaction on t1's table
+            holder.execute("LOCK TABLE accounts IN ACCESS SHARE MODE")
+            done = subprocess.run(cli, capture_output=True, text=True, env=clean_environ(), timeout=120)
+            still_held = scalar(urls[1], "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+                                         "WHERE c.relname = 'accounts' AND l.granted AND l.pid = %s",
+                                (holder.info.backend_pid,))
+        assert still_held == 1                          # the lock was there all along: only the timeout ended the wait
+        assert done.returncode == ExitCode.FAILED, done.stdout + done.stderr
+        assert ("failed t1 (stage 1, attempt 1): statement 1 of 1 failed: canceling statement due to lock timeout "
+                "[SQLSTATE 55P03]") in done.stdout
+        assert "targets: 0 pending, 0 running, 2 done, 1 failed" in done.stdout
+        assert "ERROR t1: failed:" in done.stderr and "SQLSTATE 55P03" in done.stderr
+        rows = {i: query(url, "SELECT version, status, error, extract(epoch FROM completed_at - started_at) "
+                              "FROM pgshift.migration_log") for i, url in enumerate(urls)}
+        assert [r[:3] for r in rows[0]] == [r[:3] for r in rows[2]] == [(V1, "completed", None)]
+        ((version, state, error, waited),) = rows[1]
+        assert (version, state) == (V1, "failed") and "[SQLSTATE 55P03]" in error
+        assert 0.45 <= float(waited) < 1.9, waited     # the environment's 500 ms, not the protected default of 2 s
+        assert scalar(urls[1], "SELECT count(*) FROM information_schema.columns WHERE table_name = 'accounts' "
+                               "AND column_name = 'note'") == 0
+        assert all(scalar(urls[i], "SELECT count(*) FROM information_schema.columns WHERE table_name = 'accounts' "
+                                   "AND column_name = 'note'") == 1 for i in (0, 2))
+        status = api.fleet_status(api.open_project(root, env="prod"), control, "locked")
+        assert [(f["name"], "55P03" in f["error"]) for f in status.failed] == [("t1", True)]
+    finally:
+        _drop(pgshift_server_url, "fllk", 3)

@@ -32,6 +32,24 @@ def test_library_md_runs_as_written(pgshift_new_database, tmp_path, monkeypatch)
     assert namespace["DATABASE_URL"] == urls["DATABASE_URL"], "the setup block names the database"
 
 
+# the names of pgshift.api.__all__ that are functions but need no example of their own, and why
+# (classes, the options and results, are shown through the verbs that take and return them)
+NOT_VERBS: dict[str, str] = {}
+
+
+def test_library_md_has_a_block_calling_each_verb():
+    import inspect
+
+    from pgshift import api
+
+    code = "\n".join(block for _, block in _python_blocks(DOCS / "library.md"))
+    verbs = [name for name in api.__all__ if not inspect.isclass(getattr(api, name))]
+    assert {"up", "plan", "squash", "fleet_up", "fleet_status"} <= set(verbs)
+    assert set(NOT_VERBS) <= set(verbs), "an exemption names no function of the API"
+    missing = [name for name in verbs if name not in NOT_VERBS and not re.search(rf"\bapi\.{name}\(", code)]
+    assert not missing, f"docs/library.md has no python block calling api.{{{', '.join(missing)}}}"
+
+
 def _files(path: Path) -> dict[str, str]:
     """The blocks of *path* whose first line names a file (``# tests/x.py``, ``-- migrations/y.sql``)."""
     text = path.read_text()

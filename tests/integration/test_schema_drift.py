@@ -256,3 +256,81 @@ def test_tenant_schemas_with_their_own_ledgers_are_not_each_others_drift(project
     (roots["tenant_a"] / "migrations" / f"{V2}_more.sql").write_text("ALTER TABLE items ADD COLUMN x int;\n")
     done, _ = up(roots["tenant_a"], env="prod", environ={"PROD_URL": urls["tenant_a"]}, yes=True, no_backup=True)
     assert len(done.run.steps) == 1
+
+
+def _drift_text(root, url):
+    """`pgshift drift` as a user runs it: the text report and the exit code."""
+    from conftest import run_cli
+
+    return run_cli("drift", "--project", str(root), "--database-url", url)
+
+
+def test_the_text_report_of_a_clean_database_says_which_version_it_matches(project, pgshift_database_url):
+    root = project(FILES, STORED)
+    up(root, pgshift_database_url)
+    clean = _drift_text(root, pgshift_database_url)
+    assert clean.code == 0, clean.all
+    dbname = psycopg.conninfo.conninfo_to_dict(pgshift_database_url)["dbname"]
+    (line,) = clean.out.splitlines()
+    assert f"dbname={dbname}" in line
+    assert line.endswith(f": no drift: the schema is what {V3} left")
+    assert "DRIFT" not in clean.out and clean.err == ""
+
+
+def test_the_text_report_names_each_drifted_object_how_and_the_last_version_it_matched(project,
+                                                                                       pgshift_database_url):
+    import re
+
+    root = project(FILES, STORED)
+    up(root, pgshift_database_url)
+    hand_made_change(pgshift_database_url)
+    drifted = _drift_text(root, pgshift_database_url)
+    assert drifted.code == 1, drifted.all
+    lines = drifted.out.splitlines()
+    assert re.search(rf": DRIFT: the schema differs from what {V3} left; it last matched after {V3} "
+                     r"\(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\)$", lines[0]), lines[0]
+    body = lines[1:]
+    assert f"  column public.customers.nickname exists in the database but not after {V3}" in body
+    assert f"  index public.customers_name_idx exists after {V3} but is missing in the database" in body
+    assert (f"  function public.greeting(): definition differs between after {V3} and in the database:"
+            in body)
+    assert "      -AS $function$ BEGIN RETURN 'hello'; END $function$" in body
+    assert "      +AS $function$ BEGIN RETURN 'hi there'; END $function$" in body
+    assert not any(line.startswith("note:") for line in lines)
+
+
+def test_the_text_report_says_when_versions_look_undone_by_hand(project, pgshift_database_url):
+    root = project(FILES, STORED)
+    up(root, pgshift_database_url)
+    with psycopg.connect(pgshift_database_url, autocommit=True) as conn:
+        conn.execute("DROP TABLE orders")      # V3 undone by hand
+    drifted = _drift_text(root, pgshift_database_url)
+    assert drifted.code == 1, drifted.all
+    lines = drifted.out.splitlines()
+    assert f"it last matched after {V3}" in lines[0]
+    assert lines[1] == (f"it is exactly the schema after {V2}: the versions since then look undone by hand "
+                        "(or a restore)")
+    assert any(line.startswith("  ") and "public.orders" in line and "missing in the database" in line
+               for line in lines[2:]), lines
+
+
+def test_the_text_report_without_snapshots_says_since_when_and_how_to_name_objects(project, pgshift_database_url):
+    root = project(FILES)     # fingerprints only: no store_snapshots
+    up(root, pgshift_database_url, target=V2)
+    with psycopg.connect(pgshift_database_url, autocommit=True) as conn:
+        conn.execute("ALTER TABLE customers ADD COLUMN nickname text")
+    drifted = _drift_text(root, pgshift_database_url)
+    assert drifted.code == 1, drifted.all
+    lines = drifted.out.splitlines()
+    assert f"DRIFT: the schema differs from what {V2} left; it last matched after {V2}" in lines[0]
+    assert "nickname" not in drifted.out                       # not named without a snapshot
+    assert any(line.startswith("note: ") and "store_snapshots" in line for line in lines), lines
+
+
+def test_the_text_report_of_a_database_without_fingerprints_is_unknown_not_clean(project, pgshift_database_url):
+    root = project(FILES)
+    unknown = _drift_text(root, pgshift_database_url)
+    assert unknown.code == 0, unknown.all
+    lines = unknown.out.splitlines()
+    assert lines[0].endswith(": drift unknown") and "no drift" not in unknown.out
+    assert len(lines) >= 2 and all(line.startswith("note: ") for line in lines[1:]), lines
