@@ -289,3 +289,31 @@ def test_the_copy_is_filled_for_enums_arrays_and_addresses(project, pgshift_data
     sizes = {t["table"]: t for t in result.document["tables"]}
     assert sizes["kinds"]["copy_rows"] == 100 and sizes["kinds"]["note"] is None
     assert _statement(result, "kinds_m")["scale"]["factor"] == 3
+
+
+def test_data_truth_of_an_enum_change_names_the_rows_no_label_takes(project, pgshift_database_url):
+    """The usual way to drop an enum label: a new type, the column moved to it through text.
+    The rows whose value the new type lacks are counted and named before anything runs; an
+    ADD VALUE pending before a type change counts as a label."""
+    url = pgshift_database_url
+    root = project({"20250101000001_orders.sql":
+                    "CREATE TYPE status AS ENUM ('new', 'paid', 'void');\n"
+                    "CREATE TABLE orders (id int PRIMARY KEY, status status, mood text);\n"})
+    up(root, url)
+    query(url, "INSERT INTO orders VALUES (1, 'new', 'ok'), (2, 'void', 'meh'), (3, 'paid', 'ok'), "
+               "(4, 'void', NULL), (5, NULL, 'bad')")
+    (root / "migrations" / "20250101000002_status_v2.sql").write_text(
+        "CREATE TYPE status_v2 AS ENUM ('new', 'paid');\n"
+        "ALTER TABLE orders ALTER COLUMN status TYPE status_v2 USING status::text::status_v2;\n"
+        "CREATE TYPE mood AS ENUM ('ok');\n"
+        "ALTER TYPE mood ADD VALUE 'meh';\n")
+    (root / "migrations" / "20250101000003_mood.sql").write_text(
+        "ALTER TABLE orders ALTER COLUMN mood TYPE mood USING mood::mood;\n")
+    result, _ = call(api.plan, root, url, api.PlanOptions())
+    types = {c["detail"]: c for c in result.to_dict()["truth"] if c["kind"] == "type"}
+    assert types["status TYPE status_v2"]["status"] == "fail"
+    assert types["status TYPE status_v2"]["offending"] == 2
+    assert types["status TYPE status_v2"]["first"] == [{"id": 2, "status": "void"}, {"id": 4, "status": "void"}]
+    assert types["mood TYPE mood"]["offending"] == 1 and types["mood TYPE mood"]["first"] == [{"id": 5, "mood": "bad"}]
+    assert not result.ok
+    assert scalar(url, "SELECT to_regtype('status_v2')") is None     # nothing ran on the target
