@@ -376,7 +376,7 @@ def test_fleet_up_on_a_terminal_shows_the_targets_done_and_failed_as_they_finish
         failure = lines.index('t1: failed: statement 1 of 1 failed: relation "a" already exists [SQLSTATE 42P07]')
         assert lines.index(bars[-1]) > failure                       # the failure is printed above the bar
         summary = lines[lines.index("rollout tty: this worker applied 2, up to date 0, failed 1"):]
-        assert summary[1:3] == ["rollout tty: running", "targets: 0 pending, 0 running, 2 done, 1 failed"]
+        assert summary[1:3] == ["rollout tty: finished", "targets: 0 pending, 0 running, 2 done, 1 failed"]
         assert summary[-1] == "not converged: 1 target(s) not at 20250101000003"
         assert "━" not in raw[raw.index("rollout tty: this worker"):]   # the bar is gone before the summary
         # the same rollout in a pipe (CI): no bar, a plain progress line on stderr

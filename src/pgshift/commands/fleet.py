@@ -72,7 +72,8 @@ class FleetStatus:
 
     Attributes:
         rollout: The rollout's name.
-        state: ``running`` or ``stopped``.
+        state: ``running`` (targets are left to take), ``finished`` (every target done or
+            parked as failed) or ``stopped`` (by its budget or its canary).
         stopped_reason: Why it stopped (the budget, the canary), or None.
         latest: The newest version of the files it rolls out.
         counts: Targets by state: pending, running, done, failed.
@@ -274,7 +275,10 @@ def fleet_status(project: Project, control_url: str | None = None, rollout: str 
         if state != control.DONE or version != data["latest"]:
             behind.append(tname)
     drifted = _drifted(project, places) if drift else []
-    return FleetStatus(name, data["state"], data["stopped_reason"], data["latest"], counts,
+    rollout_state = data["state"]
+    if rollout_state == "running" and not counts.get(control.PENDING) and not counts.get(control.RUNNING):
+        rollout_state = "finished"     # every target done or parked: nothing is left for a worker to take
+    return FleetStatus(name, rollout_state, data["stopped_reason"], data["latest"], counts,
                        dict(sorted(versions.items())), tuple(failed), tuple(behind), not behind and not drifted,
                        tuple(drifted), drift)
 
