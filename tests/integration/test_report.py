@@ -16,6 +16,7 @@ import pytest
 
 from conftest import call, ledger_rows, open_project, run_cli, up, up_fails
 from pgshift import api
+from pgshift.cli.render import dump_json
 
 PROJECT = {
     "20250101000001_customers.sql": """
@@ -131,7 +132,9 @@ def history(project, pgshift_database_url, tmp_path):
 def test_the_report_renders_in_chromium(history, tmp_path):
     root, url, roundtrip_file = history
     page = tmp_path / "out" / "report.html"
-    result, _ = call(api.report, root, url, page, roundtrip_from=roundtrip_file)
+    planned, _ = call(api.plan, root, url, api.PlanOptions())       # the failed version, planned again
+    (tmp_path / "plan.json").write_text(dump_json(planned.to_dict()))
+    result, _ = call(api.report, root, url, page, roundtrip_from=roundtrip_file, plan_from=tmp_path / "plan.json")
     assert result.path == str(page) and page.is_file()
     events = len(ledger_rows(url))
     assert (result.versions, result.events) == (4, events) and events == 6
@@ -157,8 +160,14 @@ def test_the_report_renders_in_chromium(history, tmp_path):
     # the round trip, read from the earlier run's JSON
     assert re.search(r'<tr class="check failed"><td class="mono key">20250101000003</td>', dom)
     assert dom.count('<tr class="check passed">') == 2
-    # plans: said to come later; drift: the schema against what the last completed version left
-    assert dom.count("Not available yet") == 1
+    # the plan given: its verdict and a row per statement with its locks; drift: the schema against what
+    # the last completed version left
+    plans = re.search(r'<section id="plans">.*?</section>', dom, re.S).group(0)
+    assert "1 pending version(s) on " in plans and "the plan fails its policy" in plans, plans
+    statements = re.findall(r'<tr class="statement"><td>(.*?)</td><td>(.*?)</td><td>(.*?)</td>', plans)
+    assert [s[0] for s in statements] == [f"migrations/{FAILING}:1", f"migrations/{FAILING}:2"], statements
+    assert statements[0][1] == "UPDATE customers SET tier = 'gold'" and "ROW EXCLUSIVE customers" in statements[0][2]
+    assert "Read from plan.json" in plans
     assert re.search(r'<section id="drift">.*?No drift: the schema is what 20250101000003 left', dom, re.S)
 
     png = screenshot(page, tmp_path / "report.png")
@@ -205,3 +214,13 @@ def test_the_cli_writes_the_page_and_runs_the_round_trip(project, pgshift_databa
     missing = run_cli("report", "--roundtrip-from", "nope.json", "--project", str(root),
                       "--database-url", pgshift_database_url, cwd=tmp_path)
     assert missing.code == 2 and "nope.json" in missing.err
+
+
+def test_a_plan_that_is_not_one_is_refused_with_the_way_to_write_it(project, pgshift_database_url, tmp_path):
+    root = project(PROJECT)
+    (tmp_path / "notes.json").write_text('{"versions": []}')
+    for given, said in (("missing.json", "cannot read the plan"), ("notes.json", "notes.json holds no plan")):
+        result = run_cli("report", "--plan", str(tmp_path / given), "--out", str(tmp_path / "r.html"),
+                         "--project", str(root), "--database-url", pgshift_database_url)
+        assert result.code == 2 and said in result.err, result.all
+    assert not (tmp_path / "r.html").exists()

@@ -60,7 +60,8 @@ class ReportResult:
 
 
 def report(project: Project, out: str | Path | None = None, *, roundtrip: bool = False,
-           roundtrip_from: str | Path | None = None, lint: bool = True) -> ReportResult:
+           roundtrip_from: str | Path | None = None, lint: bool = True,
+           plan_from: str | Path | None = None) -> ReportResult:
     """Write the project's report, a self-contained HTML page, to *out* (default
     ``pgshift-report.html`` in the current folder).
 
@@ -72,13 +73,15 @@ def report(project: Project, out: str | Path | None = None, *, roundtrip: bool =
         roundtrip_from: instead, show the results of an earlier run: a file holding the output of
             ``pgshift --json test --roundtrip``.
         lint: lint the project's migrations (as ``pgshift lint``) and show the findings.
+        plan_from: show a plan: a file ``pgshift plan --format json --out FILE`` wrote (its
+            verdict, each statement's locks and what they block, time at size, data truth).
 
     Returns:
         A :class:`ReportResult`: where the page was written and what it counted.
 
     Raises:
-        InputError: *roundtrip_from* is missing or holds no round-trip results; both round-trip
-            arguments given; *out* cannot be written.
+        InputError: *roundtrip_from* is missing or holds no round-trip results; *plan_from* is
+            missing or holds no plan; both round-trip arguments given; *out* cannot be written.
     """
     from .report_html import ReportData, render  # noqa: PLC0415
 
@@ -87,6 +90,7 @@ def report(project: Project, out: str | Path | None = None, *, roundtrip: bool =
                          "not both")
     path = Path(out if out is not None else DEFAULT_OUT).absolute()
     checks, source = (_read_checks(Path(roundtrip_from)) if roundtrip_from is not None else (None, None))
+    plan, plan_source = (_read_plan(Path(plan_from)) if plan_from is not None else (None, None))
     states, events, database, ledger_exists = _ledger_and_states(project)
     drift, drift_error = _drift(project) if ledger_exists else (None, None)
     lint_report, lint_error = _lint(project) if lint else (None, None)
@@ -98,7 +102,7 @@ def report(project: Project, out: str | Path | None = None, *, roundtrip: bool =
         ledger_exists=ledger_exists, generated_at=_dt.datetime.now(_dt.timezone.utc), tool_version=__version__,
         states=tuple(states), events=tuple(events), lint=lint_report, lint_error=lint_error,
         roundtrip=checks, roundtrip_source=source, roundtrip_error=roundtrip_error, drift=drift,
-        drift_error=drift_error)
+        drift_error=drift_error, plan=plan, plan_source=plan_source)
     page = render(data)
     _write(path, page)
     counts: dict[str, int] = {}
@@ -173,6 +177,22 @@ def _read_checks(path: Path) -> tuple[tuple[VersionCheck, ...], str]:
                    for v in versions)
     modified = _dt.datetime.fromtimestamp(path.stat().st_mtime, _dt.timezone.utc)
     return checks, f"Read from {path.name}, written {modified:%Y-%m-%d %H:%M:%S} UTC."
+
+
+def _read_plan(path: Path) -> tuple[dict, str]:
+    """The plan document in *path* (``pgshift plan --format json --out FILE``)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InputError(f"cannot read the plan {path}: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise InputError(f"{path} is not JSON: {exc}", hint="write it with `pgshift plan --format json --out FILE`") \
+            from None
+    needed = ("statements", "truth", "violations", "versions", "database", "server_version")
+    if not isinstance(data, dict) or not all(k in data for k in needed):
+        raise InputError(f"{path} holds no plan", hint="write it with `pgshift plan --format json --out FILE`")
+    modified = _dt.datetime.fromtimestamp(path.stat().st_mtime, _dt.timezone.utc)
+    return data, f"Read from {path.name}, written {modified:%Y-%m-%d %H:%M:%S} UTC."
 
 
 def _write(path: Path, page: str) -> None:

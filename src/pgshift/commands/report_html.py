@@ -43,6 +43,8 @@ class ReportData:
     roundtrip_error: str | None = None
     drift: dict | None = None          # ``DriftResult.to_dict()`` (issue 14); None without a ledger
     drift_error: str | None = None
+    plan: dict | None = None           # a plan document (``pgshift plan --format json``), when given
+    plan_source: str | None = None
 
 
 # the order states are counted and drawn in; a state not named here is drawn after them, grey
@@ -332,11 +334,30 @@ def _roundtrip(data: ReportData) -> str:
             + "".join(rows) + f"</tbody></table>{source}</section>")
 
 
-def _not_yet(data: ReportData) -> str:
-    return ('<div class="split">'
-            '<section id="plans" class="soon"><h2>Plans</h2><p>Not available yet: pgshift does not keep the plans '
-            'of its runs yet.</p></section>'
-            f"{_drift(data)}</div>")
+def _plans(data: ReportData) -> str:
+    """A plan's evidence (``report --plan FILE``): its verdict, each statement's locks, what it
+    blocks, its time at size, and the data truth's failures."""
+    from ..proof.report import HEADERS, rows  # noqa: PLC0415
+
+    head = '<section id="plans"><h2>Plans<small>what the pending versions will do to the target</small></h2>'
+    doc = data.plan
+    if doc is None:
+        return (f'{head}<p class="empty">No plan given: <code>pgshift plan --format json --out plan.json</code>, '
+                'then <code>pgshift report --plan plan.json</code>.</p></section>')
+    verdict = "passes its policy" if not doc["violations"] else "fails its policy"
+    intro = (f'<p class="plan {"passed" if not doc["violations"] else "failed"}">{len(doc["versions"])} pending '
+             f'version(s) on {esc(doc["database"])} (PostgreSQL {esc(doc["server_version"])}): the plan '
+             f'{verdict}.</p>')
+    violations = "".join(f"<li>{esc(v)}</li>" for v in doc["violations"])
+    table = ("<table><thead><tr>" + "".join(f"<th>{esc(h)}</th>" for h in HEADERS) + "</tr></thead><tbody>"
+             + "".join('<tr class="statement">' + "".join(f"<td>{esc(c)}</td>" for c in r) + "</tr>"
+                       for r in rows(doc)) + "</tbody></table>")
+    failures = [c for c in doc["truth"] if c["status"] == "fail"]
+    truth = "".join(f'<li class="truth fail">{esc(c["statement"])}: {esc(c["kind"])} {esc(c["detail"])} on '
+                    f'{esc(c["table"])}: {c["offending"]} row(s) would make it fail</li>' for c in failures)
+    source = f'<p class="note">{esc(data.plan_source)}</p>' if data.plan_source else ""
+    return (f"{head}{intro}" + (f'<ul class="diffs">{violations}</ul>' if violations else "") + table
+            + (f'<ul class="diffs">{truth}</ul>' if truth else "") + f"{source}</section>")
 
 
 def _drift(data: ReportData) -> str:
@@ -362,7 +383,8 @@ def _drift(data: ReportData) -> str:
 
 def render(data: ReportData) -> str:
     """The page, whole."""
-    body = "\n".join((_cards(data), _timeline(data), _versions(data), _lint(data), _roundtrip(data), _not_yet(data)))
+    body = "\n".join((_cards(data), _timeline(data), _versions(data), _lint(data), _roundtrip(data), _plans(data),
+                      _drift(data)))
     return PAGE.substitute(version=esc(data.tool_version), project=esc(data.project), css=CSS,
                            database=esc(data.database), ledger=esc(data.ledger),
                            generated=esc(utc(data.generated_at)), body=body)
