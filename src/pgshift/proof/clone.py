@@ -9,7 +9,6 @@ type without a generator stays NULL, and a table with a NOT NULL one is not fill
 keys and triggers are off while filling (``session_replication_role = replica``)."""
 from __future__ import annotations
 
-import subprocess
 from dataclasses import dataclass
 
 from .. import db
@@ -61,12 +60,12 @@ def target_sizes(conn, skip: set[str]) -> dict[str, TableSize]:
 
 def schema_into(target_url: str, copy_url: str) -> None:
     """The target's schema (``pg_dump --schema-only``, no owners or privileges) into the copy."""
-    from ..safety.backup import _server_major, child_env, find_tool  # noqa: PLC0415
+    from ..safety.backup import _run, _server_major, child_env, find_tool  # noqa: PLC0415
 
     tool = find_tool("pg_dump", _server_major(target_url))
-    env, extra = child_env(target_url, "pgshift-plan")
-    done = subprocess.run([tool.path, "--schema-only", "--no-owner", "--no-privileges", *extra],
-                          env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False)
+    _, extra = child_env(target_url, "pgshift-plan")
+    done = _run([tool.path, "--schema-only", "--no-owner", "--no-privileges", *extra], target_url,
+                application_name="pgshift-plan", stall=db.DEFAULT_STALL_TIMEOUT)
     if done.returncode != 0:
         raise OperationError(f"pg_dump --schema-only of the target failed: {done.stderr.strip()[-1000:]}")
     with db.connect(copy_url, application_name="pgshift-plan") as conn:

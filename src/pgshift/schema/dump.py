@@ -48,10 +48,8 @@ def normalise(text: str) -> str:
 
 def dump(url: str, conn: Any, ledger: ledger_mod.Ledger) -> str:
     """The normalised schema of the database at *url* (*conn* is a connection to it)."""
-    import subprocess  # noqa: PLC0415
-
-    from ..db import server_version  # noqa: PLC0415
-    from ..safety.backup import child_env, find_tool  # noqa: PLC0415
+    from ..db import DEFAULT_STALL_TIMEOUT, server_version  # noqa: PLC0415
+    from ..safety.backup import _run, child_env, find_tool  # noqa: PLC0415
     from .fingerprint import other_projects, pgshift_tables  # noqa: PLC0415
 
     pg_dump = find_tool("pg_dump", server_version(conn))
@@ -59,11 +57,10 @@ def dump(url: str, conn: Any, ledger: ledger_mod.Ledger) -> str:
     excluded += [f'--exclude-schema="{schema}"' for schema in other_projects(conn, ledger)]
     if ledger.schema == DEFAULT_LEDGER_SCHEMA:   # pgshift's own schema, which holds nothing of the project's
         excluded.append(f'--exclude-schema="{ledger.schema}"')
-    env, extra = child_env(url, "pgshift-schema-dump")
-    proc = subprocess.run([pg_dump.path, "--schema-only", "--no-owner", "--no-privileges", "--no-tablespaces",
-                           "--no-security-labels", "--no-password",
-                           "--lock-wait-timeout=60s", *excluded, *extra],
-                          env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False)
+    _, extra = child_env(url, "pgshift-schema-dump")
+    proc = _run([pg_dump.path, "--schema-only", "--no-owner", "--no-privileges", "--no-tablespaces",
+                 "--no-security-labels", "--no-password", "--lock-wait-timeout=60s", *excluded, *extra],
+                url, application_name="pgshift-schema-dump", stall=DEFAULT_STALL_TIMEOUT)
     if proc.returncode != 0:
         from ..config import scrub  # noqa: PLC0415
 
