@@ -168,6 +168,9 @@ def test_canary_failure_stops_before_the_next_stage_then_only_failed(tmp_path, p
         assert status.counts["failed"] == 0 and status.counts["done"] == 1 and status.counts["pending"] == 5
         rest = subprocess.run(cli, capture_output=True, text=True, env=clean_environ())
         assert rest.returncode == ExitCode.OK, rest.stdout + rest.stderr
+        # through a pipe the progress ends on the last target, and the rollout says it is finished
+        assert re.findall(r"^\d\d:\d\d:\d\d fleet: (\d)/5 targets, 0 failed$", rest.stderr, re.M)[-1] == "5", rest.stderr
+        assert "rollout canary: finished" in rest.stdout, rest.stdout
         st = subprocess.run(st.args, capture_output=True, text=True, env=clean_environ())
         assert st.returncode == ExitCode.OK and '"converged": true' in st.stdout
     finally:

@@ -16,8 +16,9 @@ _DONE = ("fleet_target_done", "fleet_target_failed")
 
 
 class FleetReporter:
-    """The run's reporter, plus the rollout's progress (a live bar on a terminal, a line every
-    few seconds elsewhere) and, with ``--events FILE``, every event as a JSON line."""
+    """The run's reporter, plus the rollout's progress (a live bar on a terminal; elsewhere a line
+    at the first target done, every few seconds, and at the last) and, with ``--events FILE``,
+    every event as a JSON line."""
 
     def __init__(self, inner, events_path: str | None):
         self.inner = inner
@@ -47,7 +48,8 @@ class FleetReporter:
                 if self.bar is not None:
                     self.bar[0].update(self.bar[1], completed=self.done,
                                        description=f"targets ({self.failed} failed)")
-                elif time.monotonic() - self.last > 5 and not getattr(self.inner, "quiet", False):
+                elif ((time.monotonic() - self.last > 5 or self.done == self.total)    # and the last one
+                      and not getattr(self.inner, "quiet", False)):
                     self.last = time.monotonic()
                     print(f"{time.strftime('%H:%M:%S')} fleet: {self.done}/{self.total} targets, {self.failed} failed",
                           file=sys.stderr, flush=True)
