@@ -18,6 +18,7 @@ from ._version import __version__
 from .config import mask_dsn, scrub
 from .errors import LockHeld, OperationError, SafetyRefusal
 from .events import LOCK_WAIT, emit
+from .text import qualified, quote_ident  # noqa: F401 - re-exported: the rooms above quote through db
 
 APPLICATION_NAME = "pgshift"
 
@@ -57,15 +58,6 @@ def _first_line(exc: BaseException) -> str:
     return getattr(diag, "message_primary", None) or str(exc).strip().split("\n", 1)[0]
 
 
-def quote_ident(name: str) -> str:
-    """*name* as a PostgreSQL identifier, always double-quoted."""
-    return '"' + name.replace('"', '""') + '"'
-
-
-def qualified(*parts: str | None) -> str:
-    """The parts of a name (``schema, name``; a missing schema is None) quoted and joined by
-    dots: ``"schema"."name"``, or ``"name"``; what to_regclass() and SQL text take."""
-    return ".".join(quote_ident(part) for part in parts if part)
 
 
 # TCP settings of every connection pgshift opens, unless the URL sets its own: a peer that

@@ -169,3 +169,14 @@ def skip_blanks(sql: str, i: int) -> int:
         else:
             return i
     return n
+
+
+def quote_ident(name: str) -> str:
+    """*name* as a PostgreSQL identifier, always double-quoted (``db`` and ``sql/`` use this one)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def qualified(*parts: str | None) -> str:
+    """The parts of a name (``schema, name``; a missing schema is None) quoted and joined by
+    dots: ``"schema"."name"``, or ``"name"``; what to_regclass() and SQL text take."""
+    return ".".join(quote_ident(str(part)) for part in parts if part)

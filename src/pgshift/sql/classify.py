@@ -7,6 +7,8 @@ from collections.abc import Iterator
 
 from pglast import ast, enums
 
+from ..text import qualified
+
 __all__ = ["non_transactional_reason", "tx_control", "referenced_relations", "created_primary_key", "lock_modes",
            "conflicting_modes", "is_strong", "LOCK_MODES"]
 
@@ -216,7 +218,7 @@ _WRITES = ("InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt")
 
 
 def _quoted(parts) -> str:
-    return ".".join('"' + str(p).replace('"', '""') + '"' for p in parts if p)
+    return qualified(*parts)
 
 
 def _rv(rv) -> str | None:

@@ -6,6 +6,7 @@ import copy
 
 from pglast import ast, enums
 
+from ..text import quote_ident
 from .parser import parse_one
 
 __all__ = ["BatchShape", "batch_shape", "deparse"]
@@ -16,10 +17,6 @@ def deparse(node) -> str:
     from pglast.stream import RawStream  # noqa: PLC0415
 
     return RawStream()(node)
-
-
-def _quote_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 class BatchShape:
@@ -84,7 +81,7 @@ class BatchShape:
         the key column's own type.
         """
         node = copy.deepcopy(self.node)
-        col = f"{_quote_ident(self.ref)}.{_quote_ident(key)}"
+        col = f"{quote_ident(self.ref)}.{quote_ident(key)}"
         p1, p2 = ("$1", "$2") if key_type is None else (f"$1::{key_type}", f"$2::{key_type}")
         cond_sql = f"SELECT 1 WHERE {col} <= {p1}"
         if with_lower:
@@ -107,9 +104,9 @@ class BatchShape:
         if (getattr(node, "fromClause", None) or getattr(node, "usingClause", None)):
             return None
         schema, name = self.relation
-        table = (f"{_quote_ident(schema)}." if schema else "") + _quote_ident(name)
+        table = (f"{quote_ident(schema)}." if schema else "") + quote_ident(name)
         if node.relation.alias is not None:
-            table += f" AS {_quote_ident(self.ref)}"
+            table += f" AS {quote_ident(self.ref)}"
         where = f" WHERE {deparse(node.whereClause)}" if node.whereClause is not None else \
             " WHERE <the rows not yet changed>"
         node = copy.deepcopy(node)
