@@ -438,3 +438,36 @@ def test_a_protected_rollout_applies_the_environments_lock_timeout_on_each_targe
         assert [(f["name"], "55P03" in f["error"]) for f in status.failed] == [("t1", True)]
     finally:
         _drop(pgshift_server_url, "fllk", 3)
+
+
+def test_a_protected_rollout_runs_the_preflight_checks_on_each_target(tmp_path, pgshift_server_url, control):
+    """Per target, a protected environment's preflight holds: the target with a transaction older than
+    the threshold is refused before anything of it changes, and parks; the others are migrated."""
+    files = {f"{V1}_note.sql": "ALTER TABLE accounts ADD COLUMN note text;\n"}
+    config = ('[pgshift]\n\n[env.prod]\nurl = "postgresql://nowhere.invalid/x"\nprotected = true\n'
+              'checks = { long_transaction_seconds = 1 }\n')
+    root = write_project(tmp_path / "p", files, config)
+    urls = _databases(pgshift_server_url, "flpf", 3)
+    try:
+        for url in urls:
+            query(url, "CREATE TABLE accounts (id int PRIMARY KEY)")
+        targets = _targets(tmp_path / "targets.txt", [f"{url} name=t{i}" for i, url in enumerate(urls)])
+        cli = [sys.executable, "-m", "pgshift", "--project", str(root), "--env", "prod", "fleet", "up",
+               "--targets", targets, "--control-url", control, "--continue-on-error", "--rollout", "checked", "--yes"]
+        with psycopg.connect(urls[2], application_name="old-report") as old:   # an open transaction on t2
+            old.execute("SELECT count(*) FROM accounts")
+            time.sleep(1.5)
+            done = subprocess.run(cli, capture_output=True, text=True, env=clean_environ(), timeout=120)
+        assert done.returncode == ExitCode.FAILED, done.stdout + done.stderr
+        assert "targets: 0 pending, 0 running, 2 done, 1 failed" in done.stdout
+        status = api.fleet_status(api.open_project(root, env="prod"), control, "checked")
+        (failed,) = status.failed
+        assert failed["name"] == "t2" and "preflight check failed in protected environment 'prod'" in failed["error"]
+        assert "old-report" in failed["error"], failed["error"]
+        assert scalar(urls[2], "SELECT to_regclass('pgshift.migration_log')") is None or \
+            scalar(urls[2], "SELECT count(*) FROM pgshift.migration_log") == 0     # nothing of it ran
+        assert scalar(urls[2], "SELECT count(*) FROM information_schema.columns WHERE column_name = 'note'") == 0
+        assert all(scalar(urls[i], "SELECT count(*) FROM information_schema.columns WHERE table_name = 'accounts' "
+                                   "AND column_name = 'note'") == 1 for i in (0, 1))
+    finally:
+        _drop(pgshift_server_url, "flpf", 3)
