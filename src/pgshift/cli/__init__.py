@@ -37,7 +37,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "plan": ("plan", "Run the pending migrations on a copy: locks, rewrites, blast radius, time at size, data truth."),
     "restore": ("safety", "Restore a backup into another database (--database-url is required)."),
     "repair": ("repair", "Repair the ledger: record checksums, remove failed entries of gone files, mark versions."),
-    "report": ("report", "A self-contained HTML page: ledger timeline, states, lint findings, round trips."),
+    "report": ("report",
+               "A self-contained HTML page: ledger timeline, states, lint findings, round trips, a plan, drift."),
     "rollback": ("rollback", "Run VERSION's rollback file and record it (asks you to type ROLLBACK)."),
     "schema": ("schema", "The schema as a file (dump) and two databases compared (diff)."),
     "squash": ("squash", "Write one baseline migration in place of the history up to --to, proven on a throwaway "
