@@ -317,3 +317,26 @@ def test_data_truth_of_an_enum_change_names_the_rows_no_label_takes(project, pgs
     assert types["mood TYPE mood"]["offending"] == 1 and types["mood TYPE mood"]["first"] == [{"id": 5, "mood": "bad"}]
     assert not result.ok
     assert scalar(url, "SELECT to_regtype('status_v2')") is None     # nothing ran on the target
+
+
+def test_column_stats_make_the_copys_rows_as_wide_as_the_targets(project, pgshift_database_url):
+    """With the user's leave (--column-stats), the copy's rows take the target's widths and null
+    fractions from pg_stats: its bytes per row come near the target's; without it they are narrow."""
+    url = pgshift_database_url
+    root = project({"20250101000001_notes.sql": "CREATE TABLE notes (id int PRIMARY KEY, body text, memo text);\n"})
+    up(root, url)
+    query(url, "INSERT INTO notes SELECT g, repeat(md5(g::text), 6), CASE WHEN g % 2 = 0 THEN repeat('m', 60) END "
+               "FROM generate_series(1, 20000) g")
+    query(url, "ANALYZE notes")
+    (root / "migrations" / "20250101000002_flag.sql").write_text("ALTER TABLE notes ADD COLUMN flag int;\n")
+
+    def per_row(options):
+        result, _ = call(api.plan, root, url, options)
+        (table,) = [t for t in result.to_dict()["tables"] if t["table"] == "notes"]
+        assert table["copy_rows"] == 4000 and table["note"] is None
+        return (table["copy_bytes"] / table["copy_rows"]) / (table["target_bytes"] / table["target_rows"])
+
+    plain = per_row(api.PlanOptions(scale_rows=4000, probes=False))
+    shaped = per_row(api.PlanOptions(scale_rows=4000, probes=False, column_stats=True))
+    assert plain < 0.4, plain
+    assert 0.75 < shaped < 1.35, shaped

@@ -23,12 +23,15 @@ from .session import project, show
 @click.option("--no-probes", is_flag=True, help="Do not probe the blast radius from a second session.")
 @click.option("--copy-server", default=None, metavar="URL",
               help="Make the copy on this server (a scratch one, or `pgshift db url`'s); default the target's server.")
-def plan(target, out, fmt, scale_rows, from_backup, truth_timeout, no_probes, copy_server):
+@click.option("--column-stats", is_flag=True,
+              help="Shape the copy's rows by the target's column statistics (pg_stats: null fractions, widths).")
+def plan(target, out, fmt, scale_rows, from_backup, truth_timeout, no_probes, copy_server, column_stats):
     """Run the pending migrations on a copy: locks, rewrites, blast radius, time at size, data truth."""
     from .. import api  # noqa: PLC0415
 
     options = api.PlanOptions(target=target, scale_rows=scale_rows, from_backup=from_backup,
-                              truth_timeout=duration(truth_timeout), probes=not no_probes, copy_server=copy_server)
+                              truth_timeout=duration(truth_timeout), probes=not no_probes, copy_server=copy_server,
+                              column_stats=column_stats)
     result = api.plan(project(), options)
     if fmt == "json":
         from .render import dump_json  # noqa: PLC0415

@@ -30,6 +30,9 @@ class PlanOptions:
         probes: Probe the blast radius from a second session.
         copy_server: A server URL where the copy is made (a scratch or the embedded server:
             ``pgshift db url``); None: the target's own server, which then runs the copy's work.
+        column_stats: Read the target's column statistics (``pg_stats``: its null fractions and
+            average widths, which show a sample of the data to whoever may read it) to shape
+            the copy's synthetic rows; off unless the user allows it.
     """
     target: str | None = None
     scale_rows: int = 100_000
@@ -37,6 +40,7 @@ class PlanOptions:
     truth_timeout: float = 10.0
     probes: bool = True
     copy_server: str | None = None
+    column_stats: bool = False
 
 
 @dataclass(frozen=True)
@@ -128,6 +132,7 @@ def plan(project: Project, options: PlanOptions | None = None) -> PlanResult:
         conn.execute(f"SET statement_timeout = {int(options.truth_timeout * 1000)}")
         skip = {f"{ledger.schema}.{ledger.table}", ledger.table}
         sizes = clone.target_sizes(conn, skip)
+        stats = clone.column_stats(conn, sizes) if options.column_stats else None
         checks = []
         enums = pending_enum_labels(stmt.node for _m, p in parsed for stmt in p.statements if stmt.node is not None)
         for _m, p in parsed:
@@ -155,7 +160,7 @@ def plan(project: Project, options: PlanOptions | None = None) -> PlanResult:
                           for t, s in sizes.items()}
             else:
                 clone.schema_into(url, copy_url)
-                filled = clone.fill(copy_url, sizes, options.scale_rows)
+                filled = clone.fill(copy_url, sizes, options.scale_rows, stats)
             tracer = trace.Tracer(copy_url, filled, probes=options.probes)
             try:
                 for m, p in parsed:

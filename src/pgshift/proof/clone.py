@@ -6,7 +6,14 @@ counted). Integer columns that are unique count up from 1; other integer columns
 1..K (K the fewest rows of any filled table), so that a foreign key to a serial id holds; an enum
 takes its first label, an array is empty, a column with a default gets it, a nullable column of a
 type without a generator stays NULL, and a table with a NOT NULL one is not filled (noted). Foreign
-keys and triggers are off while filling (``session_replication_role = replica``)."""
+keys and triggers are off while filling (``session_replication_role = replica``).
+
+With the user's leave (``plan --column-stats``: ``pg_stats`` shows a sample of the data's values to
+whoever may read the table, so it is not read by default), each column's statistics shape its
+values: a nullable column is NULL in its ``null_frac`` of the rows, and a text, bytea or JSON
+column's values are as wide as its ``avg_width``, so that the copy's rows weigh what the target's
+do (a rewrite's time follows the bytes it writes). The copy's bytes per row are reported beside
+the target's."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -32,17 +39,19 @@ class TableSize:
         target_bytes: Its main fork's size on the target.
         copy_rows: Rows put into the copy.
         note: Why it was not filled, when it was not.
+        copy_bytes: Its main fork's size in the copy (None: not measured).
     """
     table: str
     target_rows: int
     target_bytes: int
     copy_rows: int = 0
     note: str | None = None
+    copy_bytes: int | None = None
 
     def to_dict(self) -> dict:
         """The fields, as JSON."""
         return {"table": self.table, "target_rows": self.target_rows, "target_bytes": self.target_bytes,
-                "copy_rows": self.copy_rows, "note": self.note}
+                "copy_rows": self.copy_rows, "note": self.note, "copy_bytes": self.copy_bytes}
 
 
 def target_sizes(conn, skip: set[str]) -> dict[str, TableSize]:
@@ -56,6 +65,41 @@ def target_sizes(conn, skip: set[str]) -> dict[str, TableSize]:
             rows = int(conn.execute(f"SELECT count(*) FROM {name}").fetchone()[0])
         out[name] = TableSize(name, rows, int(size))
     return out
+
+
+def column_stats(conn, tables) -> dict[str, dict[str, tuple[float, int]]]:
+    """``{table: {column: (null_frac, avg_width)}}`` from the target's ``pg_stats``, for *tables*
+    (``regclass`` text), read-only; a column never analysed is absent."""
+    out: dict[str, dict[str, tuple[float, int]]] = {}
+    for table in tables:
+        rows = conn.execute(
+            "SELECT s.attname, s.null_frac, s.avg_width FROM pg_stats s JOIN pg_class c ON c.relname = s.tablename "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = s.schemaname "
+            "WHERE c.oid = %s::regclass", (table,)).fetchall()
+        if rows:
+            out[table] = {name: (float(null_frac or 0), int(avg_width or 0)) for name, null_frac, avg_width in rows}
+    return out
+
+
+_WIDE = ("text", "character varying", "citext", "bytea", "json", "jsonb")
+
+
+def _shaped(expr: str, type_name: str, stats: tuple[float, int] | None, notnull: bool) -> str:
+    """*expr* with the column's statistics applied: as wide as its avg_width, NULL in its null_frac."""
+    if stats is None:
+        return expr
+    null_frac, width = stats
+    base = type_name.split("(")[0].strip()
+    if base in _WIDE and width > 8:
+        if base in ("json", "jsonb"):
+            expr = f"json_build_object('v', repeat('x', {max(1, width - 10)}))"
+        elif base == "bytea":
+            expr = f"convert_to(repeat('x', {width}), 'UTF8')"
+        else:
+            expr = f"rpad('v' || g, {width}, 'x')"
+    if not notnull and null_frac > 0:
+        expr = f"CASE WHEN (g * 7919) % 1000 < {round(null_frac * 1000)} THEN NULL ELSE ({expr}) END"
+    return expr
 
 
 def schema_into(target_url: str, copy_url: str) -> None:
@@ -118,9 +162,10 @@ _COLUMNS = (
     "FROM pg_attribute a WHERE a.attrelid = %s::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum")
 
 
-def fill(copy_url: str, sizes: dict[str, TableSize], scale_rows: int) -> dict[str, TableSize]:
-    """Synthetic rows into each table of the copy; the sizes with ``copy_rows`` (and a note when
-    a table could not be filled)."""
+def fill(copy_url: str, sizes: dict[str, TableSize], scale_rows: int,
+         stats: dict[str, dict[str, tuple[float, int]]] | None = None) -> dict[str, TableSize]:
+    """Synthetic rows into each table of the copy; the sizes with ``copy_rows`` and ``copy_bytes``
+    (and a note when a table could not be filled). *stats*: :func:`column_stats` of the target."""
     wanted = {t: min(s.target_rows, scale_rows) for t, s in sizes.items()}
     nonzero = [n for n in wanted.values() if n > 0]
     cycle = max(1, min(nonzero)) if nonzero else 1
@@ -140,6 +185,8 @@ def fill(copy_url: str, sizes: dict[str, TableSize], scale_rows: int) -> dict[st
                 if has_default:
                     continue
                 expr = _expression(type_name, unique, cycle, label)
+                if expr is not None and not unique and stats:
+                    expr = _shaped(expr, type_name, stats.get(table, {}).get(name), notnull)
                 if expr is None:
                     if notnull:
                         note = f"column {name} of type {type_name} has no generator"
@@ -160,4 +207,8 @@ def fill(copy_url: str, sizes: dict[str, TableSize], scale_rows: int) -> dict[st
                     note = f"not filled: {str(exc).strip().splitlines()[0]}"
             out[table] = TableSize(size.table, size.target_rows, size.target_bytes, 0 if note else n, note)
         conn.execute("ANALYZE")
+        for table, size in out.items():
+            copied = conn.execute("SELECT pg_relation_size(%s::regclass)", (table,)).fetchone()[0]
+            out[table] = TableSize(size.table, size.target_rows, size.target_bytes, size.copy_rows, size.note,
+                                   int(copied))
     return out
