@@ -80,7 +80,10 @@ def control(pgshift_server_url):
 
 
 class Sampler:
-    """Counts, every few milliseconds, the target databases (``prefix``) with a pgshift session on a server."""
+    """Counts, every few milliseconds, the target databases (``prefix``) with a pgshift session on a
+    server. ``peak`` is the most seen in two samples in a row: a server process stays in
+    pg_stat_activity for a moment after its client closed the connection, while the worker that
+    closed it may already have opened the next target's, and a single sample can catch both."""
 
     def __init__(self, server_url: str, prefix: str):
         self.url, self.prefix, self.peak, self.samples = server_url, prefix, 0, 0
@@ -88,12 +91,14 @@ class Sampler:
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
+        previous = 0
         with psycopg.connect(self.url, autocommit=True) as conn:
             while not self._stop.wait(0.01):
                 n = conn.execute("SELECT count(DISTINCT datname) FROM pg_stat_activity "
                                  "WHERE application_name LIKE 'pgshift%%' AND datname LIKE %s",
                                  (self.prefix + "\\_%",)).fetchone()[0]
-                self.peak, self.samples = max(self.peak, n), self.samples + 1
+                self.peak, self.samples = max(self.peak, min(n, previous)), self.samples + 1
+                previous = n
 
     def __enter__(self):
         self._thread.start()
