@@ -18,7 +18,7 @@ from ._version import __version__
 from .config import mask_dsn, scrub
 from .errors import LockHeld, OperationError, SafetyRefusal
 from .events import LOCK_WAIT, emit
-from .text import qualified, quote_ident  # noqa: F401 - re-exported: the rooms above quote through db
+from .text import format_duration, qualified, quote_ident  # noqa: F401 - re-exported: the rooms above quote through db
 
 APPLICATION_NAME = "pgshift"
 
@@ -152,8 +152,8 @@ def _transaction_pooling(conn, other, first: int) -> str | None:
     nothing does (see :func:`refuse_pooler`)."""
     def moved(now: int | None) -> str:
         if now is None:
-            return (f"this client's statement waited over {POOLER_PROBE_WAIT:g}s for a server session while "
-                    f"its own (pid {first}) was free")
+            return (f"this client's statement waited over {format_duration(POOLER_PROBE_WAIT)} "
+                    f"for a server session while its own (pid {first}) was free")
         return f"one client's statements ran in two server sessions (pid {first}, then {now})"
 
     for _ in range(POOLER_PROBE_ROUNDS):
@@ -297,7 +297,7 @@ class Watchdog:
                 now = time.monotonic()
                 unreachable_since = unreachable_since or now
                 if now - unreachable_since >= self.stall:
-                    self._trip(f"the server could not be reached for {self.stall:g}s")
+                    self._trip(f"the server could not be reached for {format_duration(self.stall)}")
                     return
                 continue
             if self._stop.is_set() or self._paused:
@@ -307,8 +307,8 @@ class Watchdog:
                 break
             state, idle_for, client_read, query_start = row
             if state in self.IDLE and idle_for is not None and float(idle_for) >= self.stall:
-                self._trip(f"pgshift's session has been {state} on the server for {float(idle_for):.0f}s while "
-                           "pgshift waited for its reply")
+                self._trip(f"pgshift's session has been {state} on the server for "
+                           f"{format_duration(float(idle_for))} while pgshift waited for its reply")
                 break
             # in the middle of a pipeline the session is "active" but reads from pgshift: the rest of
             # what pgshift sent never came; the same statement waiting that long is a stall too
@@ -316,8 +316,8 @@ class Watchdog:
             if waiting != reading_for:
                 reading_for, reading_since = waiting, time.monotonic()
             elif waiting is not None and time.monotonic() - reading_since >= self.stall:
-                self._trip(f"pgshift's session has waited {self.stall:g}s on the server for the rest of what "
-                           "pgshift sent")
+                self._trip(f"pgshift's session has waited {format_duration(self.stall)} on the server "
+                           "for the rest of what pgshift sent")
                 break
         if other is not None:
             _close_quietly(other)
@@ -364,12 +364,12 @@ class ProgramWatch:
             self.close()
             self._unreachable_since = self._unreachable_since or now
             if now - self._unreachable_since >= self.stall:
-                return f"the server could not be reached for {self.stall:g}s"
+                return f"the server could not be reached for {format_duration(self.stall)}"
             return None
         for pid, state, wait_event, query_start, idle_for in rows:
             if state == "idle in transaction" and idle_for is not None and float(idle_for) >= self.stall:
-                return self._end(f"its session {pid} has been idle in a transaction for {float(idle_for):.0f}s, "
-                                 "waiting for it")
+                return self._end(f"its session {pid} has been idle in a transaction for "
+                                 f"{format_duration(float(idle_for))}, waiting for it")
             waiting = (wait_event, query_start) if wait_event in ("ClientWrite", "ClientRead") else None
             seen = self._waiting.get(pid)
             if waiting is None:
@@ -377,7 +377,7 @@ class ProgramWatch:
             elif seen is None or seen[0] != waiting:
                 self._waiting[pid] = (waiting, now)
             elif now - seen[1] >= self.stall:
-                return self._end(f"the server has waited {self.stall:g}s on its session {pid} "
+                return self._end(f"the server has waited {format_duration(self.stall)} on its session {pid} "
                                  f"({'to send it data' if wait_event == 'ClientWrite' else 'for its data'})")
         return None
 
@@ -513,7 +513,7 @@ def acquire_run_lock(conn, ledger: str, wait: float, reporter=None, poll: float 
             who = holder.describe() if holder else "another session (it has just let go; try again)"
             raise LockHeld(
                 f"another pgshift run holds the migration lock on this database: {who}",
-                hint=f"waited {wait:g}s (--lock-wait). Wait for it to finish, or end that session "
+                hint=f"waited {format_duration(wait)} (--lock-wait). Wait for it to finish, or end that session "
                      "(SELECT pg_terminate_backend(pid)). Behind PgBouncer in transaction mode "
                      "advisory locks do not work: connect to the server directly.",
                 details={"holder": holder.__dict__ if holder else None},

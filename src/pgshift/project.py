@@ -21,6 +21,7 @@ from . import config as config_mod
 from .config import Config, Environment, mask_dsn
 from .errors import ConfigError
 from .events import INFO, Reporter, emit
+from .text import format_duration
 
 if TYPE_CHECKING:
     from .ledger import Ledger
@@ -163,7 +164,7 @@ class Project:
                         raise
                     raise OperationError(
                         f"the connection to the server stalled ({watchdog.tripped}); pgshift gave up on it after "
-                        f"{stall:g}s and ended its server session",
+                        f"{format_duration(stall)} and ended its server session",
                         hint="check the network between pgshift and the server, then run the command again "
                              "(stall_timeout in the environment sets how long pgshift waits)",
                         details={"stalled": watchdog.tripped, "connection_lost": True}) from None

@@ -99,12 +99,16 @@ def parse_timeout(text: str | int | float) -> float:
 
 
 def format_duration(seconds: float) -> str:
-    """Seconds as people read them: 250ms, 2.5s, 3.2min."""
-    if seconds < 1:
+    """Seconds as people read them: 250ms, 2.5s, 2s, 3.2min, 1.5h. Each unit is used up to where
+    its rounded figure would reach the next one (0.9996 is "1s", never "1000ms")."""
+    seconds = max(0.0, float(seconds))
+    if round(seconds * 1000) < 1000:
         return f"{seconds * 1000:.0f}ms"
-    if seconds < 60:
+    if round(seconds, 1) < 60:
         return f"{seconds:.1f}s".replace(".0s", "s")
-    return f"{seconds / 60:.1f}min"
+    if round(seconds / 60, 1) < 60:
+        return f"{seconds / 60:.1f}min"
+    return f"{seconds / 3600:.1f}h"
 
 
 _BINARY_UNITS = ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB")

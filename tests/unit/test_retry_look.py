@@ -85,7 +85,7 @@ def test_waits_while_a_blocker_is_visible_naming_it_then_goes():
     assert len(waits) == 2                 # named once (the set did not change), then the way is clear
     assert waits[0].level == "warning"
     assert ("m.sql:1:1: not queueing for AccessExclusiveLock on \"t\" while this session blocks it" in waits[0].message)
-    assert ("pid 42 (long-reader, idle in transaction, transaction open 3.0s), holding AccessShareLock on t: "
+    assert ("pid 42 (long-reader, idle in transaction, transaction open 3s), holding AccessShareLock on t: "
             "SELECT * FROM t") in waits[0].message
     assert waits[0].data["blockers"][0]["pid"] == 42
     assert "the way is clear after 150ms" in waits[1].message

@@ -6,7 +6,7 @@ import pytest
 from psycopg.conninfo import conninfo_to_dict
 
 from pgshift import config
-from pgshift.text import format_size
+from pgshift.text import format_duration, format_size
 
 # --- sizes: 1024 is a KiB, never a "kB" -------------------------------------------------------
 
@@ -26,6 +26,29 @@ def test_backup_and_preflight_say_sizes_through_the_one_helper():
     for module in (backup, preflight):
         assert module.format_size is format_size
         assert not hasattr(module, "_size")
+
+
+# --- durations: one helper, from milliseconds to hours ------------------------------------------
+
+
+@pytest.mark.parametrize("seconds, shown", [
+    (0, "0ms"), (0.25, "250ms"), (0.9994, "999ms"), (0.9996, "1s"), (1, "1s"), (2.5, "2.5s"),
+    (59.94, "59.9s"), (59.96, "1.0min"), (90, "1.5min"), (192, "3.2min"), (3596, "59.9min"),
+    (3597, "1.0h"), (5400, "1.5h"), (86400 * 2, "48.0h"), (-1, "0ms"),
+])
+def test_durations_read_in_the_unit_that_fits(seconds, shown):
+    assert format_duration(seconds) == shown
+
+
+def test_messages_say_durations_through_the_one_helper():
+    from pgshift import db, project
+    from pgshift.cli import render
+    from pgshift.commands import _common
+    from pgshift.safety import backup, monitor, preflight
+
+    for module in (backup, preflight, monitor, db, project, render, _common):
+        assert module.format_duration is format_duration
+    assert not hasattr(preflight, "_secs")
 
 
 # --- passwords: parsed from the connection string, scrubbed only where they stand whole ----------

@@ -6,6 +6,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from ..errors import ExitCode
+from ..text import format_duration
 
 if TYPE_CHECKING:
     import click
@@ -102,8 +103,7 @@ def cell(value) -> str:
     if value is None:
         return ""
     if hasattr(value, "total_seconds"):
-        seconds = value.total_seconds()
-        return f"{seconds:.3f}s" if seconds < 60 else f"{seconds / 60:.1f}min"
+        return format_duration(value.total_seconds())
     if hasattr(value, "strftime"):
         return value.strftime("%Y-%m-%d %H:%M:%S")
     text = str(value).replace("\n", " ")

@@ -12,7 +12,7 @@ from ..model import MigrationFile, ParsedFile
 from ..project import Project
 from ..runs import Plan, RunResult
 from ..safety.confirm import Confirm  # noqa: F401 - re-exported for the verbs
-from ..text import printable
+from ..text import format_duration, printable
 
 if TYPE_CHECKING:
     import psycopg
@@ -128,7 +128,7 @@ def _ledger_locked(project: Project, conn, waited: float) -> OperationError:
     who = (f"pid {row[0]} ({row[1] or 'no application_name'}, {row[2]}: {row[3]})" if row
            else "another session")
     return OperationError(
-        f"the ledger {project.config.ledger} is locked by {who}: pgshift waited {waited:g}s for it; "
+        f"the ledger {project.config.ledger} is locked by {who}: pgshift waited {format_duration(waited)} for it; "
         "nothing was changed",
         hint="let that session finish, or end it (SELECT pg_terminate_backend(pid)); `pgshift diagnose` shows "
              "the locks; --lock-timeout sets how long pgshift waits",
@@ -142,8 +142,9 @@ def connection_lost(project: Project, stalled: str | None, stall: float, before:
     failed statement's error keeps its file:line:col, and its hint is replaced by the truth."""
     from .. import ledger as ledger_mod  # noqa: PLC0415
 
-    what = (f"the connection to the server stalled ({stalled}); pgshift gave up on it after {stall:g}s and "
-            "ended its server session, releasing its locks" if stalled else "the connection to the server was lost")
+    what = (f"the connection to the server stalled ({stalled}); pgshift gave up on it after "
+            f"{format_duration(stall)} and ended its server session, releasing its locks" if stalled
+            else "the connection to the server was lost")
     error = exc if isinstance(exc, PgshiftError) else OperationError(
         f"{what}: {str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}")
     error.details.update(stalled=stalled, connection_lost=True)
@@ -248,7 +249,7 @@ def run_plan(project: Project, conn, plan: Plan, options, safety: dict | None, *
     finally:
         watcher.stop()
     total = sum(s.execution_ms for s in run.steps)
-    emit(project.reporter, RUN_COMPLETED, f"{len(run.steps)} file(s) run in {total / 1000:.2f}s"
+    emit(project.reporter, RUN_COMPLETED, f"{len(run.steps)} file(s) run in {format_duration(total / 1000)}"
          + ("; all of them on disk (the last commit flushed the WAL)" if run.steps else ""),
          level="info" if len(run.steps) > 1 else "debug", steps=len(run.steps))
     return run

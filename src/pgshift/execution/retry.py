@@ -81,7 +81,7 @@ class Blocker:
         """As the monitor names a blocker: pid, application, state, transaction age, query."""
         if self.pid is None:
             return f"a prepared transaction (see pg_prepared_xacts) holding {self.mode} on {self.relation}"
-        age = (f", transaction open {self.transaction_seconds:.1f}s" if self.transaction_seconds is not None
+        age = (f", transaction open {format_duration(self.transaction_seconds)}" if self.transaction_seconds is not None
                else "")
         how = "holding" if self.granted else "waiting for"
         return (f"pid {self.pid} ({self.application_name or 'no application_name'}, {self.state}{age}), "

@@ -1,6 +1,8 @@
 """A plan as Markdown (for a pull-request comment) or plain text."""
 from __future__ import annotations
 
+from ..text import format_duration
+
 _SHORT = {"AccessShareLock": "ACCESS SHARE", "RowShareLock": "ROW SHARE", "RowExclusiveLock": "ROW EXCLUSIVE",
           "ShareUpdateExclusiveLock": "SHARE UPDATE EXCLUSIVE", "ShareLock": "SHARE",
           "ShareRowExclusiveLock": "SHARE ROW EXCLUSIVE", "ExclusiveLock": "EXCLUSIVE",
@@ -102,5 +104,5 @@ def text(doc: dict) -> str:
         lines.append(line)
     lines += [f"violation: {v}" for v in doc["violations"]]
     lines.append(f"plan {'passes' if not doc['violations'] else 'fails'} the policy "
-                 f"(fingerprint {doc['fingerprint']['sha256'][:16]}, {doc['seconds']:.1f} s)")
+                 f"(fingerprint {doc['fingerprint']['sha256'][:16]}, {format_duration(doc['seconds'])})")
     return "\n".join(lines)

@@ -31,7 +31,7 @@ from pathlib import Path
 from ..config import mask_dsn, scrub
 from ..errors import InputError, OperationError
 from ..events import BACKUP, WARNING, emit
-from ..text import format_size
+from ..text import format_duration, format_size
 
 CHUNK = 1 << 20
 
@@ -397,8 +397,8 @@ def take(url: str | None, path: str | Path, *, reporter=None, server_major: int 
     size = path.stat().st_size
     result = BackupResult(str(path), digest, f"{path}.sha256", size, seconds, entries,
                           f"{pg_dump.version} ({pg_dump.path})", masked)
-    emit(reporter, BACKUP, f"{label} written: {path} ({format_size(size)} in {seconds:g}s, {entries} entries, "
-                           f"read back with pg_restore --list; sha256 {digest[:16]}…)",
+    emit(reporter, BACKUP, f"{label} written: {path} ({format_size(size)} in {format_duration(seconds)}, "
+                           f"{entries} entries, read back with pg_restore --list; sha256 {digest[:16]}…)",
          path=str(path), sha256=digest, size=size, seconds=seconds, entries=entries, step="completed")
     return result
 
@@ -502,8 +502,8 @@ def restore_file(path: str | Path, url: str, *, reporter=None, no_owner: bool = 
             hint += "; restore into an empty database"
         raise OperationError(f"restoring {path} into {masked} failed: {err}", hint=hint)
     seconds = round(time.monotonic() - started, 2)
-    emit(reporter, BACKUP, f"restored {path.name} into {masked} in {seconds:g}s", path=str(path), step="restored",
-         seconds=seconds)
+    emit(reporter, BACKUP, f"restored {path.name} into {masked} in {format_duration(seconds)}", path=str(path),
+         step="restored", seconds=seconds)
     return RestoreResult(str(path), masked, fmt, checksum, seconds, entries)
 
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..events import INDEX_PROGRESS, MONITOR, WARNING, emit
+from ..text import format_duration
 
 if TYPE_CHECKING:
     from ..project import Project
@@ -207,14 +208,14 @@ class Monitor:
         m = s.migration
         lines = [head]
         if m and m.get("wait_event_type") == "Lock":
-            lines.append(f"  the migration has waited {m['state_seconds']:g}s for a {m['wait_event']} lock, "
-                         "blocked by:")
+            lines.append(f"  the migration has waited {format_duration(m['state_seconds'])} "
+                         f"for a {m['wait_event']} lock, blocked by:")
             for b in s.blockers:
                 if b["prepared_transaction"]:
                     lines.append("    a prepared transaction (see pg_prepared_xacts)")
                     continue
-                age = (f", transaction open {b['transaction_seconds']:g}s" if b["transaction_seconds"] is not None
-                       else "")
+                age = (f", transaction open {format_duration(b['transaction_seconds'])}"
+                       if b["transaction_seconds"] is not None else "")
                 lines.append(f"    pid {b['pid']} ({b['application_name'] or 'no application_name'}, {b['state']}"
                              f"{age}): {_one_line(b['query'])}")
         level = "warning" if s.blockers or s.queued else "info"

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ConfigError
-from ..text import format_size
+from ..text import format_duration, format_size
 
 OK, WARN, FAIL, SKIP = "ok", "warn", "fail", "skip"
 
@@ -211,16 +211,16 @@ def check_long_transactions(conn, env) -> CheckResult:
              for pid, app, user, state, age, query, client, locks in rows]
     if not found:
         return CheckResult("long_transactions", OK, 0, limit,
-                           f"no transaction in this database older than {_secs(limit)}", {"transactions": []})
+                           f"no transaction in this database older than {format_duration(limit)}", {"transactions": []})
     lines = []
     for t in found[:5]:
         held = f", holds locks on {', '.join(t['locks'][:5])}" if t["locks"] else ""
         lines.append(f"pid {t['pid']} ({t['application_name'] or 'no application_name'}, {t['state']}, "
-                     f"open {_secs(t['age_seconds'])}{held}): {_one_line(t['query'])}")
+                     f"open {format_duration(t['age_seconds'])}{held}): {_one_line(t['query'])}")
     more = f"\n  … and {len(found) - 5} more" if len(found) > 5 else ""
     return CheckResult(
         "long_transactions", FAIL, len(found), limit,
-        f"{len(found)} transaction(s) older than {_secs(limit)} would block the migration's DDL:\n  "
+        f"{len(found)} transaction(s) older than {format_duration(limit)} would block the migration's DDL:\n  "
         + "\n  ".join(lines) + more
         + "\n  let them finish, or end one with SELECT pg_terminate_backend(pid)",
         {"transactions": found})
@@ -270,8 +270,8 @@ def check_prepared_transactions(conn, env) -> CheckResult:
     found = [{"gid": gid, "owner": owner, "database": db, "age_seconds": round(age, 1)}
              for gid, owner, db, age in rows]
     if found:
-        listed = "; ".join(f"{p['gid']!r} in {p['database']} by {p['owner']}, prepared {_secs(p['age_seconds'])} "
-                           "ago" for p in found[:5])
+        listed = "; ".join(f"{p['gid']!r} in {p['database']} by {p['owner']}, prepared "
+                           f"{format_duration(p['age_seconds'])} ago" for p in found[:5])
         return CheckResult("prepared_transactions", FAIL, len(found), 0,
                            f"{len(found)} prepared transaction(s) hold their locks until someone commits or rolls "
                            f"them back: {listed}; COMMIT PREPARED 'gid' or ROLLBACK PREPARED 'gid'",
@@ -305,12 +305,13 @@ def check_replica_lag(conn, env) -> CheckResult:
                            "no replica is connected" + slot_note, details)
     worst = max((r["replay_lag_seconds"] or 0.0) for r in replicas)
     listed = ", ".join(f"{r['application_name'] or r['client']} {r['state']} "
-                       f"{(r['replay_lag_seconds'] or 0):.1f}s / {format_size(r['replay_lag_bytes'] or 0)} behind"
+                       f"{format_duration(r['replay_lag_seconds'] or 0)} / "
+                       f"{format_size(r['replay_lag_bytes'] or 0)} behind"
                        for r in replicas)
-    text = f"{len(replicas)} replica(s): {listed} (threshold {limit:g}s)" + slot_note
+    text = f"{len(replicas)} replica(s): {listed} (threshold {format_duration(limit)})" + slot_note
     if worst > limit:
         return CheckResult("replica_lag", FAIL, round(worst, 1), limit,
-                           f"replicas are {worst:.1f}s behind: {text}", details)
+                           f"replicas are {format_duration(worst)} behind: {text}", details)
     if any(r["state"] != "streaming" for r in replicas) or inactive:
         return CheckResult("replica_lag", WARN, round(worst, 1), limit, text, details)
     return CheckResult("replica_lag", OK, round(worst, 1), limit, text, details)
@@ -394,13 +395,6 @@ def _could_not(name: str, exc) -> CheckResult:
 
 # --- formatting -----------------------------------------------------------------------
 
-def _secs(seconds: float) -> str:
-    seconds = float(seconds)
-    if seconds < 60:
-        return f"{seconds:g}s" if seconds == int(seconds) else f"{seconds:.1f}s"
-    if seconds < 3600:
-        return f"{seconds / 60:.1f}".removesuffix(".0") + " min"
-    return f"{seconds / 3600:.1f}".removesuffix(".0") + " h"
 
 
 def _one_line(text: str | None, limit: int = 160) -> str:
