@@ -43,12 +43,38 @@ def test_durations_read_in_the_unit_that_fits(seconds, shown):
 def test_messages_say_durations_through_the_one_helper():
     from pgshift import db, project
     from pgshift.cli import render
-    from pgshift.commands import _common
+    from pgshift.commands import _common, report_timeline
+    from pgshift.execution import retry
+    from pgshift.proof import report
     from pgshift.safety import backup, monitor, preflight
 
-    for module in (backup, preflight, monitor, db, project, render, _common):
+    for module in (backup, preflight, monitor, db, project, render, _common, report_timeline, retry, report):
         assert module.format_duration is format_duration
     assert not hasattr(preflight, "_secs")
+
+
+@pytest.mark.parametrize("seconds, shown", [
+    (40, "+40s"), (750, "+12.5min"), (3 * 3600 + 300, "+3.1h"), (2 * 86400 + 4 * 3600 + 60, "+2 d 4 h"),
+])
+def test_a_folded_gap_on_the_timeline_says_its_length_the_same_way(seconds, shown):
+    from pgshift.commands.report_timeline import _gap_text
+
+    assert _gap_text(seconds) == shown
+
+
+def test_the_status_tables_took_column_says_its_duration_the_same_way():
+    from datetime import datetime, timezone
+
+    from pgshift.api import StatusResult
+    from pgshift.cli.render import render_status
+    from pgshift.runs import VersionState
+
+    at = datetime(2025, 1, 1, tzinfo=timezone.utc)
+    result = StatusResult(tuple(VersionState(f"2025010100000{i}", "a", "applied", "migrations/x.sql", True, at, ms)
+                          for i, ms in ((1, 5), (2, 2500), (3, 192_000))),
+                          "db", "l", True)
+    lines = render_status(result, color=False).splitlines()[1:-1]
+    assert [line.split()[-2] for line in lines] == ["5ms", "2.5s", "3.2min"]
 
 
 # --- passwords: parsed from the connection string, scrubbed only where they stand whole ----------

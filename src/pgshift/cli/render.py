@@ -127,7 +127,7 @@ def render_status(result, color: bool) -> str:
             state = f"{s.state} ({first[:_ERROR_WIDTH - 1] + '…' if len(first) > _ERROR_WIDTH else first})"
         rows.append((s.version, s.name or "", state,
                      s.applied_at.strftime("%Y-%m-%d %H:%M:%S") if s.applied_at else "",
-                     f"{s.execution_ms} ms" if s.execution_ms is not None and s.applied_at else "",
+                     format_duration(s.execution_ms / 1000) if s.execution_ms is not None and s.applied_at else "",
                      ("stub" if s.version in result.stubs else "yes") if s.has_rollback else "no"))
     counts: dict[str, int] = {}
     for s in result.states:

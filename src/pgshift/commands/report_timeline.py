@@ -61,15 +61,10 @@ def _span(event: LedgerEvent, now: _dt.datetime) -> _Span | None:
 
 
 def _gap_text(seconds: float) -> str:
-    """A folded gap, roughly: +40 s, +12 min, +3 h 5 min, +2 d 4 h."""
-    minutes, hours, days = seconds / 60, seconds / 3600, seconds / 86400
-    if seconds < 60:
-        return f"+{seconds:.0f} s"
-    if minutes < 60:
-        return f"+{minutes:.0f} min"
-    if hours < 24:
-        return f"+{int(hours)} h {int(minutes % 60)} min"
-    return f"+{int(days)} d {int(hours % 24)} h"
+    """A folded gap: +40s, +12.5min, +3.1h; past a day, +2 d 4 h."""
+    if seconds < 86400:
+        return "+" + format_duration(seconds)
+    return f"+{int(seconds / 86400)} d {int(seconds / 3600 % 24)} h"
 
 
 def _axis(spans: list[_Span], width: float):

@@ -153,7 +153,8 @@ class RetryPolicy:
         if row is None:
             return None
         pid, app, state, age, query = row
-        return f"pid {pid} ({app or 'no application_name'}, {state}, transaction {age}s old: {query})"
+        return (f"pid {pid} ({app or 'no application_name'}, {state}, "
+                f"transaction {format_duration(float(age))} old: {query})")
 
     def wait_for_lock(self, relations: tuple[str, ...], delay: float) -> None:
         """Back off for *delay* at most, but retry as soon as no long transaction holds a lock
