@@ -63,8 +63,9 @@ def lint(project_dir: str | Path | None = None, paths: list | None = None, fmt: 
     sources, options, folder = _sources_and_options(project_dir, paths, target_version, env)
     if cache:
         from ..lint.cache import report_of  # noqa: PLC0415
+        from ..lint.results import target_version as version_of  # noqa: PLC0415
 
-        version = _version(options)
+        version = version_of(options)
         report = _merge([report_of(e, version) for e in _entries(sources, options, folder)], options)
     else:
         report = _merge(_lint_shares(sources, options, lambda reports: _merge(reports, options)), options)
@@ -87,14 +88,12 @@ def lint_encoded(project_dir: str | Path | None, paths: list | None, target_vers
     (:func:`pgshift.lint.cache.encode_findings`), so that they come back as one text rather than
     as thousands of objects, and are encoded on every core at once. With *cache*, a file's
     findings come from the lint cache, already encoded, when the file is as it was."""
-    from ..lint.cache import encode_findings  # noqa: PLC0415
-
     sources, options, folder = _sources_and_options(project_dir, paths, target_version, env)
     if cache and sources:
         return _encoded_entries(_entries(sources, options, folder), options)
-    shares = _lint_shares(sources, options, lambda reports: _encoded(reports, options, encode_findings))
+    shares = _lint_shares(sources, options, lambda reports: _encoded(reports, options))
     if not shares:
-        shares = [_encoded([], options, encode_findings)]
+        shares = [_encoded([], options)]
     counts: dict[str, int] = {}
     for share in shares:
         for severity, n in share.counts.items():
@@ -103,11 +102,13 @@ def lint_encoded(project_dir: str | Path | None, paths: list | None, target_vers
                        _merge([s.report for s in shares], options))
 
 
-def _encoded(reports: list[LintReport], options: LintOptions, encode) -> EncodedLint:
-    """One share's findings encoded, and its report without them."""
+def _encoded(reports: list[LintReport], options: LintOptions) -> EncodedLint:
+    """One share's findings encoded as the document's objects, and its report without them."""
+    from ..lint.cache import encode_findings  # noqa: PLC0415
+
     share = _merge(reports, options)
     findings = share.findings
-    return EncodedLint([encode(findings)] if findings else [], len(findings), share.counts(),
+    return EncodedLint([encode_findings(findings)] if findings else [], len(findings), share.counts(),
                        replace(share, findings=[]))
 
 
@@ -133,7 +134,7 @@ def _encoded_entries(entries: list, options: LintOptions) -> EncodedLint:
     """The run of :func:`lint_encoded` from the files' cache entries."""
     from ..lint.cache import findings_of  # noqa: PLC0415
     from ..lint.registry import SEVERITIES  # noqa: PLC0415
-    from ..lint.results import LintReport  # noqa: PLC0415
+    from ..lint.results import LintReport, target_version  # noqa: PLC0415
 
     counts = dict.fromkeys(SEVERITIES, 0)
     for entry in entries:
@@ -141,21 +142,9 @@ def _encoded_entries(entries: list, options: LintOptions) -> EncodedLint:
             counts[severity] += n
     report = LintReport([], [f for entry in entries for f in findings_of(entry[4])],
                         any(entry[1] for entry in entries), files=len(entries),
-                        statements=sum(entry[0] for entry in entries), target_version=_version(options))
+                        statements=sum(entry[0] for entry in entries), target_version=target_version(options))
     return EncodedLint([entry[2] for entry in entries if entry[2]], sum(entry[3] for entry in entries), counts,
                        report)
-
-
-def _version(options: LintOptions) -> int:
-    """The PostgreSQL version linted for (checked as the engine checks it)."""
-    from ..lint.results import NEWEST_VERSION  # noqa: PLC0415
-
-    version = options.target_version or NEWEST_VERSION
-    if not isinstance(version, int) or version < 9:
-        from ..lint.engine import _resolve  # noqa: PLC0415
-
-        _resolve(options)   # raises the engine's ConfigError
-    return version
 
 
 def _sources_and_options(project_dir, paths, target_version, env) -> tuple[list, LintOptions, Path]:

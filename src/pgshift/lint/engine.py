@@ -20,7 +20,7 @@ from pgshift.model import Finding, MetaCommand, ParsedFile
 from ..sql import ParseProblem, fast_trees, parse_or_problem
 from .context import FileFacts, LintContext, ParseFinding, RunFacts
 from .registry import SEVERITIES, Rule, all_rules, explain, get_rule, list_rules
-from .results import NEWEST_VERSION, LintInput, LintOptions, LintReport
+from .results import LintInput, LintOptions, LintReport, target_version
 
 __all__ = ["LintOptions", "LintInput", "LintReport", "lint", "lint_each", "lint_text", "explain", "list_rules"]
 
@@ -32,9 +32,7 @@ _MAX_RECOVERIES = 500
 
 def _resolve(options: LintOptions) -> tuple[int, dict[str, str]]:
     """The target version and each rule's effective severity (or 'off')."""
-    version = options.target_version or NEWEST_VERSION
-    if not isinstance(version, int) or version < 9:
-        raise ConfigError(f"lint target_version must be a PostgreSQL major version like 15, not {version!r}")
+    version = target_version(options)
     effective = {r.id: r.severity for r in all_rules()}
     for name in options.disable:
         rule = get_rule(name)

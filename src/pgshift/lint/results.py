@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from pgshift.errors import ConfigError
 from pgshift.model import Finding
 
 from .registry import SEVERITIES
@@ -75,3 +76,15 @@ class LintReport:
             "summary": {**self.counts(), "files": self.files, "statements": self.statements,
                         "target_version": self.target_version},
         }
+
+
+def target_version(options: LintOptions) -> int:
+    """The PostgreSQL major version *options* lint for (the newest when none is given).
+
+    Raises:
+        ConfigError: It is no major version (exit 2).
+    """
+    version = options.target_version or NEWEST_VERSION
+    if not isinstance(version, int) or version < 9:
+        raise ConfigError(f"lint target_version must be a PostgreSQL major version like 15, not {version!r}")
+    return version
