@@ -282,9 +282,7 @@ class Watchdog:
                 continue
             try:
                 if other is None:
-                    other = connect(self.url, application_name=f"{APPLICATION_NAME}-watchdog",
-                                    connect_timeout=max(2, int(self.poll * 2)))
-                    other.execute("SET statement_timeout = '5s'")
+                    other = _watching_connection(self.url, max(2, int(self.poll * 2)))
                 row = other.execute(
                     "SELECT state, extract(epoch FROM now() - state_change), wait_event = 'ClientRead', "
                     "query_start FROM pg_stat_activity WHERE pid = %s", (self.pid,)).fetchone()
@@ -353,9 +351,7 @@ class ProgramWatch:
         now = time.monotonic()
         try:
             if self._conn is None:
-                self._conn = connect(self.url, application_name=f"{APPLICATION_NAME}-watchdog",
-                                     connect_timeout=max(2, int(self.stall)))
-                self._conn.execute("SET statement_timeout = '5s'")
+                self._conn = _watching_connection(self.url, max(2, int(self.stall)))
             rows = self._conn.execute(
                 "SELECT pid, state, wait_event, query_start, extract(epoch FROM now() - state_change) "
                 "FROM pg_stat_activity WHERE application_name = %s", (self.tag,)).fetchall()
@@ -393,6 +389,13 @@ class ProgramWatch:
         if self._conn is not None:
             _close_quietly(self._conn)
             self._conn = None
+
+
+def _watching_connection(url: str, connect_timeout: int):
+    """The connection a watch asks the server on: its own, and never waiting long on an answer."""
+    conn = connect(url, application_name=f"{APPLICATION_NAME}-watchdog", connect_timeout=connect_timeout)
+    conn.execute("SET statement_timeout = '5s'")
+    return conn
 
 
 def watch_paused(conn):
