@@ -401,22 +401,35 @@ def test_fleet_up_on_a_terminal_shows_the_targets_done_and_failed_as_they_finish
         _drop(pgshift_server_url, "fltty", 3)
 
 
+def _protected_note_rollout(tmp_path, server_url: str, control: str, prefix: str, rollout: str, settings: str):
+    """Three targets (t0..t2, databases *prefix*_000..002, each with a table accounts) and a project
+    whose protected environment (with *settings*) adds a column to it: (root, urls, the fleet up line)."""
+    files = {f"{V1}_note.sql": "ALTER TABLE accounts ADD COLUMN note text;\n"}
+    config = '[pgshift]\n\n[env.prod]\nurl = "postgresql://nowhere.invalid/x"\nprotected = true\n' + settings
+    root = write_project(tmp_path / "p", files, config)
+    urls = _databases(server_url, prefix, 3)
+    for url in urls:
+        query(url, "CREATE TABLE accounts (id int PRIMARY KEY)")
+    targets = _targets(tmp_path / "targets.txt", [f"{url} name=t{i}" for i, url in enumerate(urls)])
+    cli = [sys.executable, "-m", "pgshift", "--project", str(root), "--env", "prod", "fleet", "up",
+           "--targets", targets, "--control-url", control, "--continue-on-error", "--rollout", rollout, "--yes"]
+    return root, urls, cli
+
+
+def _has_note(url: str) -> bool:
+    return scalar(url, "SELECT count(*) FROM information_schema.columns WHERE table_name = 'accounts' "
+                       "AND column_name = 'note'") == 1
+
+
 def test_a_protected_rollout_applies_the_environments_lock_timeout_on_each_target(tmp_path, pgshift_server_url,
                                                                                   control):
     """Per target, a protected environment's lock_timeout holds: the target whose table another
     session holds fails within it, SQLSTATE 55P03 named, and parks; the others are migrated."""
-    files = {f"{V1}_note.sql": "ALTER TABLE accounts ADD COLUMN note text;\n"}
-    config = ('[pgshift]\n\n[env.prod]\nurl = "postgresql://nowhere.invalid/x"\nprotected = true\n'
-              'lock_timeout = "500ms"\n'     # not the protected default (2 s), nor none
-              'lock_retries = 1\nblocker_wait = "0s"\n')   # one attempt, at once: the timeout alone decides
-    root = write_project(tmp_path / "p", files, config)
-    urls = _databases(pgshift_server_url, "fllk", 3)
     try:
-        for url in urls:
-            query(url, "CREATE TABLE accounts (id int PRIMARY KEY)")
-        targets = _targets(tmp_path / "targets.txt", [f"{url} name=t{i}" for i, url in enumerate(urls)])
-        cli = [sys.executable, "-m", "pgshift", "--project", str(root), "--env", "prod", "fleet", "up",
-               "--targets", targets, "--control-url", control, "--continue-on-error", "--rollout", "locked", "--yes"]
+        root, urls, cli = _protected_note_rollout(
+            tmp_path, pgshift_server_url, control, "fllk", "locked",
+            'lock_timeout = "500ms"\n'     # not the protected default (2 s), nor none
+            'lock_retries = 1\nblocker_wait = "0s"\n')   # one attempt, at once: the timeout alone decides
         with psycopg.connect(urls[1]) as holder:       # an application's open transaction on t1's table
             holder.execute("LOCK TABLE accounts IN ACCESS SHARE MODE")
             done = subprocess.run(cli, capture_output=True, text=True, env=clean_environ(), timeout=120)
@@ -435,10 +448,8 @@ def test_a_protected_rollout_applies_the_environments_lock_timeout_on_each_targe
         ((version, state, error, waited),) = rows[1]
         assert (version, state) == (V1, "failed") and "[SQLSTATE 55P03]" in error
         assert 0.45 <= float(waited) < 1.9, waited     # the environment's 500 ms, not the protected default of 2 s
-        assert scalar(urls[1], "SELECT count(*) FROM information_schema.columns WHERE table_name = 'accounts' "
-                               "AND column_name = 'note'") == 0
-        assert all(scalar(urls[i], "SELECT count(*) FROM information_schema.columns WHERE table_name = 'accounts' "
-                                   "AND column_name = 'note'") == 1 for i in (0, 2))
+        assert not _has_note(urls[1])
+        assert all(_has_note(urls[i]) for i in (0, 2))
         status = api.fleet_status(api.open_project(root, env="prod"), control, "locked")
         assert [(f["name"], "55P03" in f["error"]) for f in status.failed] == [("t1", True)]
     finally:
@@ -448,17 +459,9 @@ def test_a_protected_rollout_applies_the_environments_lock_timeout_on_each_targe
 def test_a_protected_rollout_runs_the_preflight_checks_on_each_target(tmp_path, pgshift_server_url, control):
     """Per target, a protected environment's preflight holds: the target with a transaction older than
     the threshold is refused before anything of it changes, and parks; the others are migrated."""
-    files = {f"{V1}_note.sql": "ALTER TABLE accounts ADD COLUMN note text;\n"}
-    config = ('[pgshift]\n\n[env.prod]\nurl = "postgresql://nowhere.invalid/x"\nprotected = true\n'
-              'checks = { long_transaction_seconds = 1 }\n')
-    root = write_project(tmp_path / "p", files, config)
-    urls = _databases(pgshift_server_url, "flpf", 3)
     try:
-        for url in urls:
-            query(url, "CREATE TABLE accounts (id int PRIMARY KEY)")
-        targets = _targets(tmp_path / "targets.txt", [f"{url} name=t{i}" for i, url in enumerate(urls)])
-        cli = [sys.executable, "-m", "pgshift", "--project", str(root), "--env", "prod", "fleet", "up",
-               "--targets", targets, "--control-url", control, "--continue-on-error", "--rollout", "checked", "--yes"]
+        root, urls, cli = _protected_note_rollout(tmp_path, pgshift_server_url, control, "flpf", "checked",
+                                                  "checks = { long_transaction_seconds = 1 }\n")
         with psycopg.connect(urls[2], application_name="old-report") as old:   # an open transaction on t2
             old.execute("SELECT count(*) FROM accounts")
             time.sleep(1.5)
@@ -471,8 +474,7 @@ def test_a_protected_rollout_runs_the_preflight_checks_on_each_target(tmp_path, 
         assert "old-report" in failed["error"], failed["error"]
         assert scalar(urls[2], "SELECT to_regclass('pgshift.migration_log')") is None or \
             scalar(urls[2], "SELECT count(*) FROM pgshift.migration_log") == 0     # nothing of it ran
-        assert scalar(urls[2], "SELECT count(*) FROM information_schema.columns WHERE column_name = 'note'") == 0
-        assert all(scalar(urls[i], "SELECT count(*) FROM information_schema.columns WHERE table_name = 'accounts' "
-                                   "AND column_name = 'note'") == 1 for i in (0, 1))
+        assert not _has_note(urls[2])
+        assert all(_has_note(urls[i]) for i in (0, 1))
     finally:
         _drop(pgshift_server_url, "flpf", 3)
