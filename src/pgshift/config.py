@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qsl, quote, urlencode
 
 from .errors import ConfigError
 from .model import Location
+from .records import field, record
 from .text import parse_duration, parse_timeout
 
 DEFAULT_LEDGER = "pgshift.migration_log"
@@ -42,7 +42,7 @@ _TYPE_WORDS = {str: "a string", bool: "true or false", int: "a whole number", di
                "duration": 'a duration like "2s" or "500ms"'}
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Environment:
     name: str
     url: str | None = None            # as written, ${VAR} not yet expanded
@@ -86,14 +86,14 @@ class Environment:
         return self.stall_timeout if self.stall_timeout else 60.0
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class LintConfig:
     disable: tuple[str, ...] = ()
     severity: dict = field(default_factory=dict)
     target_version: int | None = None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Config:
     root: Path
     source: Path | None               # the file read, None when there was none

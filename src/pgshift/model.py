@@ -8,15 +8,16 @@ make, and ``pgshift lint`` is mostly start-up).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from .records import field, record
+
 # --- positions -------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Location:
     """A place in a file; line and col are 1-based (col counts characters)."""
     file: str
@@ -32,7 +33,7 @@ class Location:
 # --- files -----------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Directive:
     """A ``-- pgshift:NAME ARGS`` comment on a line of its own."""
     name: str
@@ -42,7 +43,7 @@ class Directive:
     raw: str = ""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class RollbackFile:
     version: str
     path: Path
@@ -51,7 +52,7 @@ class RollbackFile:
     text: str | None = field(default=None, repr=False, compare=False)  # read with the checksum, when read
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class MigrationFile:
     version: str
     name: str
@@ -76,7 +77,7 @@ TX_OWN = "own-transaction"     # the file has its own BEGIN/COMMIT: run as writt
 TX_BATCHED = "batched"         # contains a batched data change: each statement its own tx
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Statement:
     index: int                 # 0-based position in the file
     sql: str                   # the statement's text, as in the file, without the ';'
@@ -95,7 +96,7 @@ class Statement:
         return None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class MetaCommand:
     """A psql meta-command line (``\\c db``), which is not SQL."""
     command: str      # e.g. "c"
@@ -104,7 +105,7 @@ class MetaCommand:
     text: str
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ParsedFile:
     """A file split into statements; ``mode`` says how it must run."""
     relpath: str
@@ -149,7 +150,7 @@ RUNNING = "running"
 
 # --- lint --------------------------------------------------------------------
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Finding:
     """A lint finding: returned, never raised."""
     rule: str

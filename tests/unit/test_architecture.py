@@ -17,7 +17,7 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "pgshift"
 
 # lowest first: cli, testing -> api -> commands -> rooms -> owners of tables and libraries -> the bottom
 LAYERS = [
-    {"model", "runs", "errors", "events", "text", "_version", "parallel"},
+    {"model", "runs", "errors", "events", "text", "_version", "parallel", "records"},
     {"ledger", "db", "sql", "resume", "config"},
     {"proof", "schema", "fleet", "safety", "execution", "rehearsal", "lint", "planning", "discovery", "project",
      "embedded"},

@@ -7,13 +7,13 @@ only when the files are many enough to pay for a forked worker (:data:`FORK_FROM
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import config as config_mod
 from .. import discovery
 from ..errors import ConfigError
+from ..records import record, replace
 from ..text import printable
 
 if TYPE_CHECKING:
@@ -72,7 +72,7 @@ def lint(project_dir: str | Path | None = None, paths: list | None = None, fmt: 
     return report, render(report, fmt)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class EncodedLint:
     """A lint run whose findings were encoded where they were found (:func:`lint_encoded`)."""
     parts: list[str]          # encode(findings) of each share of the files that had findings, in run order
@@ -199,7 +199,7 @@ def _merge(reports: Sequence[LintReport], options: LintOptions) -> LintReport:
         target_version=reports[0].target_version)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _LintSource:
     """A file to lint, not read yet (the workers read their own share)."""
     relpath: str

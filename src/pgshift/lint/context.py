@@ -12,12 +12,12 @@ in the same file or earlier in the run" is a tuple comparison.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any, cast
 
 from pgshift.model import TX_BATCHED, TX_FILE, TX_NONE, Finding, Location, ParsedFile, Statement
 from pgshift.text import line_col
 
+from ..records import field, record
 from ..sql import ast
 from . import nodes
 from .nodes import AT, CT, OBJ
@@ -79,7 +79,7 @@ def table_key(rv) -> tuple[str | None, str]:
     return schema, rv.relname
 
 
-@dataclass
+@record
 class RunFacts:
     """Everything the run creates, alters or drops, with positions."""
     tables: Objects = field(default_factory=Objects)       # data: CreateStmt / CreateTableAsStmt node
@@ -157,7 +157,7 @@ class RunFacts:
 
 # --- one file -----------------------------------------------------------------
 
-@dataclass
+@record
 class ParseFinding:
     """A finding the parse stage produced (syntax errors, meta-commands, ...)."""
     rule: str
@@ -167,7 +167,7 @@ class ParseFinding:
     severity: str | None = None  # None: the rule's own severity
 
 
-@dataclass
+@record
 class FileFacts:
     number: int                       # position in the run
     relpath: str

@@ -9,14 +9,13 @@ per-rule severity) is applied last, and an ignore that silenced nothing is repor
 from __future__ import annotations
 
 import bisect
-import dataclasses
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 from pgshift.errors import ConfigError
 from pgshift.model import Finding, MetaCommand, ParsedFile
 
+from ..records import field, record, replace
 from ..sql import ParseProblem, fast_trees, parse_or_problem
 from .context import FileFacts, LintContext, ParseFinding, RunFacts
 from .registry import SEVERITIES, Rule, all_rules, explain, get_rule, list_rules
@@ -157,9 +156,9 @@ def _restore_concurrency(parsed: ParsedFile, forced: dict[int, str]) -> ParsedFi
         if s.offset in forced:
             if hasattr(s.node, "concurrent"):
                 s.node.concurrent = True
-            s = dataclasses.replace(s, non_transactional=forced[s.offset])
+            s = replace(s, non_transactional=forced[s.offset])
         stmts.append(s)
-    return dataclasses.replace(parsed, statements=tuple(stmts))
+    return replace(parsed, statements=tuple(stmts))
 
 
 def _meta_finding(meta: MetaCommand) -> ParseFinding:
@@ -191,7 +190,7 @@ def lint_each(inputs: Sequence[LintInput], options: LintOptions | None = None) -
         return [_lint([inp], options) for inp in inputs]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _Plan:
     """Which rules run, and on what: worked out once per target version and severities."""
     version: int
@@ -338,7 +337,7 @@ def _sorted(findings: list[Finding], files: list[FileFacts]) -> list[Finding]:
 
 # --- silencing ------------------------------------------------------------------
 
-@dataclass
+@record
 class _Ignore:
     directive: object
     names: list[str]
@@ -377,7 +376,7 @@ def _silence(files: list[FileFacts], raw: list[tuple[FileFacts, list[Finding]]],
             if level == "off":
                 continue
             if level is not None and level != (defaults.get(f.rule) or get_rule(f.rule).severity):
-                f = dataclasses.replace(f, severity=level)
+                f = replace(f, severity=level)
             if ignores and _suppressed(facts, f, starts, stmt_ignores, file_ignores):
                 continue
             kept.append(f)

@@ -26,10 +26,11 @@ from __future__ import annotations
 import importlib
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import cache, cached_property
 
 from pgshift.errors import InputError
+
+from ..records import record
 
 
 class UnknownRule(InputError, KeyError):
@@ -99,7 +100,7 @@ RULES: tuple[str, ...] = (
 SEVERITIES = ("error", "warning", "info")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Rule:
     id: str
     severity: str

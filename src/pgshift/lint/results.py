@@ -4,12 +4,12 @@ files all come from the cache (:mod:`pgshift.lint.cache`) never loads pglast."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from pgshift.errors import ConfigError
 from pgshift.model import Finding
 
+from ..records import field, record
 from .registry import SEVERITIES
 
 if TYPE_CHECKING:
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 NEWEST_VERSION = 18     # the newest PostgreSQL major version the rules know
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class LintOptions:
     """How to lint: the target PostgreSQL major version (None: the newest), rules
     switched off, per-rule severity (``"off"`` disables), the ledger's name; the environment
@@ -31,7 +31,7 @@ class LintOptions:
     lock_timeout: float | None = None      # the lock_timeout pgshift sets there (seconds; 0: none; None: not known)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class LintInput:
     """One file of the run. ``parsed`` when the caller has parsed it already;
     ``has_rollback`` None when unknown (no missing-rollback finding)."""
@@ -42,7 +42,7 @@ class LintInput:
     parsed: ParsedFile | None = None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class LintReport:
     findings: list[Finding]
     unused_ignores: list[Finding]

@@ -11,8 +11,6 @@ message. :func:`parse_file` raises it as an :class:`~pgshift.errors.InputError`;
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from pglast import parse_plpgsql
 from pglast.parser import scan
 
@@ -28,6 +26,7 @@ from ..model import (
     ParsedFile,
     Statement,
 )
+from ..records import record
 from ..text import caret_context, line_col, parse_duration, parse_timeout
 from .classify import non_transactional_reason, tx_control
 from .fasttree import parse_sql
@@ -51,7 +50,7 @@ PROBLEM_KINDS = {
 }
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ParseProblem:
     """What stops a file from being read: ``kind`` (one of :data:`PROBLEM_KINDS`), where
     (``location`` and ``offset``, the character index into the text given), the message,
