@@ -70,3 +70,20 @@ def test_together_runs_different_calls_at_once_and_keeps_their_order():
     here, there = parallel.together(lambda: ("files", os.getpid()), lambda: ("ledger", os.getpid()))
     assert here == ("files", os.getpid())
     assert there[0] == "ledger" and there[1] != os.getpid()
+
+
+def test_plain_data_comes_back_without_pickle_and_objects_with_it():
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom pgshift import parallel\n"
+            "plain = parallel.map_shares(lambda s: [(x, str(x), {'n': x}) for x in s], [[1], [2, 3]])\n"
+            "assert plain == [[(1, '1', {'n': 1})], [(2, '2', {'n': 2}), (3, '3', {'n': 3})]], plain\n"
+            "print('pickle' in sys.modules)\n"
+            "from pgshift.model import Location\n"
+            "objects = parallel.map_shares(lambda s: [Location('m.sql', x) for x in s], [[1], [2]])\n"
+            "assert objects == [[Location('m.sql', 1)], [Location('m.sql', 2)]], objects\n"
+            "print('pickle' in sys.modules)\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["False", "True"]

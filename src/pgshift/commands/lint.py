@@ -75,7 +75,7 @@ def lint(project_dir: str | Path | None = None, paths: list | None = None, fmt: 
 @record(frozen=True)
 class EncodedLint:
     """A lint run whose findings were encoded where they were found (:func:`lint_encoded`)."""
-    parts: list[str]          # encode(findings) of each share of the files that had findings, in run order
+    parts: list[str]          # encode(findings) of each file that had findings, in run order
     findings: int             # how many findings the parts hold
     counts: dict[str, int]    # findings and unused ignores per severity
     report: LintReport        # the run without its findings: its unused ignores, files, statements, version
@@ -84,32 +84,22 @@ class EncodedLint:
 def lint_encoded(project_dir: str | Path | None, paths: list | None, target_version: int | None = None,
                  env: str | None = None, *, cache: bool = False) -> EncodedLint:
     """:func:`lint` for a caller that writes the findings out rather than reads them: each process
-    encodes the findings of its own share of the files as the JSON document's objects
-    (:func:`pgshift.lint.cache.encode_findings`), so that they come back as one text rather than
+    encodes the findings of each of its files as the JSON document's objects (the lint cache's
+    entries, :func:`pgshift.lint.cache.entry_of`), so that they come back as texts rather than
     as thousands of objects, and are encoded on every core at once. With *cache*, a file's
-    findings come from the lint cache, already encoded, when the file is as it was."""
+    entry comes from the lint cache when the file is as it was."""
     sources, options, folder = _sources_and_options(project_dir, paths, target_version, env)
-    if cache and sources:
-        return _encoded_entries(_entries(sources, options, folder), options)
-    shares = _lint_shares(sources, options, lambda reports: _encoded(reports, options))
-    if not shares:
-        shares = [_encoded([], options)]
-    counts: dict[str, int] = {}
-    for share in shares:
-        for severity, n in share.counts.items():
-            counts[severity] = counts.get(severity, 0) + n
-    return EncodedLint([p for s in shares for p in s.parts], sum(s.findings for s in shares), counts,
-                       _merge([s.report for s in shares], options))
+    if not sources:
+        _merge([], options)     # an empty run still checks the settings (a bad severity: exit 2)
+        entries = []
+    elif cache:
+        entries = _entries(sources, options, folder)
+    else:
+        from ..lint.cache import entry_of  # noqa: PLC0415
 
-
-def _encoded(reports: list[LintReport], options: LintOptions) -> EncodedLint:
-    """One share's findings encoded as the document's objects, and its report without them."""
-    from ..lint.cache import encode_findings  # noqa: PLC0415
-
-    share = _merge(reports, options)
-    findings = share.findings
-    return EncodedLint([encode_findings(findings)] if findings else [], len(findings), share.counts(),
-                       replace(share, findings=[]))
+        entries = [e for share in _lint_shares(sources, options, lambda reports: [entry_of(r) for r in reports])
+                   for e in share]
+    return _encoded_entries(entries, options)
 
 
 def _entries(sources: list, options: LintOptions, folder: Path) -> list:

@@ -75,21 +75,29 @@ def _line_end(text: str, index: int) -> int:
     return len(text) if end < 0 else end
 
 
-_CONCURRENTLY = [
-    re.compile(r"CREATE\s+(?:UNIQUE\s+)?INDEX\s+(CONCURRENTLY)\b", re.I),
-    re.compile(r"DROP\s+INDEX\s+(CONCURRENTLY)\b", re.I),
-    re.compile(r"REINDEX\s*(\(\s*CONCURRENTLY\s*\))", re.I),
-    re.compile(r"REINDEX\s*\([^)]*?(,\s*CONCURRENTLY\b)", re.I),
-    re.compile(r"REINDEX\s*\(\s*(CONCURRENTLY\s*,)", re.I),
-    re.compile(r"REINDEX\s+(?:INDEX|TABLE|SCHEMA|DATABASE|SYSTEM)\s+(CONCURRENTLY)\b", re.I),
-    re.compile(r"ALTER\s+TABLE\b[^;]*?\bDETACH\s+PARTITION\b[^;]*?\b(CONCURRENTLY)\b", re.I),
-]
+def _concurrently_patterns() -> list:
+    """Where the CONCURRENTLY of each statement form stands (compiled when a file first needs them:
+    only a file that builds concurrently inside a transaction does)."""
+    global _CONCURRENTLY  # noqa: PLW0603 - compiled once, on the first file that needs it
+    if _CONCURRENTLY is None:
+        _CONCURRENTLY = [re.compile(p, re.I) for p in (
+            r"CREATE\s+(?:UNIQUE\s+)?INDEX\s+(CONCURRENTLY)\b",
+            r"DROP\s+INDEX\s+(CONCURRENTLY)\b",
+            r"REINDEX\s*(\(\s*CONCURRENTLY\s*\))",
+            r"REINDEX\s*\([^)]*?(,\s*CONCURRENTLY\b)",
+            r"REINDEX\s*\(\s*(CONCURRENTLY\s*,)",
+            r"REINDEX\s+(?:INDEX|TABLE|SCHEMA|DATABASE|SYSTEM)\s+(CONCURRENTLY)\b",
+            r"ALTER\s+TABLE\b[^;]*?\bDETACH\s+PARTITION\b[^;]*?\b(CONCURRENTLY)\b")]
+    return _CONCURRENTLY
+
+
+_CONCURRENTLY: list | None = None
 
 
 def _hide_concurrently(text: str, index: int) -> str | None:
     """Blank the CONCURRENTLY of the statement at *index*, keeping every offset,
     so that the parser accepts the file and the rules can still see the rest."""
-    for pattern in _CONCURRENTLY:
+    for pattern in _concurrently_patterns():
         m = pattern.match(text, index)
         if m:
             return _blank(text, m.start(1), m.end(1))

@@ -111,13 +111,13 @@ def test_the_command_writes_the_document_of_its_report(tmp_path):
     report, _ = verb.lint(root)
     assert len(report.findings) >= 1000
     code = ("import sys\nfrom pgshift.cli import main\ncode = main(['lint', '--format', 'json'])\n"
-            "sys.stderr.write(' '.join(m for m in ('click', 'pgshift.cli.render') if m in sys.modules))\n"
+            "sys.stderr.write(' '.join(m for m in ('click', 'pgshift.cli.render', 'pickle') if m in sys.modules))\n"
             "sys.exit(code)\n")
     proc = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True)
     assert proc.returncode == 1, proc.stderr
     assert proc.stdout == dump_json(report.to_dict()) + "\n"
     assert json.loads(proc.stdout)["summary"]["files"] == 200
-    assert proc.stderr == ""   # neither click nor cli/render loaded
+    assert proc.stderr == ""   # neither click nor cli/render loaded, nor pickle (the workers' entries are marshalled)
 
 
 # --- a plain line is read without click, to the same effect ------------------------------------
