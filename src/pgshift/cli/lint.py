@@ -94,7 +94,7 @@ def run(opts, paths, fmt: str | None, target_version: int | None, *, explain: st
     if fmt == "json":   # the contract's document
         encoded = verb.lint_encoded(opts.project, list(paths), target_version=target_version, env=opts.env,
                                     cache=cache)
-        _echo(document(encoded))
+        _echo_pieces(document_pieces(encoded))
         finished = True
         return ExitCode.FAILED if encoded.report.has_errors else ExitCode.OK
     report, text = verb.lint(opts.project, list(paths), fmt, target_version=target_version, env=opts.env,
@@ -162,20 +162,38 @@ def _plain_value(option: str, value: str) -> bool:
 def _echo(text: str) -> None:
     """``click.echo(text)``: the same bytes on stdout, without loading click where it would only
     pass them on (a UTF-8 stdout, and no escape sequence in *text* for it to strip)."""
+    _echo_pieces((text,))
+
+
+def _echo_pieces(pieces) -> None:
+    """:func:`_echo` of the text the *pieces* make, written piece by piece where it can be (a
+    lint's JSON document is megabytes: joined, then copied with its newline, it would take 5 ms)."""
     out = sys.stdout
-    if (out is None or "\x1b" in text or sys.platform == "win32"
-            or (getattr(out, "encoding", None) or "").lower().replace("-", "") != "utf8"):
+    if out is None or sys.platform == "win32" or (getattr(out, "encoding", None) or "").lower().replace("-", "") \
+            != "utf8":
         import click  # noqa: PLC0415
 
-        click.echo(text)
+        click.echo("".join(pieces))
         return
-    out.write(text + "\n")
+    pieces = list(pieces)
+    if any("\x1b" in piece for piece in pieces):
+        import click  # noqa: PLC0415
+
+        click.echo("".join(pieces))
+        return
+    out.writelines(pieces)
+    out.write("\n")
     out.flush()
 
 
 def document(run) -> str:
     """The JSON document of a lint run whose findings came back encoded: ``dump_json(report.to_dict())``
     of the whole report, byte for byte."""
+    return "".join(document_pieces(run))
+
+
+def document_pieces(run):
+    """:func:`document` in pieces, in order (the findings as the processes encoded them)."""
     import json  # noqa: PLC0415
 
     data = run.report.to_dict()       # the run without its findings ("findings" first, empty)
@@ -184,7 +202,13 @@ def document(run) -> str:
         from .render import dump_json  # noqa: PLC0415
 
         data["findings"] = json.loads(f"[{','.join(run.parts)}]")
-        return dump_json(data)
+        return [dump_json(data)]
     del data["findings"]
     rest = json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    return f'{{"schema_version":{_SCHEMA_VERSION},"findings":[{",".join(run.parts)}],{rest[1:]}'
+    pieces = [f'{{"schema_version":{_SCHEMA_VERSION},"findings":[']
+    for part in run.parts:
+        pieces += (part, ",")
+    if run.parts:
+        pieces.pop()     # the comma after the last part
+    pieces.append(f"],{rest[1:]}")
+    return pieces
