@@ -9,8 +9,8 @@ from pglast import ast, enums
 
 from ..text import qualified
 
-__all__ = ["non_transactional_reason", "tx_control", "referenced_relations", "created_primary_key", "lock_modes",
-           "conflicting_modes", "is_strong", "LOCK_MODES"]
+__all__ = ["non_transactional_reason", "tx_control", "TRANSACTION_SENSITIVE", "referenced_relations",
+           "created_primary_key", "lock_modes", "conflicting_modes", "is_strong", "LOCK_MODES"]
 
 _TX = enums.TransactionStmtKind
 _TX_NAMES = {
@@ -57,6 +57,9 @@ _MAYBE_NON_TRANSACTIONAL = frozenset({
     "IndexStmt", "DropStmt", "ReindexStmt", "AlterTableStmt", "CreatedbStmt", "DropdbStmt", "AlterDatabaseStmt",
     "CreateTableSpaceStmt", "DropTableSpaceStmt", "AlterSystemStmt", "VacuumStmt", "ClusterStmt",
     "CreateSubscriptionStmt", "AlterSubscriptionStmt", "DiscardStmt", "TransactionStmt"})
+#: the node types (names) for which :func:`tx_control` or :func:`non_transactional_reason` may say
+#: something: for any other both are None
+TRANSACTION_SENSITIVE = _MAYBE_NON_TRANSACTIONAL | {"TransactionStmt"}
 
 
 def non_transactional_reason(node) -> str | None:
