@@ -255,26 +255,36 @@ def _turn_off(state: _State) -> None:
         state.gc_paused = False
 
 
+def _enter() -> int:
+    """Count one more block open, patching if it is the first; the generation it opened in."""
+    state = _STATE
+    with state.lock:
+        if state.depth == 0:
+            _turn_on(state)
+        state.depth += 1
+        return state.generation
+
+
+def _leave(generation: int) -> None:
+    """Count a block opened in *generation* closed, restoring if it was the last."""
+    state = _STATE
+    with state.lock:
+        if generation == state.generation:
+            state.depth -= 1
+            if state.depth == 0:
+                _turn_off(state)
+
+
 class _Block:
     """One ``with fast_trees():`` block (a class, not a generator: a file's parse enters one)."""
 
     __slots__ = ("generation",)
 
     def __enter__(self) -> None:
-        state = _STATE
-        with state.lock:
-            if state.depth == 0:
-                _turn_on(state)
-            state.depth += 1
-            self.generation = state.generation
+        self.generation = _enter()
 
     def __exit__(self, *_exc) -> None:
-        state = _STATE
-        with state.lock:
-            if self.generation == state.generation:
-                state.depth -= 1
-                if state.depth == 0:
-                    _turn_off(state)
+        _leave(self.generation)
 
 
 def fast_trees() -> AbstractContextManager[None]:
@@ -286,8 +296,11 @@ def fast_trees() -> AbstractContextManager[None]:
 
 def parse_sql(sql: str):
     """pglast's ``parse_sql``, with the switch on while it runs."""
-    with _Block():
+    generation = _enter()   # a block, without making one
+    try:
         return pglast.parse_sql(sql)
+    finally:
+        _leave(generation)
 
 
 def _before_fork() -> None:
