@@ -9,8 +9,8 @@ from pglast import ast, enums
 
 from ..text import qualified
 
-__all__ = ["non_transactional_reason", "tx_control", "referenced_relations", "created_primary_key", "lock_modes",
-           "conflicting_modes", "is_strong", "LOCK_MODES"]
+__all__ = ["non_transactional_reason", "tx_control", "TRANSACTION_SENSITIVE", "referenced_relations",
+           "created_primary_key", "lock_modes", "conflicting_modes", "is_strong", "LOCK_MODES"]
 
 _TX = enums.TransactionStmtKind
 _TX_NAMES = {
@@ -57,6 +57,10 @@ _MAYBE_NON_TRANSACTIONAL = frozenset({
     "IndexStmt", "DropStmt", "ReindexStmt", "AlterTableStmt", "CreatedbStmt", "DropdbStmt", "AlterDatabaseStmt",
     "CreateTableSpaceStmt", "DropTableSpaceStmt", "AlterSystemStmt", "VacuumStmt", "ClusterStmt",
     "CreateSubscriptionStmt", "AlterSubscriptionStmt", "DiscardStmt", "TransactionStmt"})
+#: the node types (names) for which :func:`tx_control` or :func:`non_transactional_reason` may say
+#: something: for any other both are None
+TRANSACTION_SENSITIVE = _MAYBE_NON_TRANSACTIONAL | {"TransactionStmt"}
+_DETACH_PARTITION = enums.AlterTableType.AT_DetachPartition
 
 
 def non_transactional_reason(node) -> str | None:
@@ -70,8 +74,15 @@ def non_transactional_reason(node) -> str | None:
     name = type(node).__name__
     if name not in _MAYBE_NON_TRANSACTIONAL:
         return None
-    if name == "IndexStmt" and node.concurrent:
-        return "CREATE INDEX CONCURRENTLY"
+    # the two a migration holds most, first; each ends the search
+    if name == "IndexStmt":
+        return "CREATE INDEX CONCURRENTLY" if node.concurrent else None
+    if name == "AlterTableStmt":
+        for cmd in node.cmds or ():
+            if (isinstance(cmd, ast.AlterTableCmd) and cmd.subtype == _DETACH_PARTITION
+                    and getattr(cmd.def_, "concurrent", False)):
+                return "ALTER TABLE ... DETACH PARTITION ... CONCURRENTLY"
+        return None
     if name == "DropStmt" and node.concurrent:
         return "DROP INDEX CONCURRENTLY"
     if name == "ReindexStmt":
@@ -80,11 +91,6 @@ def non_transactional_reason(node) -> str | None:
         kind = enums.ReindexObjectType
         if node.kind in (kind.REINDEX_OBJECT_SCHEMA, kind.REINDEX_OBJECT_SYSTEM, kind.REINDEX_OBJECT_DATABASE):
             return f"REINDEX {node.kind.name.rsplit('_', 1)[-1]}"
-    if name == "AlterTableStmt":
-        for cmd in node.cmds or ():
-            if (isinstance(cmd, ast.AlterTableCmd) and cmd.subtype == enums.AlterTableType.AT_DetachPartition
-                    and getattr(cmd.def_, "concurrent", False)):
-                return "ALTER TABLE ... DETACH PARTITION ... CONCURRENTLY"
     if name == "CreatedbStmt":
         return "CREATE DATABASE"
     if name == "DropdbStmt":

@@ -9,8 +9,9 @@ generated ``__init__`` (:func:`_fast_init`) that stores the values as they are, 
 pglast's own conversion where pglast would convert (an enum, a bool adaptor), and without a call where
 the value is in final form already (an enum member, a node); ``Node.__setattr__`` is lifted
 (a plain slot store); pglast's C module looks its enum members up in a dict (:class:`_FastEnums`)
-instead of calling ``Enum(value)``, same members; the cyclic garbage collector is
-paused (a parse tree has no cycles, but its tens of thousands of new objects would start
+instead of calling ``Enum(value)``, same members, and makes each node with a generated
+function doing what that ``__init__`` does (:class:`_FastAst`) instead of calling the class;
+the cyclic garbage collector is paused (a parse tree has no cycles, but its tens of thousands of new objects would start
 a collection every 700 of them, each walking everything alive: more than half the time
 of a tree for 1,000 files). tests/unit/sql/test_fasttree.py compares the trees with
 pglast's own, value for value and type for type.
@@ -114,9 +115,24 @@ def _fast_init(cls):
     """An ``__init__`` for *cls* that stores what the C parser hands it: each attribute
     with a plain slot store, through the cached coercion where pglast's validation
     would convert it, and nothing else. Built once per class."""
+    return _generated(cls, factory=False)
+
+
+def _fast_new(cls):
+    """A function making a node of *cls* as ``cls(...)`` does with :func:`_fast_init` as its
+    ``__init__`` (the same stores), without the class call's detour through ``__init__``."""
+    return _generated(cls, factory=True)
+
+
+def _generated(cls, factory: bool):
     names = list(cls.__slots__)
     env: dict = {}
-    lines = [f"def __init__(self, {', '.join(f'{n}=None' for n in names)}):"]
+    params = ", ".join(f"{n}=None" for n in names)
+    if factory:
+        env["_new"], env["_cls"] = object.__new__, cls
+        lines = [f"def make({params}):", "    self = _new(_cls)"]
+    else:
+        lines = [f"def __init__(self, {params}):"]
     for n in names:
         coerce = _coercer(cls, n)
         if coerce is _identity:
@@ -139,10 +155,12 @@ def _fast_init(cls):
             lines.append(f"    self.{n} = {n} if {n} is None or isinstance({n}, _Node) else _co_{n}({n})")
         else:
             lines.append(f"    self.{n} = None if {n} is None else _co_{n}({n})")
-    if not names:
+    if factory:
+        lines.append("    return self")
+    elif not names:
         lines.append("    pass")
     exec("\n".join(lines), env)  # noqa: S102 - generated from pglast's own slot table
-    return env["__init__"]
+    return env["make" if factory else "__init__"]
 
 
 class _Members(dict):
@@ -170,8 +188,22 @@ class _FastEnums:
         return value
 
 
+class _FastAst:
+    """Stands in for ``pglast.ast`` in pglast's C parser module (which makes each node with
+    ``ast.NAME(...)``, the values positional): each node class with a constructor of its own
+    as its :func:`_fast_new`, generated when first asked for; any other name as pglast's own."""
+
+    def __getattr__(self, name: str):
+        value = getattr(ast, name)
+        if isinstance(value, type) and value in _SLOW:
+            value = _fast_new(value)
+        setattr(self, name, value)
+        return value
+
+
 _PARSER = getattr(pglast, "parser", None)   # the C module pglast's trees are made in
 _FAST_ENUMS = _FastEnums()
+_FAST_AST = _FastAst()
 _NODE_CLASSES: list = []
 _FAST: dict = {}
 _SLOW: dict = {}
@@ -235,6 +267,8 @@ def _turn_on(state: _State) -> None:
             del ast.Node.__setattr__
         if _PARSER is not None and getattr(_PARSER, "enums", None) is enums:
             _PARSER.enums = _FAST_ENUMS
+        if _PARSER is not None and getattr(_PARSER, "ast", None) is ast:
+            _PARSER.ast = _FAST_AST
         state.patched = True
     if gc.isenabled():
         gc.disable()
@@ -249,10 +283,32 @@ def _turn_off(state: _State) -> None:
             ast.Node.__setattr__ = _VALIDATING_SETATTR
         if _PARSER is not None and getattr(_PARSER, "enums", None) is _FAST_ENUMS:
             _PARSER.enums = enums
+        if _PARSER is not None and getattr(_PARSER, "ast", None) is _FAST_AST:
+            _PARSER.ast = ast
         state.patched = False
     if state.gc_paused:
         gc.enable()
         state.gc_paused = False
+
+
+def _enter() -> int:
+    """Count one more block open, patching if it is the first; the generation it opened in."""
+    state = _STATE
+    with state.lock:
+        if state.depth == 0:
+            _turn_on(state)
+        state.depth += 1
+        return state.generation
+
+
+def _leave(generation: int) -> None:
+    """Count a block opened in *generation* closed, restoring if it was the last."""
+    state = _STATE
+    with state.lock:
+        if generation == state.generation:
+            state.depth -= 1
+            if state.depth == 0:
+                _turn_off(state)
 
 
 class _Block:
@@ -261,20 +317,10 @@ class _Block:
     __slots__ = ("generation",)
 
     def __enter__(self) -> None:
-        state = _STATE
-        with state.lock:
-            if state.depth == 0:
-                _turn_on(state)
-            state.depth += 1
-            self.generation = state.generation
+        self.generation = _enter()
 
     def __exit__(self, *_exc) -> None:
-        state = _STATE
-        with state.lock:
-            if self.generation == state.generation:
-                state.depth -= 1
-                if state.depth == 0:
-                    _turn_off(state)
+        _leave(self.generation)
 
 
 def fast_trees() -> AbstractContextManager[None]:
@@ -286,8 +332,11 @@ def fast_trees() -> AbstractContextManager[None]:
 
 def parse_sql(sql: str):
     """pglast's ``parse_sql``, with the switch on while it runs."""
-    with _Block():
+    generation = _enter()   # a block, without making one
+    try:
         return pglast.parse_sql(sql)
+    finally:
+        _leave(generation)
 
 
 def _before_fork() -> None:

@@ -28,7 +28,7 @@ from ..model import (
 )
 from ..records import record
 from ..text import caret_context, line_col, parse_duration, parse_timeout
-from .classify import non_transactional_reason, tx_control
+from .classify import TRANSACTION_SENSITIVE, non_transactional_reason, tx_control
 from .fasttree import parse_sql
 from .split import Span, meta_command_at, split
 
@@ -38,6 +38,7 @@ __all__ = ["parse_file", "parse_or_problem", "ParseProblem", "PROBLEM_KINDS", "K
 KNOWN_DIRECTIVES = ("no-transaction", "batch", "lock-timeout", "statement-timeout", "ignore")
 _FILE_LEVEL = ("no-transaction", "lock-timeout", "statement-timeout")
 _DML = ("UpdateStmt", "DeleteStmt", "InsertStmt")
+_ONE_TRANSACTION = "one transaction"
 
 PROBLEM_KINDS = {
     "syntax": "the parser refuses the text",
@@ -137,7 +138,7 @@ def _parse(relpath: str, text: str, database: str | None) -> ParsedFile:
 
     directives = _directives(relpath, text, cleaned, spans)
     file_directives = tuple([d for d in directives if not spans or d.offset < spans[0].start]) if directives else ()
-    statements, di = _statements(relpath, text, spans, directives, file_directives)
+    statements, di, copy, flagged = _statements(relpath, text, spans, directives, file_directives)
     if di < len(directives):
         trailing = [d for d in directives[di:] if d.name != "ignore"]
         if trailing:
@@ -145,28 +146,38 @@ def _parse(relpath: str, text: str, database: str | None) -> ParsedFile:
             raise _problem("directive", relpath, text, d.offset,
                            f"`pgshift:{d.name}` stands after the last statement and applies to nothing",
                            "put it on the line before the statement it is for")
-    for stmt in statements:
-        if stmt.kind == "CopyStmt" and stmt.node.filename is None:
-            raise _problem(
-                "copy-stdin", relpath, text, stmt.offset,
-                f"COPY ... {'FROM STDIN' if stmt.node.is_from else 'TO STDOUT'} needs psql's data stream, "
-                "which a migration run by pgshift does not have",
-                "write the rows as INSERT statements, or COPY from a file on the database server")
+    if copy is not None:
+        raise _problem(
+            "copy-stdin", relpath, text, copy.offset,
+            f"COPY ... {'FROM STDIN' if copy.node.is_from else 'TO STDOUT'} needs psql's data stream, "
+            "which a migration run by pgshift does not have",
+            "write the rows as INSERT statements, or COPY from a file on the database server")
     if directives:
         _check_directive_placement(relpath, text, statements)
-    mode, reason = _decide_mode(relpath, text, statements, file_directives, bool(directives))
+    if flagged or directives:
+        mode, reason = _decide_mode(relpath, text, statements, file_directives, bool(directives))
+    else:  # no transaction control, nothing refused in a transaction, no directive: what _decide_mode says then
+        mode, reason = TX_FILE, _ONE_TRANSACTION
     return ParsedFile(relpath, text, tuple(statements), tuple(directives), file_directives, metas, mode, reason)
 
 
-def _statements(relpath, text, spans: tuple[Span, ...], directives, file_directives) -> tuple[list[Statement], int]:
-    """The statements, each with the directives standing before it; and how many
-    directives were attached (those after the last statement are not)."""
+def _statements(relpath, text, spans: tuple[Span, ...], directives, file_directives
+                ) -> tuple[list[Statement], int, Statement | None, bool]:
+    """The statements, each with the directives standing before it; how many directives
+    were attached (those after the last statement are not); the first COPY FROM STDIN /
+    TO STDOUT, if any; and whether some statement controls transactions or is refused
+    inside one (else the file's mode needs no looking at its statements)."""
     statements: list[Statement] = []
+    append = statements.append
     di = 0
     n_directives = len(directives)
     size = len(text)
+    count, rfind = text.count, text.rfind
+    copy = None
+    flagged = False
     line, line_start, counted = 1, 0, 0   # line_col(text, start), counted on from the statement before
-    for index, (start, _end, sql, node) in enumerate(spans):
+    index = 0
+    for start, _end, sql, node in spans:
         attached: tuple[Directive, ...] = ()
         if di < n_directives and directives[di].offset < start:
             before = []
@@ -176,19 +187,25 @@ def _statements(relpath, text, spans: tuple[Span, ...], directives, file_directi
                 di += 1
             attached = tuple(before)
         if counted <= start <= size:
-            line += text.count("\n", counted, start)
-            newline = text.rfind("\n", counted, start)
+            line += count("\n", counted, start)
+            newline = rfind("\n", counted, start)
             if newline >= 0:
                 line_start = newline + 1
             counted = start
             col = start - line_start + 1
         else:
             line, col = line_col(text, start)
-        statements.append(Statement(
-            index, sql, start, Location(relpath, line, col), type(node).__name__,
-            tx_control(node), non_transactional_reason(node), attached, node,
-        ))
-    return statements, di
+        kind = type(node).__name__
+        tx = refused = None
+        if kind in TRANSACTION_SENSITIVE:   # for any other node both are None: no call
+            tx, refused = tx_control(node), non_transactional_reason(node)
+            flagged = flagged or tx is not None or refused is not None
+        statement = Statement(index, sql, start, Location(relpath, line, col), kind, tx, refused, attached, node)
+        if kind == "CopyStmt" and copy is None and node.filename is None:
+            copy = statement
+        append(statement)
+        index += 1
+    return statements, di, copy, flagged
 
 
 def _refuse_meta_command(relpath: str, text: str, meta: MetaCommand, database: str | None) -> None:
@@ -365,7 +382,7 @@ def _decide_mode(relpath: str, text: str, statements: list[Statement], file_dire
     if batched:
         s = batched[0]
         return TX_BATCHED, f"batched data change at line {s.location.line}"
-    return TX_FILE, "one transaction"
+    return TX_FILE, _ONE_TRANSACTION
 
 
 def _check_own_transactions(relpath: str, text: str, statements: list[Statement]) -> None:

@@ -78,16 +78,18 @@ def split(relpath: str, text: str) -> Split:
             metas.append(meta)
             cleaned = blank(cleaned, index, line_end)
             continue
-        return Split(cleaned, tuple(metas), tuple(_spans(cleaned, raw)), None)
+        return _tuple_new(Split, (cleaned, tuple(metas), _spans(cleaned, raw), None))   # Split(...), minus a call
 
 
-def _spans(cleaned: str, raw) -> list[Span]:
+def _spans(cleaned: str, raw) -> tuple[Span, ...]:
     spans = []
+    append = spans.append
+    size = len(cleaned)
     for rs in raw:
         start = rs.stmt_location or 0
-        length = rs.stmt_len or (len(cleaned) - start)
-        sql = cleaned[start:start + length].rstrip()
-        if sql.endswith(";"):
+        length = rs.stmt_len
+        sql = cleaned[start:start + length if length else size].rstrip()   # 0: the rest of the text
+        if sql[-1:] == ";":
             sql = sql[:-1].rstrip()
-        spans.append(_tuple_new(Span, (start, start + len(sql), sql, rs.stmt)))   # Span(...), minus a call
-    return spans
+        append(_tuple_new(Span, (start, start + len(sql), sql, rs.stmt)))   # Span(...), minus a call
+    return tuple(spans)
