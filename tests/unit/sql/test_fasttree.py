@@ -26,7 +26,7 @@ def pglast_unpatched() -> bool:
     """pglast's own constructors and validation in place."""
     return (ast.RangeVar.__dict__["__init__"] is _ORIGINAL_INIT
             and ast.Node.__dict__.get("__setattr__") is _ORIGINAL_SETATTR
-            and pglast.parser.enums is pglast.enums)
+            and pglast.parser.enums is pglast.enums and pglast.parser.ast is pglast.ast)
 
 
 def pglast_is_as_shipped() -> bool:
