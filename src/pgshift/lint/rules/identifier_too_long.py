@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 
 from ...sql import ast
-from ..nodes import AT
+from .. import nodes
 
 ID = "identifier-too-long"
 SEVERITY = "error"
@@ -33,10 +33,7 @@ NODES = ("CreateStmt", "IndexStmt", "AlterTableStmt", "CreatePolicyStmt", "Creat
 LIMIT = 63
 _MIN_CHARS = -(-LIMIT // 4)
 _IDENT_CHAR = re.compile(r"[\w$]")
-
-
-_AlterTableCmd, _ColumnDef, _Constraint = ast.AlterTableCmd, ast.ColumnDef, ast.Constraint
-_AddConstraint, _AddColumn, _AlterColumnType = AT.AT_AddConstraint, AT.AT_AddColumn, AT.AT_AlterColumnType
+_ColumnDef, _Constraint = ast.ColumnDef, ast.Constraint
 
 
 def _table_names(node) -> list:
@@ -53,29 +50,11 @@ def _table_names(node) -> list:
 
 
 def _alter_names(node) -> list:
-    """The constraints an ALTER TABLE adds (ADD CONSTRAINT, or inside ADD COLUMN), then the
-    columns it defines (ADD COLUMN, ALTER COLUMN ... TYPE): what ``ctx.added_constraints()``
-    and ``ctx.defined_columns()`` give, read in one loop when there is something to read."""
-    constraints, columns = [], []
-    for cmd in node.cmds or ():
-        if not isinstance(cmd, _AlterTableCmd):
-            continue
-        sub = cmd.subtype
-        if sub == _AddConstraint:
-            if isinstance(cmd.def_, _Constraint):
-                constraints.append(cmd.def_.conname)
-        elif sub == _AddColumn or sub == _AlterColumnType:
-            col = cmd.def_
-            if not isinstance(col, _ColumnDef):
-                continue
-            if sub == _AddColumn:
-                for con in col.constraints or ():
-                    if isinstance(con, _Constraint):
-                        constraints.append(con.conname)
-            if col.typeName is not None:
-                columns.append(col.colname or cmd.name)
-    constraints += columns
-    return constraints
+    """The constraints an ALTER TABLE adds, then the columns it defines (ADD COLUMN, ALTER COLUMN
+    ... TYPE). (Read from the node: ``ctx.added_constraints()`` and ``ctx.defined_columns()``
+    would make lists other rules seldom ask for, the latter with each column's type name.)"""
+    return ([con.conname for con, _col in nodes.added_constraints(node)]
+            + [name for name, _type, _at in nodes.defined_columns("AlterTableStmt", node)])
 
 
 def _last_name(items) -> list:
