@@ -27,6 +27,8 @@ CT = Members(enums.ConstrType)
 OBJ = Members(enums.ObjectType)
 
 _Node = ast.Node
+_AlterTableCmd, _ColumnDef, _Constraint = ast.AlterTableCmd, ast.ColumnDef, ast.Constraint
+_AddColumn, _AddConstraint, _AlterColumnType = AT.AT_AddColumn, AT.AT_AddConstraint, AT.AT_AlterColumnType
 _FIELDS: dict[type, tuple[str, ...]] = {}
 
 
@@ -72,7 +74,15 @@ def relname(rv) -> str:
 
 
 def name_list(items) -> tuple[str, ...]:
-    return tuple([getattr(i, "sval", None) or "" for i in items]) if items else ()
+    """The parts of a qualified name (a list of String nodes) as strings."""
+    if not items:
+        return ()
+    n = len(items)   # most names have one or two parts (``orders``, ``pg_catalog.int8``): no list made
+    if n == 1:
+        return (getattr(items[0], "sval", None) or "",)
+    if n == 2:
+        return (getattr(items[0], "sval", None) or "", getattr(items[1], "sval", None) or "")
+    return tuple([getattr(i, "sval", None) or "" for i in items])
 
 
 def dotted(items) -> str:
@@ -164,15 +174,21 @@ def alter_cmds(stmt, *subtypes) -> Iterator:
             yield cmd
 
 
-def added_constraints(stmt) -> Iterator[tuple[object, object]]:
+def added_constraints(stmt) -> list[tuple[Any, Any]]:
     """(constraint, column-or-None) for every constraint an ALTER TABLE adds,
     as ADD CONSTRAINT or inside ADD COLUMN."""
-    for cmd in alter_cmds(stmt, AT.AT_AddConstraint, AT.AT_AddColumn):
-        if cmd.subtype == AT.AT_AddConstraint and isinstance(cmd.def_, ast.Constraint):
-            yield cmd.def_, None
-        elif cmd.subtype == AT.AT_AddColumn and isinstance(cmd.def_, ast.ColumnDef):
+    found: list[tuple[Any, Any]] = []
+    for cmd in stmt.cmds or ():
+        if not isinstance(cmd, _AlterTableCmd):
+            continue
+        sub = cmd.subtype
+        if sub == _AddConstraint:
+            if isinstance(cmd.def_, _Constraint):
+                found.append((cmd.def_, None))
+        elif sub == _AddColumn and isinstance(cmd.def_, _ColumnDef):
             for con in column_constraints(cmd.def_):
-                yield con, cmd.def_
+                found.append((con, cmd.def_))
+    return found
 
 
 # --- volatility ---------------------------------------------------------------
@@ -237,15 +253,21 @@ def is_volatile(expr) -> bool:
     return True  # sub-queries and anything unknown
 
 
-def defined_columns(kind: str, node) -> Iterator[tuple[str, object, object]]:
+def defined_columns(kind: str, node) -> list[tuple[str, object, object]]:
     """(column name, TypeName, node to point at) for every column a CREATE TABLE
     or ALTER TABLE (ADD COLUMN, ALTER COLUMN ... TYPE) defines."""
+    found: list = []
     if kind == "CreateStmt":
-        for col in table_columns(node):
-            if col.typeName is not None:
-                yield col.colname, col.typeName, col
+        for col in node.tableElts or ():
+            if isinstance(col, _ColumnDef) and col.typeName is not None:
+                found.append((col.colname, col.typeName, col))
     elif kind == "AlterTableStmt":
-        for cmd in alter_cmds(node, AT.AT_AddColumn, AT.AT_AlterColumnType):
-            col = cmd.def_
-            if isinstance(col, ast.ColumnDef) and col.typeName is not None:
-                yield (col.colname or cmd.name), col.typeName, (col if cmd.subtype == AT.AT_AddColumn else None)
+        for cmd in node.cmds or ():
+            if not isinstance(cmd, _AlterTableCmd):
+                continue
+            sub = cmd.subtype
+            if sub == _AddColumn or sub == _AlterColumnType:
+                col = cmd.def_
+                if isinstance(col, _ColumnDef) and col.typeName is not None:
+                    found.append(((col.colname or cmd.name), col.typeName, (col if sub == _AddColumn else None)))
+    return found

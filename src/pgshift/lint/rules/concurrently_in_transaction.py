@@ -35,16 +35,17 @@ VERSIONS = (None, None)
 
 
 def check(ctx):
+    # (called for every statement: a plain function, whose usual answer is no finding)
     reason = ctx.non_transactional
     if reason is None or not ctx.in_transaction:
-        return
+        return ()
     begin = ctx.tx_begin
     where = (f"the transaction this file opens with {begin.sql.split()[0].upper()} at line {begin.location.line}"
              if begin is not None else "the transaction pgshift wraps this file in")
-    yield ctx.finding(
+    return [ctx.finding(
         ID, SEVERITY, None,
         f"{reason} cannot run inside a transaction block, and it stands inside {where}: "
         "PostgreSQL refuses it (ERROR 25001) and the whole transaction is rolled back",
         f"move the {reason} statements to a file of their own without BEGIN/COMMIT; pgshift runs such a "
         "file outside a transaction, one statement at a time, and drops an INVALID index left by a "
-        "failed build before retrying")
+        "failed build before retrying")]

@@ -49,9 +49,10 @@ def check(ctx):
                 f"REFERENCES {parent} NOT VALID, and VALIDATE CONSTRAINT in a separate transaction")
         else:
             name = f" {con.conname}" if con.conname else ""
+            table = nodes.relname(rel)
             yield ctx.finding(
                 ID, SEVERITY, con,
-                f"FOREIGN KEY{name} on {nodes.relname(rel)} without NOT VALID scans the whole table while "
-                f"{nodes.relname(rel)} and {parent} are locked against writes",
+                f"FOREIGN KEY{name} on {table} without NOT VALID scans the whole table while "
+                f"{table} and {parent} are locked against writes",
                 "add it NOT VALID, then VALIDATE CONSTRAINT in a separate transaction "
                 "(that scan lets reads and writes through)")

@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 
 from ...sql import ast
+from .. import nodes
 
 ID = "identifier-too-long"
 SEVERITY = "error"
@@ -32,50 +33,53 @@ NODES = ("CreateStmt", "IndexStmt", "AlterTableStmt", "CreatePolicyStmt", "Creat
 LIMIT = 63
 _MIN_CHARS = -(-LIMIT // 4)
 _IDENT_CHAR = re.compile(r"[\w$]")
+_ColumnDef, _Constraint = ast.ColumnDef, ast.Constraint
 
 
-def _defined_names(ctx) -> list:
-    """The names a statement gives to new objects (references to existing ones do not
-    matter: PostgreSQL truncates them the same way)."""
-    kind, node = ctx.kind, ctx.node
-    if kind == "CreateStmt":
-        names = [node.relation.relname]
-        column, constraint = ast.ColumnDef, ast.Constraint
-        for el in node.tableElts or ():
-            if isinstance(el, column):
-                names.append(el.colname)
-                for con in el.constraints or ():
-                    if isinstance(con, constraint):
-                        names.append(con.conname)
-            elif isinstance(el, constraint):
-                names.append(el.conname)
-        return names
-    if kind == "IndexStmt":
-        return [node.idxname]
-    if kind == "AlterTableStmt":
-        return [con.conname for con, _col in ctx.added_constraints()] + [c[0] for c in ctx.defined_columns()]
-    if kind == "CreatePolicyStmt":
-        return [node.policy_name]
-    if kind == "CreateTrigStmt":
-        return [node.trigname]
-    if kind == "RenameStmt":
-        return [node.newname]
-    if kind == "ViewStmt":
-        return [node.view.relname]
-    if kind == "CreateTableAsStmt":
-        return [node.into.rel.relname] if node.into is not None else []
-    if kind == "CreateSeqStmt":
-        return [node.sequence.relname]
-    if kind == "CreateSchemaStmt":
-        return [node.schemaname]
-    names = []  # functions, types, domains: a qualified name list
-    for attr in ("funcname", "typeName", "typevar", "domainname"):
-        value = getattr(node, attr, None)
-        if isinstance(value, tuple | list) and value:
-            names.append(getattr(value[-1], "sval", None))
-        elif value is not None and hasattr(value, "relname"):
-            names.append(value.relname)
+def _table_names(node) -> list:
+    names = [node.relation.relname]
+    for el in node.tableElts or ():
+        if isinstance(el, _ColumnDef):
+            names.append(el.colname)
+            for con in el.constraints or ():
+                if isinstance(con, _Constraint) and con.conname is not None:   # (most have no name)
+                    names.append(con.conname)
+        elif isinstance(el, _Constraint):
+            names.append(el.conname)
     return names
+
+
+def _alter_names(node) -> list:
+    """The constraints an ALTER TABLE adds, then the columns it defines (ADD COLUMN, ALTER COLUMN
+    ... TYPE). (Read from the node: ``ctx.added_constraints()`` and ``ctx.defined_columns()``
+    would make lists other rules seldom ask for, the latter with each column's type name.)"""
+    return ([con.conname for con, _col in nodes.added_constraints(node)]
+            + [name for name, _type, _at in nodes.defined_columns("AlterTableStmt", node)])
+
+
+def _last_name(items) -> list:
+    """The last part of a qualified name list (functions, enums, domains)."""
+    return [getattr(items[-1], "sval", None)] if isinstance(items, tuple | list) and items else []
+
+
+#: The names a statement gives to new objects, by statement kind, one entry for each of NODES
+#: (references to existing ones do not matter: PostgreSQL truncates them the same way).
+_DEFINED_NAMES = {
+    "CreateStmt": _table_names,
+    "IndexStmt": lambda node: [node.idxname],
+    "AlterTableStmt": _alter_names,
+    "CreatePolicyStmt": lambda node: [node.policy_name],
+    "CreateTrigStmt": lambda node: [node.trigname],
+    "RenameStmt": lambda node: [node.newname],
+    "ViewStmt": lambda node: [node.view.relname],
+    "CreateTableAsStmt": lambda node: [node.into.rel.relname] if node.into is not None else [],
+    "CreateSeqStmt": lambda node: [node.sequence.relname],
+    "CreateSchemaStmt": lambda node: [node.schemaname],
+    "CreateFunctionStmt": lambda node: _last_name(node.funcname),
+    "CreateEnumStmt": lambda node: _last_name(node.typeName),
+    "CompositeTypeStmt": lambda node: [node.typevar.relname] if node.typevar is not None else [],
+    "CreateDomainStmt": lambda node: _last_name(node.domainname),
+}
 
 
 def _full(text: str, begin: int, after: int, end: int) -> str | None:
@@ -93,7 +97,8 @@ def _full(text: str, begin: int, after: int, end: int) -> str | None:
 
 def check(ctx):
     # a name of 63 bytes has 16 to 63 characters (UTF-8: 1 to 4 bytes each)
-    cut = [n for n in _defined_names(ctx) if n and _MIN_CHARS <= len(n) <= LIMIT and len(n.encode()) == LIMIT]
+    cut = [n for n in _DEFINED_NAMES[ctx.kind](ctx.node)
+           if n and _MIN_CHARS <= len(n) <= LIMIT and len(n.encode()) == LIMIT]
     if not cut:
         return
     stmt = ctx.statement

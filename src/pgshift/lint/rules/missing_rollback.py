@@ -23,11 +23,12 @@ SCOPE = "file"
 
 def check(ctx):
     if ctx.is_rollback or ctx.has_rollback is not False:
-        return
-    name = ctx.relpath.rsplit("/", 1)[-1]
-    version = name.split("_", 1)[0]
-    yield ctx.finding(
-        ID, SEVERITY, Location(ctx.relpath, 1, 1),
+        return ()
+    relpath = ctx.relpath
+    name = relpath.rsplit("/", 1)[-1]
+    version, underscore, rest = name.partition("_")
+    return [ctx.finding(
+        ID, SEVERITY, Location(relpath, 1, 1),
         f"{name} has no rollback file",
-        f"add migrations/rollbacks/{version}_rollback{('_' + name.split('_', 1)[1]) if '_' in name else '.sql'} "
-        "(pgshift new creates the stub) and test it with pgshift test --roundtrip")
+        f"add migrations/rollbacks/{version}_rollback{('_' + rest) if underscore else '.sql'} "
+        "(pgshift new creates the stub) and test it with pgshift test --roundtrip")]

@@ -19,6 +19,7 @@ CREATE TABLE events (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, payload
 """
 from __future__ import annotations
 
+from ...sql import ast
 from .. import nodes
 from ..nodes import CT
 
@@ -32,26 +33,22 @@ SMALL = {"int4": "integer", "int2": "smallint", "serial": "serial", "serial4": "
          "smallint": "smallint"}
 
 
-def _check_columns(ctx, columns, table_pk: set[str]):
-    for col, type_name in columns:
+_PRIMARY = CT.CONSTR_PRIMARY
+
+
+def check(ctx):
+    table_pk: set[str] = set()   # the columns of a CREATE TABLE's own PRIMARY KEY (...)
+    if ctx.kind == "CreateStmt":
+        for el in ctx.node.tableElts or ():
+            if isinstance(el, ast.Constraint) and el.contype == _PRIMARY:
+                table_pk.update(nodes.name_list(el.keys))
+    for col, type_name in ctx.added_columns():
         small = SMALL.get(type_name)
         if small is None:
             continue
-        if col.colname in table_pk or nodes.has_contype(col, CT.CONSTR_PRIMARY):
+        if col.colname in table_pk or nodes.has_contype(col, _PRIMARY):
             yield ctx.finding(
                 ID, SEVERITY, col,
                 f"primary key column {col.colname} is {small}: it runs out at "
                 f"{'32,767' if 'small' in small else '2,147,483,647'} and widening it later rewrites the table",
                 f"use bigint: {col.colname} bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY")
-
-
-def check(ctx):
-    node = ctx.node
-    if ctx.kind == "CreateStmt":
-        pk = set()
-        for el in node.tableElts or ():
-            if getattr(el, "contype", None) == CT.CONSTR_PRIMARY:
-                pk.update(nodes.name_list(el.keys))
-        yield from _check_columns(ctx, ctx.added_columns(), pk)
-    else:
-        yield from _check_columns(ctx, ctx.added_columns(), set())

@@ -75,9 +75,14 @@ def _literal_at(ctx, value: str, start: int, end: int) -> int | None:
 
 
 def check(ctx):
+    # (called for every statement: a plain function, and a generator only for a doubled backslash)
+    if "\\\\" not in ctx.statement.sql:
+        return ()
+    return _findings(ctx)
+
+
+def _findings(ctx):
     stmt = ctx.statement
-    if "\\\\" not in stmt.sql:
-        return
     start, end = stmt.offset, stmt.offset + len(stmt.sql)
     seen = set()
     for pattern, anchor in _patterns(ctx.node):

@@ -33,14 +33,13 @@ NODES = ("IndexStmt",)
 
 
 def check(ctx):
-    node = ctx.node
-    rel = node.relation
-    if ctx.is_concurrent() or rel is None or not rel.inh or ctx.is_new_table(rel):
-        return
-    yield ctx.finding(
+    rel = ctx.node.relation
+    if rel is None or not rel.inh or ctx.is_concurrent() or ctx.is_new_table(rel):
+        return ()
+    return [ctx.finding(
         ID, SEVERITY, None,
         f"CREATE INDEX on {nodes.relname(rel)} without CONCURRENTLY blocks every write to the table "
         "(SHARE lock) until the index is built",
         "use CREATE INDEX CONCURRENTLY in a file without BEGIN/COMMIT (pgshift runs it outside a "
         "transaction); for a partitioned table: CREATE INDEX ... ON ONLY, CONCURRENTLY per partition, "
-        "then ALTER INDEX ... ATTACH PARTITION")
+        "then ALTER INDEX ... ATTACH PARTITION")]

@@ -33,7 +33,6 @@ ALTER TABLE orders ADD CONSTRAINT orders_total_positive CHECK (total >= 0) NOT V
 """
 from __future__ import annotations
 
-from ...sql import ast
 from ...text import format_duration
 from .. import nodes
 from ..context import LintContext
@@ -90,9 +89,11 @@ def check(ctx):
     if ctx.file is None or ctx.file.file_directive("lock-timeout") is not None:
         return
     for stmt in ctx.statements:
-        node = stmt.node
-        if isinstance(node, ast.VariableSetStmt) and (node.name or "").lower() == "lock_timeout":
+        kind = stmt.kind   # (the node's type name)
+        if kind == "VariableSetStmt" and (stmt.node.name or "").lower() == "lock_timeout":
             return
+        if kind not in _LOCKING:   # (what _strong_lock_target answers None to at once, without a call)
+            continue
         target = _strong_lock_target(stmt)
         if target is None:
             continue

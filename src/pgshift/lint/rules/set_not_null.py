@@ -65,12 +65,16 @@ def _proven(ctx, rel, column: str) -> bool:
     return False
 
 
+_SET_NOT_NULL, _ADD_CONSTRAINT, _NOT_NULL = AT.AT_SetNotNull, AT.AT_AddConstraint, CT.CONSTR_NOTNULL
+
+
 def check(ctx):
-    rel = ctx.node.relation
+    node = ctx.node
+    rel = node.relation
     if rel is None or ctx.is_new_table(rel):
         return
-    for cmd in nodes.alter_cmds(ctx.node, AT.AT_SetNotNull, AT.AT_AddConstraint):
-        if cmd.subtype == AT.AT_SetNotNull:
+    for cmd in nodes.alter_cmds(node, _SET_NOT_NULL, _ADD_CONSTRAINT):
+        if cmd.subtype == _SET_NOT_NULL:
             if _proven(ctx, rel, cmd.name):
                 continue
             yield ctx.finding(
@@ -78,7 +82,7 @@ def check(ctx):
                 f"SET NOT NULL on {nodes.relname(rel)}.{cmd.name} scans every row under an ACCESS EXCLUSIVE "
                 "lock (even reads wait)", _hint(ctx, cmd.name))
         elif (ctx.target_version >= 18 and cmd.def_ is not None
-              and getattr(cmd.def_, "contype", None) == CT.CONSTR_NOTNULL
+              and getattr(cmd.def_, "contype", None) == _NOT_NULL
               and not cmd.def_.skip_validation):
             column = nodes.name_list(cmd.def_.keys)[0] if cmd.def_.keys else "?"
             yield ctx.finding(

@@ -24,6 +24,7 @@ CREATE TABLE inventory.items (id uuid PRIMARY KEY, tenant_id uuid NOT NULL, sku 
 """
 from __future__ import annotations
 
+from ...sql import ast
 from .. import nodes
 from ..context import table_key
 
@@ -33,26 +34,34 @@ VERSIONS = (None, None)
 NODES = ("CreateStmt",)
 
 
+def _later_in_file(ctx, found) -> bool:
+    """Any of the (schema, pos, data) entries *found* stands later in this statement's file."""
+    here = ctx.pos
+    for _schema, pos, _data in found:
+        if pos[0] == here[0] and pos > here:
+            return True
+    return False
+
+
 def check(ctx):
     node = ctx.node
     rel = node.relation
     if rel is None or rel.relpersistence == "t" or node.partbound is not None:
-        return
-    for c in nodes.table_columns(node):
-        if (c.colname or "").lower() == "tenant_id":
+        return ()
+    for c in node.tableElts or ():
+        if isinstance(c, ast.ColumnDef) and (c.colname or "").lower() == "tenant_id":
             break
     else:
-        return
+        return ()
     schema, name = table_key(rel)
-    here = ctx.pos[0]
-    rls = [p for _, p, _ in ctx.run.rls_enabled.find(schema, name) if p[0] == here and p > ctx.pos]
-    if rls:
-        return
-    policies = [p for _, p, _ in ctx.run.policies.find(schema, name) if p[0] == here and p > ctx.pos]
-    yield ctx.finding(
+    if _later_in_file(ctx, ctx.run.rls_enabled.find(schema, name)):
+        return ()
+    policies = _later_in_file(ctx, ctx.run.policies.find(schema, name))
+    table = nodes.relname(rel)
+    return [ctx.finding(
         ID, SEVERITY, None,
-        f"table {nodes.relname(rel)} has a tenant_id column but this migration does not enable row level "
+        f"table {table} has a tenant_id column but this migration does not enable row level "
         "security on it" + (": its policy does nothing" if policies else " nor create a policy")
         + ", so every tenant can read every other tenant's rows",
-        f"ALTER TABLE {nodes.relname(rel)} ENABLE ROW LEVEL SECURITY;"
-        + ("" if policies else f" CREATE POLICY ... ON {nodes.relname(rel)} USING (tenant_id = ...);"))
+        f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY;"
+        + ("" if policies else f" CREATE POLICY ... ON {table} USING (tenant_id = ...);"))]

@@ -31,7 +31,7 @@ UPDATE legacy_customers SET migrated = true WHERE migrated = false;
 """
 from __future__ import annotations
 
-from ...sql import ast
+from ...sql import ast, enums
 from .. import nodes
 
 ID = "unbatched-dml"
@@ -41,6 +41,11 @@ NODES = ("UpdateStmt", "DeleteStmt")
 
 _BOUNDING_OPS = {"=", "<", "<="}
 _FLIPPED = {"=": "=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
+# enum members compared as they are (an enum member's .name is a property, slow to read)
+_AND, _OR = enums.BoolExprType.AND_EXPR, enums.BoolExprType.OR_EXPR
+_OP = enums.A_Expr_Kind.AEXPR_OP
+_RANGES = (enums.A_Expr_Kind.AEXPR_BETWEEN, enums.A_Expr_Kind.AEXPR_BETWEEN_SYM, enums.A_Expr_Kind.AEXPR_IN)
+_ANY_SUBLINK = enums.SubLinkType.ANY_SUBLINK
 
 
 def _key_column(expr) -> bool:
@@ -61,27 +66,26 @@ def bounded(where) -> bool:
     if where is None:
         return False
     if isinstance(where, ast.BoolExpr):
-        kind = where.boolop.name
-        if kind == "AND_EXPR":
+        if where.boolop == _AND:
             return any(bounded(a) for a in where.args)
-        if kind == "OR_EXPR":
+        if where.boolop == _OR:
             return all(bounded(a) for a in where.args)
         return False
     if isinstance(where, ast.CurrentOfExpr):
         return True
     if isinstance(where, ast.A_Expr):
-        kind = where.kind.name
+        kind = where.kind
         op = nodes.name_list(where.name)[-1] if where.name else ""
-        if kind == "AEXPR_OP" and op in _FLIPPED:
+        if kind == _OP and op in _FLIPPED:
             if _key_column(where.lexpr) and _constant(where.rexpr):
                 return op in _BOUNDING_OPS
             if _key_column(where.rexpr) and _constant(where.lexpr):
                 return _FLIPPED[op] in _BOUNDING_OPS
             return False
-        if kind in ("AEXPR_BETWEEN", "AEXPR_BETWEEN_SYM", "AEXPR_IN"):
+        if kind in _RANGES:
             return _key_column(where.lexpr) and _constant(where.rexpr)
         return False
-    if isinstance(where, ast.SubLink) and where.subLinkType.name == "ANY_SUBLINK":
+    if isinstance(where, ast.SubLink) and where.subLinkType == _ANY_SUBLINK:
         sub = where.subselect
         return getattr(sub, "limitCount", None) is not None
     return False
@@ -90,15 +94,16 @@ def bounded(where) -> bool:
 def check(ctx):
     node = ctx.node
     rel = node.relation
-    if rel is None or ctx.is_ledger(rel) or ctx.is_new_table(rel) or ctx.statement.directive("batch"):
-        return
-    if bounded(node.whereClause):
-        return
+    # the cheap questions first (none changes another's answer)
+    if rel is None or ctx.statement.directive("batch") or bounded(node.whereClause):
+        return ()
+    if ctx.is_new_table(rel) or ctx.is_ledger(rel):
+        return ()
     verb = "UPDATE" if ctx.kind == "UpdateStmt" else "DELETE"
     scope = "every row" if node.whereClause is None else "every matching row"
-    yield ctx.finding(
+    return [ctx.finding(
         ID, SEVERITY, None,
         f"{verb} of {nodes.relname(rel)} with no key-range condition changes {scope} in one transaction: row "
         "locks held to the end, a burst of WAL and replica lag, dead tuples",
         "put `-- pgshift:batch size=1000` on the line before (pgshift commits each key range on its own, "
-        "shows progress and resumes), or limit it: WHERE id IN (SELECT id ... LIMIT 1000)")
+        "shows progress and resumes), or limit it: WHERE id IN (SELECT id ... LIMIT 1000)")]
