@@ -72,10 +72,17 @@ def test_together_runs_different_calls_at_once_and_keeps_their_order():
     assert there[0] == "ledger" and there[1] != os.getpid()
 
 
-def test_plain_data_comes_back_without_pickle_and_objects_with_it():
+def _python(code: str) -> list[str]:
+    """What a fresh interpreter running *code* prints, word by word (it must succeed)."""
     import subprocess
     import sys
 
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.split()
+
+
+def test_plain_data_comes_back_without_pickle_and_objects_with_it():
     code = ("import sys\nfrom pgshift import parallel\n"
             "plain = parallel.map_shares(lambda s: [(x, str(x), {'n': x}) for x in s], [[1], [2, 3]])\n"
             "assert plain == [[(1, '1', {'n': 1})], [(2, '2', {'n': 2}), (3, '3', {'n': 3})]], plain\n"
@@ -84,6 +91,19 @@ def test_plain_data_comes_back_without_pickle_and_objects_with_it():
             "objects = parallel.map_shares(lambda s: [Location('m.sql', x) for x in s], [[1], [2]])\n"
             "assert objects == [[Location('m.sql', 1)], [Location('m.sql', 2)]], objects\n"
             "print('pickle' in sys.modules)\n")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.split() == ["False", "True"]
+    assert _python(code) == ["False", "True"]
+
+
+def test_without_a_file_in_memory_results_come_through_a_pipe(monkeypatch):
+    monkeypatch.delattr(os, "memfd_create", raising=False)
+    results = parallel.map_shares(lambda share: [str(x) * 3 for x in share], parallel.split(list(range(6)), 2))
+    assert results == [["000", "111", "222"], ["333", "444", "555"]]
+
+
+def test_children_that_sent_their_results_are_reaped_and_leave_no_zombie():
+    code = ("import os\nfrom pgshift import parallel\n"
+            "for _ in range(3):\n"
+            "    assert parallel.map_shares(lambda s: list(s), [[1], [2], [3]]) == [[1], [2], [3]]\n"
+            "parallel.reap()\n"
+            "try:\n    os.waitpid(-1, os.WNOHANG)\nexcept ChildProcessError:\n    print('none-left')\n")
+    assert _python(code) == ["none-left"]

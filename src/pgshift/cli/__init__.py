@@ -220,5 +220,8 @@ def run() -> None:
             sys.stderr.flush()
         except (OSError, ValueError):
             sys.exit(code)      # let the interpreter report what it would about the broken stream
+        parallel = sys.modules.get("pgshift.parallel")
+        if parallel is not None:
+            parallel.reap()     # the workers, done and leaving: no exit handler will
         os._exit(int(code))
     sys.exit(code)
