@@ -140,3 +140,22 @@ def test_a_fifo_named_like_a_rollback_is_refused_not_read(tmp_path):
         discovery.discover(mig, tmp_path)
     with pytest.raises(DiscoveryError, match="is not a regular file"):  # never opened for a blocking read
         discovery.read_text(mig / "rollbacks" / "20250101000000_rollback.sql", "r.sql")
+
+
+@pytest.mark.parametrize("stat_says", [0, 5, 10_000])
+def test_a_file_that_is_not_the_size_stat_said_is_still_read_whole(tmp_path, monkeypatch, stat_says):
+    """A file that grew or shrank between stat and read (or a file system that reads short)."""
+    import os
+
+    text = "SELECT 1;\n" * 2000       # 20,000 bytes: more than one read of the rest
+    path = tmp_path / "20250101000000_a.sql"
+    path.write_text(text)
+    real = os.fstat
+
+    def fstat(fd):
+        st = real(fd)
+        return os.stat_result((st.st_mode, st.st_ino, st.st_dev, st.st_nlink, st.st_uid, st.st_gid, stat_says,
+                               int(st.st_atime), int(st.st_mtime), int(st.st_ctime)))
+
+    monkeypatch.setattr(os, "fstat", fstat)
+    assert discovery.read_text(path, "a.sql") == text
