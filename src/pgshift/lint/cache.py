@@ -57,14 +57,26 @@ def encode_findings(findings) -> str:
     """Findings as the comma-separated JSON objects of the lint document (no brackets): the text
     of ``json.dumps([f.to_dict() ...], separators=(",", ":"), ensure_ascii=False)[1:-1]``,
     written three times faster (``tests/unit/lint/test_lint_cache.py`` holds the two equal)."""
-    text = _string
-    return ",".join(
-        f'{{"rule":{text(f.rule)},"severity":{text(f.severity)},"file":{text(f.location.file)},'
-        f'"line":{int(f.location.line)},"col":{int(f.location.col)},"message":{text(f.message)},'
-        f'"hint":{"null" if f.hint is None else text(f.hint)}}}' for f in findings)
+    text, known = _string, _ENCODED
+    out = []
+    for f in findings:
+        # a rule's id, its severity and (mostly) its hint are the same in finding after finding
+        head = known.get((f.rule, f.severity))
+        if head is None:
+            head = known[(f.rule, f.severity)] = f'{{"rule":{text(f.rule)},"severity":{text(f.severity)},"file":'
+        hint = f.hint
+        if hint is None:
+            hint = "null"
+        else:
+            hint = known.get(hint) or known.setdefault(hint, text(hint)) if len(known) < 4096 else text(hint)
+        at = f.location
+        out.append(f'{head}{text(at.file)},"line":{int(at.line)},"col":{int(at.col)},'
+                   f'"message":{text(f.message)},"hint":{hint}}}')
+    return ",".join(out)
 
 
 _string = json.encoder.encode_basestring    # a str as a JSON string, non-ASCII kept (C when there is C)
+_ENCODED: dict = {}                         # what encode_findings wrote already: (rule, severity) and hints
 
 
 def _blake2b(data: bytes, digest_size: int):

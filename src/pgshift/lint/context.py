@@ -239,7 +239,7 @@ class LintContext:
     """
 
     __slots__ = ("target_version", "ledger", "ledger_names", "facts", "run", "statement", "node",
-                 "kind", "index", "pos", "_columns", "_constraints", "_asked", "_new")
+                 "kind", "index", "pos", "_columns", "_added", "_constraints", "_asked", "_new")
 
     def __init__(self, target_version: int, ledger: str, ledger_names: frozenset[str], facts: FileFacts,
                  run: RunFacts, statement: Statement | None = None) -> None:
@@ -255,6 +255,7 @@ class LintContext:
         self.pos: Pos = (facts.number, self.index if statement is not None else 1 << 30)
         # worked out once for all the rules that ask (the run's facts are complete before any rule runs)
         self._columns: list | None = None
+        self._added: list | None = None
         self._constraints: list | None = None
         self._asked: object = None   # the table is_new_table was last asked about, and its answer
         self._new = False
@@ -354,10 +355,16 @@ class LintContext:
     def added_columns(self) -> list[tuple[object, str]]:
         """(ColumnDef, bare type name as :func:`nodes.type_name` gives it) of each column a CREATE
         TABLE defines or an ALTER TABLE adds (ADD COLUMN); a CREATE TABLE's columns without a type
-        (``OF type``, a partition's) are left out: they have no type name to judge."""
-        if self.kind == "CreateStmt":
-            return [(at, names[-1].lower() if names else "") for _name, _type, at, names in self.defined_columns()]
-        return [(c.def_, nodes.type_name(c.def_.typeName)) for c in nodes.alter_cmds(self.node, AT.AT_AddColumn)]
+        (``OF type``, a partition's) are left out: they have no type name to judge. Made once for
+        every rule that asks."""
+        if self._added is None:
+            if self.kind == "CreateStmt":
+                self._added = [(at, names[-1].lower() if names else "")
+                               for _name, _type, at, names in self.defined_columns()]
+            else:
+                self._added = [(c.def_, nodes.type_name(c.def_.typeName))
+                               for c in nodes.alter_cmds(self.node, AT.AT_AddColumn)]
+        return self._added
 
     def added_constraints(self) -> list[tuple[object, object]]:
         """:func:`nodes.added_constraints` of this ALTER TABLE (made once for every rule that asks)."""
@@ -423,11 +430,10 @@ class LintContext:
             return False
         if rv.schemaname:
             return f"{rv.schemaname}.{rv.relname}" in self.ledger_names
-        relname = rv.relname
-        for n in self.ledger_names:
-            if n.rpartition(".")[2] == relname:
-                return True
-        return False
+        bare = _BARE_LEDGER_NAMES.get(self.ledger_names)
+        if bare is None:
+            bare = _BARE_LEDGER_NAMES[self.ledger_names] = frozenset(n.rpartition(".")[2] for n in self.ledger_names)
+        return rv.relname in bare
 
     # -- findings --
     def offset_of(self, at) -> int:
@@ -455,3 +461,6 @@ class LintContext:
 
     def version_at_least(self, major: int) -> bool:
         return self.target_version >= major
+
+
+_BARE_LEDGER_NAMES: dict[frozenset[str], frozenset[str]] = {}   # the ledger's names -> their table names
