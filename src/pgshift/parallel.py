@@ -87,6 +87,43 @@ def map_shares(func: Callable[[Sequence[T]], R], shares: Sequence[Sequence[T]]) 
     return results
 
 
+def map_chunks(func: Callable[[Sequence[T]], R], items: Sequence[T], workers: int, size: int) -> list[R]:
+    """``[func(chunk) for chunk in chunks]`` for the chunks of *size* items, in order, done by this
+    process and ``workers - 1`` forked children, each taking the next chunk when it is free.
+
+    The chunks are handed out on demand (their numbers wait in a pipe, and a read of two bytes
+    from it is atomic), so a process slowed down (a machine shared with other work, a chunk of
+    long files) does fewer of them, and all end within about a chunk of each other: with fixed
+    shares the slowest share would set the time. An exception is raised here as with
+    :func:`map_shares`."""
+    chunks = [items[i:i + size] for i in range(0, len(items), max(1, size))]
+    if workers < 2 or len(chunks) < 2 or not can_fork() or len(chunks) > _MAX_CHUNKS:
+        return [func(chunk) for chunk in chunks]
+    read_fd, write_fd = os.pipe()
+    try:
+        os.write(write_fd, b"".join(i.to_bytes(2, "little") for i in range(len(chunks))))
+    finally:
+        os.close(write_fd)      # closed before the fork: an empty pipe then reads as its end
+
+    def take(_) -> dict[int, R]:
+        done = {}
+        while number := os.read(read_fd, 2):
+            i = int.from_bytes(number, "little")
+            done[i] = func(chunks[i])
+        return done
+
+    try:
+        parts = map_shares(take, [()] * min(workers, len(chunks)))
+    finally:
+        os.close(read_fd)
+    merged = {i: result for part in parts for i, result in part.items()}
+    return [merged[i] for i in range(len(chunks))]
+
+
+#: at most this many chunks: their numbers must fit in the pipe's buffer before any is read
+_MAX_CHUNKS = 16_384
+
+
 def together(*calls: Callable[[], R]) -> list[R]:
     """Run independent calls at once: the first here, the others in forked children; their
     results in order (an exception is raised here, as with :func:`map_shares`)."""

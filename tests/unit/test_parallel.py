@@ -107,3 +107,32 @@ def test_children_that_sent_their_results_are_reaped_and_leave_no_zombie():
             "parallel.reap()\n"
             "try:\n    os.waitpid(-1, os.WNOHANG)\nexcept ChildProcessError:\n    print('none-left')\n")
     assert _python(code) == ["none-left"]
+
+
+def test_chunks_are_shared_out_on_demand_and_come_back_in_order():
+    import time
+
+    here = os.getpid()
+
+    def work(chunk):
+        if os.getpid() == here:
+            time.sleep(0.02)          # this process is slow: the worker takes more of the chunks
+        return [(x, os.getpid()) for x in chunk]
+
+    results = parallel.map_chunks(work, list(range(40)), workers=2, size=2)
+    assert [x for chunk in results for x, _ in chunk] == list(range(40))
+    by = {pid for chunk in results for _, pid in chunk}
+    assert here in by and len(by) == 2
+    mine = sum(1 for chunk in results for _, pid in chunk if pid == here)
+    assert mine < 20, f"the slow process did {mine} of 40 items"
+
+
+def test_an_error_in_a_chunk_is_raised_here():
+    def work(chunk):
+        if 7 in chunk:
+            raise DiscoveryError("m/7.sql cannot be read", location=Location("m/7.sql", 1, 1))
+        return list(chunk)
+
+    with pytest.raises(DiscoveryError, match="m/7.sql cannot be read"):
+        parallel.map_chunks(work, list(range(12)), workers=2, size=3)
+    assert parallel.map_chunks(lambda c: sum(c), list(range(10)), workers=1, size=4) == [6, 22, 17]

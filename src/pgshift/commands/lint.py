@@ -228,10 +228,10 @@ def _lint_one_by_one(sources: Sequence, options) -> list:
 
 
 def _lint_shares(sources: list, options, finish: Callable[[list[LintReport]], object]) -> list:
-    """Lint each file as its own run, and ``finish`` each share's reports where they were made:
-    a share for each core that :data:`FORK_FROM` files pay for, every share after the first in a
-    forked worker (which has the parser and the rules loaded already); what ``finish`` returns,
-    in share order.
+    """Lint each file as its own run, and ``finish`` the reports of each chunk of files where they
+    were made: by this process and a forked worker (which has the parser and the rules loaded
+    already) for each further core that :data:`FORK_FROM` files pay for, each taking the next
+    chunk when it is free (:func:`pgshift.parallel.map_chunks`); what ``finish`` returns, in order.
 
     Without a database, nothing says which files are still pending: a table created by an earlier
     file may have been applied long ago and hold millions of rows. So each file is its own run
@@ -250,11 +250,13 @@ def _lint_shares(sources: list, options, finish: Callable[[list[LintReport]], ob
     from ..sql import fast_trees  # noqa: PLC0415
 
     # the rule table is built once, before the fork; each worker turns the fast parse trees on
-    # again itself (a forked child starts with pglast unpatched)
+    # again itself (a forked child starts with pglast unpatched). The files go out in chunks
+    # taken as each process is free, about a dozen per process: a process slowed by other work
+    # on the machine lints fewer of them
     all_rules()
     with fast_trees():
-        return parallel.map_shares(lambda share: finish(_lint_one_by_one(share, options)),
-                                   parallel.split(sources, workers))
+        return parallel.map_chunks(lambda chunk: finish(_lint_one_by_one(chunk, options)), sources, workers,
+                                   max(8, len(sources) // (workers * 12)))
 
 
 def _lint_each(sources: list, options) -> list:
