@@ -9,14 +9,13 @@ per-rule severity) is applied last, and an ignore that silenced nothing is repor
 from __future__ import annotations
 
 import bisect
-import re
 from collections.abc import Sequence
 
 from pgshift.errors import ConfigError
 from pgshift.model import Finding, MetaCommand, ParsedFile
 
 from ..records import field, record, replace
-from ..sql import ParseProblem, fast_trees, parse_or_problem
+from ..sql import ParseProblem, concurrently_span, fast_trees, parse_or_problem
 from .context import FileFacts, LintContext, ParseFinding, RunFacts
 from .registry import SEVERITIES, Rule, all_rules, explain, get_rule, list_rules
 from .results import LintInput, LintOptions, LintReport, target_version
@@ -75,33 +74,11 @@ def _line_end(text: str, index: int) -> int:
     return len(text) if end < 0 else end
 
 
-def _concurrently_patterns() -> list:
-    """Where the CONCURRENTLY of each statement form stands (compiled when a file first needs them:
-    only a file that builds concurrently inside a transaction does)."""
-    global _CONCURRENTLY  # noqa: PLW0603 - compiled once, on the first file that needs it
-    if _CONCURRENTLY is None:
-        _CONCURRENTLY = [re.compile(p, re.I) for p in (
-            r"CREATE\s+(?:UNIQUE\s+)?INDEX\s+(CONCURRENTLY)\b",
-            r"DROP\s+INDEX\s+(CONCURRENTLY)\b",
-            r"REINDEX\s*(\(\s*CONCURRENTLY\s*\))",
-            r"REINDEX\s*\([^)]*?(,\s*CONCURRENTLY\b)",
-            r"REINDEX\s*\(\s*(CONCURRENTLY\s*,)",
-            r"REINDEX\s+(?:INDEX|TABLE|SCHEMA|DATABASE|SYSTEM)\s+(CONCURRENTLY)\b",
-            r"ALTER\s+TABLE\b[^;]*?\bDETACH\s+PARTITION\b[^;]*?\b(CONCURRENTLY)\b")]
-    return _CONCURRENTLY
-
-
-_CONCURRENTLY: list | None = None
-
-
 def _hide_concurrently(text: str, index: int) -> str | None:
     """Blank the CONCURRENTLY of the statement at *index*, keeping every offset,
     so that the parser accepts the file and the rules can still see the rest."""
-    for pattern in _concurrently_patterns():
-        m = pattern.match(text, index)
-        if m:
-            return _blank(text, m.start(1), m.end(1))
-    return None
+    span = concurrently_span(text, index)
+    return None if span is None else _blank(text, *span)
 
 
 def _parse(inp: LintInput, number: int) -> FileFacts:

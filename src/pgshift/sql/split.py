@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from pglast.parser import ParseError
+from pglast.parser import ParseError, scan
 
 from ..model import Location, MetaCommand
 from ..text import line_col
@@ -45,6 +45,32 @@ class Split(NamedTuple):
 def blank(text: str, start: int, end: int) -> str:
     """*text* with the characters from *start* to *end* made spaces (newlines kept)."""
     return text[:start] + "".join("\n" if c == "\n" else " " for c in text[start:end]) + text[end:]
+
+
+def concurrently_span(text: str, index: int) -> tuple[int, int] | None:
+    """Where the CONCURRENTLY of the statement starting at *index* stands, as (start, end) to
+    blank so that the rest still parses: the keyword; in a REINDEX option list also its comma,
+    or its parentheses when it is the only option. None when the statement has none. Read with
+    PostgreSQL's scanner, so a CONCURRENTLY in a string, a comment or a name is never taken."""
+    tokens = []
+    for tok in scan(text[index:]):
+        if tok.name == "ASCII_59":       # the statement's ';'
+            break
+        tokens.append(tok)
+    for i, tok in enumerate(tokens):
+        if tok.name != "CONCURRENTLY":
+            continue
+        before = tokens[i - 1].name if i else None
+        after = tokens[i + 1] if i + 1 < len(tokens) else None
+        start, end = tok.start, tok.end + 1
+        if before == "ASCII_40" and after is not None and after.name == "ASCII_41":   # (CONCURRENTLY)
+            start, end = tokens[i - 1].start, after.end + 1
+        elif before == "ASCII_44":                                                   # (..., CONCURRENTLY
+            start = tokens[i - 1].start
+        elif before == "ASCII_40" and after is not None and after.name == "ASCII_44":  # (CONCURRENTLY, ...
+            end = after.end + 1
+        return index + start, index + end
+    return None
 
 
 def meta_command_at(relpath: str, text: str, index: int) -> tuple[MetaCommand, int]:

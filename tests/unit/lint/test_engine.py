@@ -46,6 +46,10 @@ def test_bare_raise_gets_the_do_block_hint_and_the_rest_is_still_linted():
     "REINDEX INDEX CONCURRENTLY orders_status_idx",
     "CREATE UNIQUE INDEX CONCURRENTLY u ON orders (a)",
     "ALTER TABLE m DETACH PARTITION m2023 CONCURRENTLY",
+    "REINDEX (VERBOSE, CONCURRENTLY) TABLE orders",
+    "REINDEX (CONCURRENTLY, VERBOSE) TABLE orders",
+    "create index concurrently \"CONCURRENTLY\" on orders (a) where note <> 'CONCURRENTLY'",
+    "CREATE INDEX /* ü: CONCURRENTLY? */ CONCURRENTLY i_ü ON orders (a)",
 ])
 def test_every_concurrently_form_inside_begin(stmt):
     sql = f"BEGIN;\nSELECT 1;\n  {stmt};\nUPDATE orders SET a = 1 WHERE id = 1;\nCOMMIT;"
