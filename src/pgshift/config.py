@@ -417,7 +417,8 @@ def _mask_keyword_dsn(dsn: str) -> str:
     return "".join(out)
 
 
-_CONNINFO_PASSWORD = re.compile(r"(?:^|\s)password\s*=\s*(?:'((?:[^'\\]|\\.)*)'|([^\s']\S*))", re.I)
+# (patterns, not compiled ones: re compiles and keeps them when first used, and a lint never uses them)
+_CONNINFO_PASSWORD = r"(?i)(?:^|\s)password\s*=\s*(?:'((?:[^'\\]|\\.)*)'|([^\s']\S*))"
 
 
 def passwords_in(dsn: str | None) -> list[str]:
@@ -443,13 +444,13 @@ def passwords_in(dsn: str | None) -> list[str]:
             pass
     else:
         # key=value form, by libpq's rules: a value is a word, or '...' with backslash escapes
-        for quoted, word in _CONNINFO_PASSWORD.findall(dsn):
+        for quoted, word in re.findall(_CONNINFO_PASSWORD, dsn):
             found.append(re.sub(r"\\(.)", r"\1", quoted) if quoted else word)
     return [p for p in found if p]
 
 
 # a password field in any text: password=VALUE in a conninfo string, a URL's query, PGPASSWORD=VALUE
-_PASSWORD_FIELD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'?|[^\s&'\"]+)", re.I)
+_PASSWORD_FIELD = r"(?i)(password\s*=\s*)('(?:[^'\\]|\\.)*'?|[^\s&'\"]+)"
 
 
 def _whole(word: str) -> re.Pattern:
@@ -472,7 +473,7 @@ def scrub(text: str, dsn: str | None) -> str:
         return text
     if dsn:
         text = text.replace(dsn, mask_dsn(dsn))
-    text = _PASSWORD_FIELD.sub(lambda m: m.group(1) + MASK, text)
+    text = re.sub(_PASSWORD_FIELD, lambda m: m.group(1) + MASK, text)
     for password in sorted(set(passwords_in(dsn)), key=len, reverse=True):
         text = _whole(password).sub(MASK, text)
     return text
