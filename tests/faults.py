@@ -6,6 +6,7 @@ COMMIT of a file's transaction: the server does it, its reply is what gets lost)
     proxy = Proxy(server_url); proxy.start()
     url = proxy.url()                      # the server's database, through the proxy
     proxy.stall_after(b"CREATE TABLE x")   # the next connection sending that stalls after it
+    proxy.throttle(200_000)                # or: the server's replies pass at 200 kB/s
     ...
     proxy.stop()
 
@@ -33,6 +34,7 @@ class Proxy:
         self._pairs: list[_Pair] = []
         self._trigger: tuple | None = None   # ("stall", marker) or ("cut", marker, replies)
         self.fired = threading.Event()
+        self.rate: float | None = None       # bytes a second passed from the server to clients (None: all)
 
     # -- control (from the test's thread) ------------------------------------------------------
 
@@ -57,6 +59,11 @@ class Proxy:
         progress record and its COMMIT: to the COMMIT): the server did the work, the client never
         hears of it."""
         self._trigger = ("cut", marker, replies)
+
+    def throttle(self, bytes_per_second: float | None) -> None:
+        """A slow link, not a stalled one: what the server sends reaches the client at this rate
+        (the server waits on its client, as it would behind a slow disk or a slow network)."""
+        self.rate = bytes_per_second
 
     def stall_all(self) -> None:
         for pair in list(self._pairs):
@@ -114,8 +121,14 @@ class _Pair:
                     self.proxy.fired.set()
                     self.close()         # the server's reply is lost with the connection
                     return
-            writer.write(data)
-            await writer.drain()
+            if not upstream and self.proxy.rate:
+                for at in range(0, len(data), 4096):
+                    writer.write(data[at:at + 4096])
+                    await writer.drain()
+                    await asyncio.sleep(len(data[at:at + 4096]) / self.proxy.rate)
+            else:
+                writer.write(data)
+                await writer.drain()
             trigger = self.proxy._trigger
             if upstream and trigger is not None and trigger[1] in data:
                 self.proxy._trigger = None

@@ -338,7 +338,12 @@ class ProgramWatch:
     *poll* seconds on a connection of pgshift's own. A session of it that waits on the program
     (idle in a transaction, or the server blocked writing to it or reading from it) for *stall*
     seconds, or a server that cannot be reached for that long, is a stall: :meth:`check` then
-    ends the program's sessions server-side and says why; the caller stops the program."""
+    ends the program's sessions server-side and says why; the caller stops the program.
+
+    A COPY that moves is no stall, however long the server waits on its client between rows (a
+    dump of a large table to a slow disk, or over a slow link, may keep it waiting most of the
+    time for minutes): from PostgreSQL 14 the COPY's bytes (``pg_stat_progress_copy``) are read
+    with each look, and a wait is counted from the last time they grew."""
 
     def __init__(self, url: str, tag: str, stall: float):
         self.url, self.tag, self.stall = url, tag, stall
@@ -352,9 +357,12 @@ class ProgramWatch:
         try:
             if self._conn is None:
                 self._conn = _watching_connection(self.url, max(2, int(self.stall)))
+            copied = ("c.bytes_processed" if self._conn.info.server_version >= 140000 else "NULL::bigint")
             rows = self._conn.execute(
-                "SELECT pid, state, wait_event, query_start, extract(epoch FROM now() - state_change) "
-                "FROM pg_stat_activity WHERE application_name = %s", (self.tag,)).fetchall()
+                "SELECT a.pid, a.state, a.wait_event, a.query_start, extract(epoch FROM now() - a.state_change), "
+                f"{copied} FROM pg_stat_activity a "
+                + ("LEFT JOIN pg_stat_progress_copy c ON c.pid = a.pid " if copied != "NULL::bigint" else "")
+                + "WHERE a.application_name = %s", (self.tag,)).fetchall()
             self._unreachable_since = None
         except Exception:  # noqa: BLE001 - the server cannot be reached from here either
             self.close()
@@ -362,11 +370,12 @@ class ProgramWatch:
             if now - self._unreachable_since >= self.stall:
                 return f"the server could not be reached for {format_duration(self.stall)}"
             return None
-        for pid, state, wait_event, query_start, idle_for in rows:
+        for pid, state, wait_event, query_start, idle_for, copied in rows:
             if state == "idle in transaction" and idle_for is not None and float(idle_for) >= self.stall:
                 return self._end(f"its session {pid} has been idle in a transaction for "
                                  f"{format_duration(float(idle_for))}, waiting for it")
-            waiting = (wait_event, query_start) if wait_event in ("ClientWrite", "ClientRead") else None
+            # the same wait, on the same statement, with no byte copied since: a COPY that moves starts it anew
+            waiting = (wait_event, query_start, copied) if wait_event in ("ClientWrite", "ClientRead") else None
             seen = self._waiting.get(pid)
             if waiting is None:
                 self._waiting.pop(pid, None)

@@ -30,11 +30,17 @@ def _run(tmp_path, url, files):
     """`up` through the faulty link, in a thread: a run that hangs fails the test instead of hanging it."""
     root = write_project(tmp_path / "proj", files, CONFIG)
     project = api.open_project(root, database_url=url)
+    return _in_thread(lambda: api.up(project), "pgshift up")
+
+
+def _in_thread(call, what: str):
+    """(the PgshiftError *call* raised, seconds it took), *call* run in a thread: one that hangs
+    fails the test instead of hanging it."""
     outcome: list = []
 
     def run():
         try:
-            outcome.append(api.up(project))
+            outcome.append(call())
         except BaseException as exc:  # noqa: BLE001 - handed to the test
             outcome.append(exc)
 
@@ -43,7 +49,7 @@ def _run(tmp_path, url, files):
     worker.start()
     worker.join(BOUND + 30)
     took = time.monotonic() - started
-    assert not worker.is_alive(), f"pgshift up still waits after {took:.0f}s on a stalled connection"
+    assert not worker.is_alive(), f"{what} still waits after {took:.0f}s on a stalled connection"
     assert isinstance(outcome[0], PgshiftError), outcome
     return outcome[0], took
 
@@ -235,3 +241,39 @@ def _attempt(root):
         return api.up(api.open_project(root, env="prod"), api.UpOptions(yes=True))
     except BaseException as exc:  # noqa: BLE001 - handed to the test
         return exc
+
+
+def test_a_slow_pg_dump_that_still_moves_is_not_taken_for_a_stalled_one(tmp_path, proxy, pgshift_database_url):
+    """A backup behind a slow link (or a slow disk): the server waits on pg_dump, one COPY, for far
+    longer than the stall timeout, but its data keeps moving, so the backup is let finish."""
+    url = pgshift_database_url
+    query(url, "CREATE TABLE big AS SELECT g AS id, repeat('x', 200) AS pad FROM generate_series(1, 12000) g")
+    proxy.throttle(250_000)           # 2.5 MB of COPY data: about 10 s, over three times STALL
+    root = write_project(tmp_path / "proj", {f"{V1}_t.sql": "SELECT 1;\n"},
+                         f'[pgshift]\n[env.dev]\nurl = "{proxy.url()}"\nstall_timeout = "{STALL:g}s"\n')
+    started = time.monotonic()
+    result = api.backup(api.open_project(root), tmp_path / "big.dump")
+    took = time.monotonic() - started
+    assert took > 2 * STALL, f"the link was not slow enough to test anything ({took:.1f}s)"
+    assert result.entries and (tmp_path / "big.dump").stat().st_size > 0
+
+
+def test_a_restore_whose_connection_stalls_is_stopped_and_leaves_the_target_as_it_was(
+        tmp_path, proxy, pgshift_database_url, pgshift_new_database):
+    from psycopg.conninfo import conninfo_to_dict
+
+    url = pgshift_database_url
+    query(url, "CREATE TABLE big AS SELECT g AS id, repeat('x', 100) AS pad FROM generate_series(1, 5000) g")
+    root = write_project(tmp_path / "proj", {f"{V1}_t.sql": "SELECT 1;\n"}, CONFIG)
+    dump = tmp_path / "big.dump"
+    api.backup(api.open_project(root, database_url=url), dump)
+    target = pgshift_new_database()
+    through = proxy.url(conninfo_to_dict(target)["dbname"])
+    proxy.stall_after(b"COPY ")          # pg_restore's data never reaches the server
+    error, took = _in_thread(lambda: api.restore(dump, through, project=api.open_project(root, database_url=through)),
+                             "the restore")
+    assert proxy.fired.is_set() and took < BOUND, took
+    assert "pg_restore stalled and was stopped" in error.message, error.message
+    assert "the target database is as it was" in (error.hint or "")
+    assert scalar(target, "SELECT to_regclass('big')") is None
+    assert scalar(url, "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'pgshift-restore-%'") == 0

@@ -152,4 +152,5 @@ def restore(file: str | Path, database_url: str, project: Project | None = None,
     """
     if reporter is None and project is not None:
         reporter = project.reporter
-    return backup_mod.restore_file(Path(file), database_url, reporter=reporter, no_owner=no_owner)
+    stall = project.env.effective_stall_timeout if project is not None and project.env is not None else None
+    return backup_mod.restore_file(Path(file), database_url, reporter=reporter, no_owner=no_owner, stall=stall)

@@ -446,12 +446,14 @@ def _format_of(path: Path) -> str:
 
 
 def restore_file(path: str | Path, url: str, *, reporter=None, no_owner: bool = False,
-                 single_transaction: bool = True) -> RestoreResult:
+                 single_transaction: bool = True, stall: float | None = None) -> RestoreResult:
     """Restore a backup into the (existing, preferably empty) database *url*.
 
     Custom format through pg_restore; plain SQL (optionally gzipped, like the guide's
     backups) through psql with ON_ERROR_STOP. One transaction: a failure leaves the
-    target as it was.
+    target as it was. pg_restore, and psql on a plain file, run under a
+    :class:`pgshift.db.ProgramWatch`: one whose connection stalls for *stall* seconds
+    (default ``db.DEFAULT_STALL_TIMEOUT``) is stopped, and its transaction with it.
     """
     from psycopg.conninfo import conninfo_to_dict, make_conninfo  # noqa: PLC0415
 
@@ -482,15 +484,15 @@ def restore_file(path: str | Path, url: str, *, reporter=None, no_owner: bool = 
         if no_owner:
             cmd += ["--no-owner", "--no-privileges"]
         cmd.append(str(path))
-        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False)
+        proc = _run(cmd, url, application_name="pgshift-restore", stall=stall or _default_stall())
     else:
         tool = find_tool("psql", major)
         cmd = [tool.path, "-X", "-q", "--no-password", "-v", "ON_ERROR_STOP=1", *target]
         if single_transaction:
             cmd.append("--single-transaction")
         if fmt == "plain":
-            proc = subprocess.run(cmd + ["-f", str(path)], env=env, capture_output=True, text=True,
-                                  stdin=subprocess.DEVNULL, check=False)
+            proc = _run(cmd + ["-f", str(path)], url, application_name="pgshift-restore",
+                        stall=stall or _default_stall())
         else:
             proc = _psql_gzip(cmd, env, path)
     if proc.returncode != 0:
@@ -505,6 +507,12 @@ def restore_file(path: str | Path, url: str, *, reporter=None, no_owner: bool = 
     emit(reporter, BACKUP, f"restored {path.name} into {masked} in {format_duration(seconds)}", path=str(path),
          step="restored", seconds=seconds)
     return RestoreResult(str(path), masked, fmt, checksum, seconds, entries)
+
+
+def _default_stall() -> float:
+    from ..db import DEFAULT_STALL_TIMEOUT  # noqa: PLC0415
+
+    return DEFAULT_STALL_TIMEOUT
 
 
 def _psql_gzip(cmd: list[str], env: dict, path: Path) -> subprocess.CompletedProcess:
