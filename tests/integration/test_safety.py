@@ -440,3 +440,24 @@ def test_the_monitor_does_not_count_the_migrations_own_session(project, pgshift_
     assert reports, events.text
     # nothing else is connected: neither the migration's backend nor the monitor's is "other"
     assert all("monitor: 0 other active connection(s)" in line for line in reports), reports
+
+
+PLAIN_DUMP = ("CREATE TABLE t (id int, note text);\nCOPY t (id, note) FROM stdin;\n"
+              + "".join(f"{i}\tnote {i}\n" for i in range(2000)) + "\\.\n")
+
+
+def test_a_gzipped_plain_backup_restores_and_a_broken_one_leaves_the_target_as_it_was(second_database, tmp_path):
+    import gzip
+
+    good = tmp_path / "good.sql.gz"
+    good.write_bytes(gzip.compress(PLAIN_DUMP.encode()))
+    target = second_database()
+    result = api.restore(good, target)
+    assert result.format == "plain.gz" and scalar(target, "SELECT count(*) FROM t") == 2000
+
+    broken = tmp_path / "broken.sql.gz"
+    broken.write_bytes(gzip.compress((PLAIN_DUMP + "CREATE TABLE other (;\n").encode()))
+    other = second_database()
+    err = raises(1, api.restore, broken, other)
+    assert "syntax error" in err.message and "the target database is as it was" in err.hint
+    assert scalar(other, "SELECT to_regclass('t')") is None

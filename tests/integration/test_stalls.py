@@ -277,3 +277,22 @@ def test_a_restore_whose_connection_stalls_is_stopped_and_leaves_the_target_as_i
     assert "the target database is as it was" in (error.hint or "")
     assert scalar(target, "SELECT to_regclass('big')") is None
     assert scalar(url, "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'pgshift-restore-%'") == 0
+
+
+def test_a_gzipped_plain_restore_whose_connection_stalls_is_stopped_too(tmp_path, proxy, pgshift_new_database):
+    import gzip
+
+    from psycopg.conninfo import conninfo_to_dict
+
+    dump = tmp_path / "plain.sql.gz"
+    dump.write_bytes(gzip.compress(("CREATE TABLE t (id int);\nCOPY t (id) FROM stdin;\n"
+                                    + "".join(f"{i}\n" for i in range(50_000)) + "\\.\n").encode()))
+    target = pgshift_new_database()
+    through = proxy.url(conninfo_to_dict(target)["dbname"])
+    root = write_project(tmp_path / "proj", {f"{V1}_t.sql": "SELECT 1;\n"}, CONFIG)
+    proxy.stall_after(b"COPY ")
+    error, took = _in_thread(lambda: api.restore(dump, through, project=api.open_project(root, database_url=through)),
+                             "the restore")
+    assert proxy.fired.is_set() and took < BOUND, took
+    assert "psql stalled and was stopped" in error.message, error.message
+    assert scalar(target, "SELECT to_regclass('t')") is None

@@ -27,11 +27,16 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..config import mask_dsn, scrub
 from ..errors import InputError, OperationError
 from ..events import BACKUP, WARNING, emit
 from ..text import format_duration, format_size
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import BinaryIO
 
 CHUNK = 1 << 20
 
@@ -153,13 +158,17 @@ def child_env(url: str | None, application_name: str = "pgshift-backup") -> tupl
 
 
 def _run(cmd: list[str], url: str | None, *, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
-         application_name: str = "pgshift-backup", stall: float | None = None) -> subprocess.CompletedProcess:
+         application_name: str = "pgshift-backup", stall: float | None = None,
+         feed: Callable[[BinaryIO], None] | None = None) -> subprocess.CompletedProcess:
     """Run a libpq program on *url*. With *stall*, under a :class:`pgshift.db.ProgramWatch`: a
     program whose connection stalls (a network that neither answers nor closes) is stopped
     after *stall* seconds and its sessions ended, and its CompletedProcess says why
-    (``returncode`` -9, the reason in ``stderr``)."""
+    (``returncode`` -9, the reason in ``stderr``). *feed* (with *stall* only) writes the
+    program's standard input, in a thread of its own, while its output is read."""
     env, _ = child_env(url, application_name)
     if stall is None:
+        if feed is not None:
+            raise ValueError("feed needs stall")
         return subprocess.run(cmd, env=env, stdout=stdout, stderr=subprocess.PIPE, stdin=stdin, text=text,
                               check=False)
     import secrets  # noqa: PLC0415
@@ -172,8 +181,13 @@ def _run(cmd: list[str], url: str | None, *, stdout=subprocess.PIPE, stdin=subpr
     env.setdefault("PGCONNECT_TIMEOUT", str(max(2, int(stall))))
     watch = db.ProgramWatch(url or "", tag, stall)
     stalled = None
+    if feed is not None:
+        stdin, text = subprocess.PIPE, False     # bytes in; stderr decoded below
     with subprocess.Popen(cmd, env=env, stdout=stdout, stderr=subprocess.PIPE, stdin=stdin, text=text) as proc:
         output: list = []
+        if feed is not None:
+            into, proc.stdin = proc.stdin, None   # communicate() reads the output; the feeder writes
+            threading.Thread(target=_feeding, args=(feed, into), daemon=True).start()
         reader = threading.Thread(target=lambda: output.extend(proc.communicate()), daemon=True)
         reader.start()
         try:
@@ -187,9 +201,25 @@ def _run(cmd: list[str], url: str | None, *, stdout=subprocess.PIPE, stdin=subpr
             watch.close()
         reader.join()
     out, err = (output + [None, None])[:2]
+    if isinstance(err, bytes):
+        err = err.decode(errors="replace")
     if stalled:
         err = f"{cmd[0].rsplit('/', 1)[-1]} stalled and was stopped: {stalled}"
     return subprocess.CompletedProcess(cmd, -9 if stalled else proc.returncode, out, err)
+
+
+def _feeding(feed: Callable[[BinaryIO], None], into: BinaryIO) -> None:
+    """``feed(into)``, then *into* closed: a program that ended (or was stopped) first just ends
+    the feeding (its own error says why)."""
+    try:
+        feed(into)
+    except OSError:    # BrokenPipeError among them
+        pass
+    finally:
+        try:
+            into.close()
+        except OSError:
+            pass
 
 
 def _server_major(url: str | None) -> int:
@@ -494,7 +524,8 @@ def restore_file(path: str | Path, url: str, *, reporter=None, no_owner: bool = 
             proc = _run(cmd + ["-f", str(path)], url, application_name="pgshift-restore",
                         stall=stall or _default_stall())
         else:
-            proc = _psql_gzip(cmd, env, path)
+            proc = _run(cmd + ["-f", "-"], url, application_name="pgshift-restore", stall=stall or _default_stall(),
+                        stdout=subprocess.DEVNULL, feed=lambda into: _gunzip_into(path, into))
     if proc.returncode != 0:
         err = scrub((proc.stderr or "").strip()[-2000:], url)
         hint = "the restore ran in one transaction: the target database is as it was"
@@ -515,24 +546,9 @@ def _default_stall() -> float:
     return DEFAULT_STALL_TIMEOUT
 
 
-def _psql_gzip(cmd: list[str], env: dict, path: Path) -> subprocess.CompletedProcess:
+def _gunzip_into(path: Path, into: BinaryIO) -> None:
     import gzip  # noqa: PLC0415
-    import tempfile  # noqa: PLC0415
 
-    with tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(cmd + ["-f", "-"], env=env, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                stderr=err)
-        try:
-            with gzip.open(path, "rb") as src:
-                for chunk in iter(lambda: src.read(CHUNK), b""):
-                    proc.stdin.write(chunk)
-        except BrokenPipeError:
-            pass
-        finally:
-            try:
-                proc.stdin.close()
-            except BrokenPipeError:
-                pass
-        code = proc.wait()
-        err.seek(0)
-        return subprocess.CompletedProcess(cmd, code, "", err.read().decode(errors="replace"))
+    with gzip.open(path, "rb") as src:
+        for chunk in iter(lambda: src.read(CHUNK), b""):
+            into.write(chunk)
