@@ -96,7 +96,8 @@ def map_chunks(func: Callable[[Sequence[T]], R], items: Sequence[T], workers: in
     long files) does fewer of them, and all end within about a chunk of each other: with fixed
     shares the slowest share would set the time. An exception is raised here as with
     :func:`map_shares`."""
-    chunks = [items[i:i + size] for i in range(0, len(items), max(1, size))]
+    size = max(1, size)
+    chunks = [items[i:i + size] for i in range(0, len(items), size)]
     if workers < 2 or len(chunks) < 2 or not can_fork() or len(chunks) > _MAX_CHUNKS:
         return [func(chunk) for chunk in chunks]
     read_fd, write_fd = os.pipe()
@@ -217,11 +218,7 @@ def _collect(child: _Child) -> tuple[bool, object]:
             os.close(child.data)
         status = 0
         if complete:
-            if not _UNREAPED:
-                import atexit  # noqa: PLC0415
-
-                atexit.register(_reap_finished, True)    # (once is enough: it is idempotent)
-            _UNREAPED.append(child.pid)
+            _leave_to_reap(child.pid)
         else:
             _, status = os.waitpid(child.pid, 0)
     if not data or not complete:
@@ -235,6 +232,16 @@ def _collect(child: _Child) -> tuple[bool, object]:
 
 #: children that sent their result and are leaving: reaped by the next call, or at this process's exit
 _UNREAPED: list[int] = []
+_REAPED_AT_EXIT: list[bool] = []     # whether the exit handler is registered (once per process)
+
+
+def _leave_to_reap(pid: int) -> None:
+    if not _REAPED_AT_EXIT:
+        import atexit  # noqa: PLC0415
+
+        atexit.register(_reap_finished, True)
+        _REAPED_AT_EXIT.append(True)
+    _UNREAPED.append(pid)
 
 
 def reap() -> None:

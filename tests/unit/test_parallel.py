@@ -101,12 +101,13 @@ def test_without_a_file_in_memory_results_come_through_a_pipe(monkeypatch):
 
 
 def test_children_that_sent_their_results_are_reaped_and_leave_no_zombie():
-    code = ("import os\nfrom pgshift import parallel\n"
+    code = ("import atexit, os\nfrom pgshift import parallel\nbefore = atexit._ncallbacks()\n"
             "for _ in range(3):\n"
             "    assert parallel.map_shares(lambda s: list(s), [[1], [2], [3]]) == [[1], [2], [3]]\n"
-            "parallel.reap()\n"
+            "    parallel.reap()\n"
+            "print(atexit._ncallbacks() - before)\n"   # one exit handler, however many calls
             "try:\n    os.waitpid(-1, os.WNOHANG)\nexcept ChildProcessError:\n    print('none-left')\n")
-    assert _python(code) == ["none-left"]
+    assert _python(code) == ["1", "none-left"]
 
 
 def test_chunks_are_shared_out_on_demand_and_come_back_in_order():
