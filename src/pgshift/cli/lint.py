@@ -169,14 +169,10 @@ def _echo_pieces(pieces) -> None:
     """:func:`_echo` of the text the *pieces* make, written piece by piece where it can be (a
     lint's JSON document is megabytes: joined, then copied with its newline, it would take 5 ms)."""
     out = sys.stdout
-    if out is None or sys.platform == "win32" or (getattr(out, "encoding", None) or "").lower().replace("-", "") \
-            != "utf8":
-        import click  # noqa: PLC0415
-
-        click.echo("".join(pieces))
-        return
     pieces = list(pieces)
-    if any("\x1b" in piece for piece in pieces):
+    if (out is None or sys.platform == "win32"
+            or (getattr(out, "encoding", None) or "").lower().replace("-", "") != "utf8"
+            or any("\x1b" in piece for piece in pieces)):
         import click  # noqa: PLC0415
 
         click.echo("".join(pieces))

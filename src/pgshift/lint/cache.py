@@ -67,8 +67,13 @@ def encode_findings(findings) -> str:
         hint = f.hint
         if hint is None:
             hint = "null"
+        elif hint in known:
+            hint = known[hint]
+        elif len(known) < 4096:
+            known[hint] = encoded = text(hint)
+            hint = encoded
         else:
-            hint = known.get(hint) or known.setdefault(hint, text(hint)) if len(known) < 4096 else text(hint)
+            hint = text(hint)
         at = f.location
         out.append(f'{head}{text(at.file)},"line":{int(at.line)},"col":{int(at.col)},'
                    f'"message":{text(f.message)},"hint":{hint}}}')

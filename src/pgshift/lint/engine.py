@@ -15,7 +15,7 @@ from pgshift.errors import ConfigError
 from pgshift.model import Finding, MetaCommand, ParsedFile
 
 from ..records import field, record, replace
-from ..sql import ParseProblem, concurrently_span, fast_trees, parse_or_problem
+from ..sql import ParseProblem, blank, concurrently_span, fast_trees, parse_or_problem
 from .context import FileFacts, LintContext, ParseFinding, RunFacts
 from .registry import SEVERITIES, Rule, all_rules, explain, get_rule, list_rules
 from .results import LintInput, LintOptions, LintReport, target_version
@@ -65,10 +65,6 @@ def _ledger_names(ledger: str) -> frozenset[str]:
 
 # --- parsing, tolerant ----------------------------------------------------------
 
-def _blank(text: str, start: int, end: int) -> str:
-    return text[:start] + "".join("\n" if c == "\n" else " " for c in text[start:end]) + text[end:]
-
-
 def _line_end(text: str, index: int) -> int:
     end = text.find("\n", index)
     return len(text) if end < 0 else end
@@ -78,7 +74,7 @@ def _hide_concurrently(text: str, index: int) -> str | None:
     """Blank the CONCURRENTLY of the statement at *index*, keeping every offset,
     so that the parser accepts the file and the rules can still see the rest."""
     span = concurrently_span(text, index)
-    return None if span is None else _blank(text, *span)
+    return None if span is None else blank(text, *span)
 
 
 def _parse(inp: LintInput, number: int) -> FileFacts:
@@ -108,13 +104,13 @@ def _recover(facts: FileFacts, work: str, problem: ParseProblem) -> str | None:
     if problem.kind == "directive":
         facts.problems.append(ParseFinding("invalid-directive", problem.location, problem.message, problem.hint))
         if work.startswith("--", index):
-            return _blank(work, index, _line_end(work, index))  # read the rest without it
+            return blank(work, index, _line_end(work, index))  # read the rest without it
         if work.startswith("/*", index) and work.find("*/", index) > 0:
-            return _blank(work, index, work.find("*/", index) + 2)
+            return blank(work, index, work.find("*/", index) + 2)
         return None
     if problem.kind == "meta-command":
         facts.problems.append(_meta_finding(problem.meta))
-        return _blank(work, index, _line_end(work, index))
+        return blank(work, index, _line_end(work, index))
     if problem.kind == "non-transactional-in-transaction":
         hidden = _hide_concurrently(work, index)
         if hidden is not None:
@@ -123,13 +119,13 @@ def _recover(facts: FileFacts, work: str, problem: ParseProblem) -> str | None:
         facts.problems.append(ParseFinding("concurrently-in-transaction", problem.location, problem.message,
                                            problem.hint))
         end = work.find(";", index)
-        return _blank(work, index, len(work) if end < 0 else end + 1)
+        return blank(work, index, len(work) if end < 0 else end + 1)
     hint = problem.hint or ("pgshift reads each file with PostgreSQL's own parser (the PostgreSQL 18 grammar) "
                             "before anything runs: fix the statement at this position")
     facts.problems.append(ParseFinding("syntax-error", problem.location, problem.message, hint))
     if work[index:index + 5].upper() == "RAISE" and not work[work.rfind("\n", 0, index) + 1:index].strip():
         end = work.find(";", index)
-        return _blank(work, index, _line_end(work, index) if end < 0 else end + 1)  # a stray RAISE: lint the rest too
+        return blank(work, index, _line_end(work, index) if end < 0 else end + 1)  # a stray RAISE: lint the rest too
     return None
 
 

@@ -491,6 +491,7 @@ def restore_file(path: str | Path, url: str, *, reporter=None, no_owner: bool = 
     if not path.is_file():
         raise InputError(f"backup file {path} does not exist")
     checksum = verify_checksum(path, reporter)
+    stall = stall or _default_stall()
     fmt = _format_of(path)
     major = _server_major(url)
     masked = mask_dsn(url)
@@ -514,7 +515,7 @@ def restore_file(path: str | Path, url: str, *, reporter=None, no_owner: bool = 
         if no_owner:
             cmd += ["--no-owner", "--no-privileges"]
         cmd.append(str(path))
-        proc = _run(cmd, url, application_name="pgshift-restore", stall=stall or _default_stall())
+        proc = _run(cmd, url, application_name="pgshift-restore", stall=stall)
     else:
         tool = find_tool("psql", major)
         cmd = [tool.path, "-X", "-q", "--no-password", "-v", "ON_ERROR_STOP=1", *target]
@@ -522,9 +523,9 @@ def restore_file(path: str | Path, url: str, *, reporter=None, no_owner: bool = 
             cmd.append("--single-transaction")
         if fmt == "plain":
             proc = _run(cmd + ["-f", str(path)], url, application_name="pgshift-restore",
-                        stall=stall or _default_stall())
+                        stall=stall)
         else:
-            proc = _run(cmd + ["-f", "-"], url, application_name="pgshift-restore", stall=stall or _default_stall(),
+            proc = _run(cmd + ["-f", "-"], url, application_name="pgshift-restore", stall=stall,
                         stdout=subprocess.DEVNULL, feed=lambda into: _gunzip_into(path, into))
     if proc.returncode != 0:
         err = scrub((proc.stderr or "").strip()[-2000:], url)

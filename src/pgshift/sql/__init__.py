@@ -19,11 +19,11 @@ from .classify import created_primary_key, non_transactional_reason, referenced_
 from .fasttree import fast_trees
 from .parser import KNOWN_DIRECTIVES, ParseProblem, parse_file, parse_one, parse_or_problem, parse_plpgsql_body
 from .rewrite import BatchShape, batch_shape, deparse
-from .split import concurrently_span
+from .split import blank, concurrently_span
 
 __all__ = [
     "ast", "enums", "KNOWN_DIRECTIVES", "ParseProblem", "parse_file", "parse_or_problem", "parse_one",
     "parse_plpgsql_body", "non_transactional_reason", "referenced_relations", "created_primary_key",
     "same_index",
-    "BatchShape", "batch_shape", "deparse", "fast_trees", "concurrently_span",
+    "BatchShape", "batch_shape", "deparse", "fast_trees", "blank", "concurrently_span",
 ]
