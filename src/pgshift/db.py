@@ -58,8 +58,6 @@ def _first_line(exc: BaseException) -> str:
     return getattr(diag, "message_primary", None) or str(exc).strip().split("\n", 1)[0]
 
 
-
-
 # TCP settings of every connection pgshift opens, unless the URL sets its own: a peer that
 # vanished (a dropped network, a dead host) is noticed within about half a minute, instead of a
 # read that waits forever while the server session keeps its locks. (Unix sockets ignore them.)
@@ -357,12 +355,8 @@ class ProgramWatch:
         try:
             if self._conn is None:
                 self._conn = _watching_connection(self.url, max(2, int(self.stall)))
-            copied = ("c.bytes_processed" if self._conn.info.server_version >= 140000 else "NULL::bigint")
-            rows = self._conn.execute(
-                "SELECT a.pid, a.state, a.wait_event, a.query_start, extract(epoch FROM now() - a.state_change), "
-                f"{copied} FROM pg_stat_activity a "
-                + ("LEFT JOIN pg_stat_progress_copy c ON c.pid = a.pid " if copied != "NULL::bigint" else "")
-                + "WHERE a.application_name = %s", (self.tag,)).fetchall()
+            rows = self._conn.execute(_PROGRAM_SESSIONS if self._conn.info.server_version >= 140000
+                                      else _PROGRAM_SESSIONS_BEFORE_14, (self.tag,)).fetchall()
             self._unreachable_since = None
         except Exception:  # noqa: BLE001 - the server cannot be reached from here either
             self.close()
@@ -398,6 +392,14 @@ class ProgramWatch:
         if self._conn is not None:
             _close_quietly(self._conn)
             self._conn = None
+
+
+# a program's sessions, and the bytes of the COPY each is in (PostgreSQL 14 has pg_stat_progress_copy)
+_PROGRAM_SESSIONS = ("SELECT a.pid, a.state, a.wait_event, a.query_start, extract(epoch FROM now() - a.state_change), "
+                     "c.bytes_processed FROM pg_stat_activity a LEFT JOIN pg_stat_progress_copy c ON c.pid = a.pid "
+                     "WHERE a.application_name = %s")
+_PROGRAM_SESSIONS_BEFORE_14 = ("SELECT pid, state, wait_event, query_start, extract(epoch FROM now() - state_change), "
+                               "NULL::bigint FROM pg_stat_activity WHERE application_name = %s")
 
 
 def _watching_connection(url: str, connect_timeout: int):
